@@ -1,0 +1,36 @@
+# policyc: the two commands the README opens with are `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+NODE ?= node-a
+APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git
+BIN := .build/debug/policyc
+
+.PHONY: setup build demo test unit kernel bench clean
+
+# Installs the Debian packages policyc and its tests need, only when missing.
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: setup
+	$(SWIFT) build
+
+# Compiles the shipped samples for one node and prints the rules.
+demo: build
+	$(BIN) compile --node $(NODE) samples/cluster
+
+unit: build
+	$(SWIFT) test
+
+kernel: build
+	python3 Tests/Kernel/run.py --policyc $(BIN)
+
+# The whole suite: unit and golden tests, then the real-kernel suite.
+test: unit kernel
+
+clean:
+	rm -rf .build

@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "policyc",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "policyc", targets: ["policyc"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CLibYAML",
+      pkgConfig: "yaml-0.1",
+      providers: [.apt(["libyaml-dev"])]
+    ),
+    .target(name: "YAMLBridge", dependencies: ["CLibYAML"]),
+    .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
+    .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
+    .target(name: "PolicyAnalysis", dependencies: ["PolicyModel"]),
+    .executableTarget(
+      name: "policyc",
+      dependencies: [
+        "PolicyModel", "IptablesEmitter", "PolicyAnalysis",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(
+      name: "UnitTests",
+      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "PolicyAnalysis"],
+      path: "Tests/UnitTests"
+    ),
+    .testTarget(
+      name: "GoldenTests",
+      dependencies: ["PolicyModel", "IptablesEmitter"],
+      path: "Tests/Golden",
+      exclude: ["cases", "invalid"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

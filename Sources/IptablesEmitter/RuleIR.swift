@@ -1,0 +1,62 @@
+import PolicyModel
+
+/// One iptables rule: matches and a target, each a token list policyc made
+/// itself (addresses, ports, protocols, chain names), plus an optional
+/// comment that is sanitised before it is written.
+public struct IptablesRule: Sendable, Hashable {
+  public var matches: [String]
+  public var target: [String]
+  public var comment: String?
+
+  public init(matches: [String] = [], target: [String], comment: String? = nil) {
+    self.matches = matches
+    self.target = target
+    self.comment = comment
+  }
+}
+
+public struct IptablesChain: Sendable, Hashable {
+  public var name: String
+  /// The policy (namespace/name) or pod this chain belongs to, for review
+  /// tools that group rules by owner; "policyc" for the shared chains.
+  public var owner: String
+  public var rules: [IptablesRule]
+
+  public init(name: String, owner: String, rules: [IptablesRule] = []) {
+    self.name = name
+    self.owner = owner
+    self.rules = rules
+  }
+}
+
+/// A jump from a built-in chain into policyc's root chain.
+public struct IptablesHook: Sendable, Hashable {
+  public var builtin: String
+  public var chain: String
+}
+
+/// The compiled rules for one node, before they become text.
+public struct IptablesRuleSet: Sendable {
+  public var chains: [IptablesChain]
+  public var hooks: [IptablesHook]
+  public var summary: [String]
+
+  public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } + hooks.count }
+}
+
+/// Address and port matches as tokens.
+enum Match {
+  static func address(_ flag: String, _ ip: IPAddress) -> [String] { [flag, "\(ip)/\(ip.family.bits)"] }
+  static func address(_ flag: String, _ cidr: CIDR) -> [String] {
+    cidr.prefix == 0 ? [] : [flag, cidr.description]
+  }
+
+  /// `-p tcp -m tcp --dport 80:90`, spelled as iptables-save prints it.
+  static func port(_ proto: NetProtocol, _ range: ClosedRange<Int>?) -> [String] {
+    var tokens = ["-p", proto.lowercased]
+    if let range {
+      tokens += ["-m", proto.lowercased, "--dport", range.count == 1 ? "\(range.lowerBound)" : "\(range.lowerBound):\(range.upperBound)"]
+    }
+    return tokens
+  }
+}

@@ -1,0 +1,80 @@
+/// The resolved view of a set of objects: which pods take part, which
+/// namespaces exist with which labels, and which pods each selector picks.
+public struct Cluster: Sendable {
+  /// Namespace name to labels (with `kubernetes.io/metadata.name`), for every
+  /// namespace written or mentioned by a pod or policy.
+  public let namespaceLabels: [String: [String: String]]
+  /// Pods that take part (see `Pod.participates`), sorted by namespace/name.
+  public let pods: [Pod]
+  /// Policies sorted by namespace/name.
+  public let policies: [NetworkPolicy]
+  let podsByNamespace: [String: [Int]]
+
+  public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy]) {
+    var labels: [String: [String: String]] = [:]
+    for ns in namespaces { labels[ns.name] = ns.labels }
+    // "A namespace that only appears through a pod or policy exists with that one label."
+    for name in pods.map(\.meta.namespace) + policies.map(\.meta.namespace) where labels[name] == nil {
+      labels[name] = [Namespace.nameLabel: name]
+    }
+    namespaceLabels = labels
+    self.pods = pods.filter(\.participates).sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
+    self.policies = policies.sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
+    var byNamespace: [String: [Int]] = [:]
+    for (i, pod) in self.pods.enumerated() { byNamespace[pod.meta.namespace, default: []].append(i) }
+    podsByNamespace = byNamespace
+  }
+
+  public init(_ inventory: Inventory) {
+    self.init(namespaces: inventory.namespaces, pods: inventory.pods, policies: inventory.policies)
+  }
+
+  /// Indices into `pods` of the pods a policy's podSelector picks: pods of
+  /// the policy's own namespace only.
+  public func targets(of policy: NetworkPolicy) -> [Int] {
+    (podsByNamespace[policy.meta.namespace] ?? []).filter { policy.podSelector.matches(pods[$0].meta.labels) }
+  }
+
+  /// Namespaces (sorted) whose labels a selector matches.
+  public func namespaces(matching selector: LabelSelector) -> [String] {
+    namespaceLabels.keys.filter { selector.matches(namespaceLabels[$0]!) }.sorted()
+  }
+
+  /// Indices of the pods a selector peer picks, for a policy in `namespace`:
+  /// only podSelector = own namespace; only namespaceSelector = every pod of
+  /// the matching namespaces; both = pods matching the pod selector INSIDE
+  /// namespaces matching the namespace selector.
+  public func peerPods(pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String)
+    -> [Int]
+  {
+    let namespaces = nsSelector.map { self.namespaces(matching: $0) } ?? [policyNamespace]
+    var out: [Int] = []
+    for ns in namespaces {
+      for i in podsByNamespace[ns] ?? [] where podSelector?.matches(pods[i].meta.labels) ?? true {
+        out.append(i)
+      }
+    }
+    return out.sorted()
+  }
+
+  /// Whether a pod (by index) is a member of a selector peer.
+  public func peerContains(pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String, pod: Pod) -> Bool {
+    if let nsSelector {
+      guard let labels = namespaceLabels[pod.meta.namespace], nsSelector.matches(labels) else { return false }
+    } else if pod.meta.namespace != policyNamespace {
+      return false
+    }
+    return podSelector?.matches(pod.meta.labels) ?? true
+  }
+
+  public func podIndex(namespace: String, name: String) -> Int? {
+    podsByNamespace[namespace]?.first { pods[$0].meta.name == name }
+  }
+
+  /// Policies that select a pod for a direction ("isolated" when non-empty).
+  public func policies(selecting pod: Pod, for direction: PolicyType) -> [NetworkPolicy] {
+    policies.filter {
+      $0.applies(to: direction) && $0.meta.namespace == pod.meta.namespace && $0.podSelector.matches(pod.meta.labels)
+    }
+  }
+}

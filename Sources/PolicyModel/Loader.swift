@@ -1,0 +1,137 @@
+import Foundation
+public import YAMLBridge
+
+/// One input's bytes and the name to use for it in messages.
+public struct InputSource: Sendable {
+  public var path: String
+  public var bytes: [UInt8]
+
+  public init(path: String, bytes: [UInt8]) {
+    self.path = path
+    self.bytes = bytes
+  }
+}
+
+/// An object policyc read but does not use (a Service, a Deployment, ...).
+public struct SkippedObject: Sendable, Hashable {
+  public var kind: String
+  public var apiVersion: String
+  public var name: String?
+  public var location: SourceLocation
+}
+
+/// Everything read from the inputs, sorted by identity so that file and
+/// document order never shows in any output.
+public struct Inventory: Sendable {
+  public var namespaces: [Namespace] = []
+  public var pods: [Pod] = []
+  public var policies: [NetworkPolicy] = []
+  public var skipped: [SkippedObject] = []
+  public var diagnostics: [Diagnostic] = []
+  /// Documents read, empty ones included.
+  public var documentCount = 0
+
+  public init() {}
+
+  public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+}
+
+public struct LoadOptions: Sendable {
+  public var defaultNamespace: String
+  public var limits: YAMLLimits
+
+  public init(defaultNamespace: String = Defaults.namespace, limits: YAMLLimits = .default) {
+    self.defaultNamespace = defaultNamespace
+    self.limits = limits
+  }
+}
+
+public enum Loader {
+  /// Parses and decodes every source. Never throws: problems are diagnostics.
+  public static func load(_ sources: [InputSource], options: LoadOptions = LoadOptions()) -> Inventory {
+    var inventory = Inventory()
+    for source in sources {
+      let stream = YAMLParser.parse(source.bytes, limits: options.limits)
+      var reader = NodeReader(file: source.path)
+      for error in stream.errors {
+        let rule: String
+        switch error.kind {
+        case .syntax, .undefinedAlias, .invalidMerge: rule = RuleID.yamlSyntax
+        case .duplicateKey: rule = RuleID.duplicateKey
+        case .depthLimit, .aliasLimit, .nodeLimit, .scalarLimit: rule = RuleID.yamlLimit
+        }
+        reader.diagnostics.append(
+          Diagnostic(ruleID: rule, message: error.message, location: SourceLocation(file: source.path, mark: error.mark)))
+      }
+      for document in stream.documents {
+        inventory.documentCount += 1
+        guard let root = document.root else { continue }
+        decode(root, reader: &reader, into: &inventory, options: options)
+      }
+      inventory.diagnostics += reader.diagnostics
+    }
+    finish(&inventory)
+    return inventory
+  }
+
+  static func decode(_ root: YAMLNode, reader: inout NodeReader, into inventory: inout Inventory, options: LoadOptions) {
+    if NodeReader.isNull(root) { return }
+    reader.object = nil
+    guard let fields = reader.fields(root, path: "") else { return }
+    guard let kindPair = fields["kind"], let kind = reader.string(kindPair.value, path: "kind"), !kind.isEmpty else {
+      reader.report(RuleID.missingField, "object has no kind", at: root, path: "kind")
+      return
+    }
+    let apiVersion = fields["apiVersion"].flatMap { reader.string($0.value, path: "apiVersion") } ?? ""
+    switch (kind, apiVersion) {
+    case ("Namespace", "v1"):
+      if let ns = reader.namespace(fields, rootNode: root) { inventory.namespaces.append(ns) }
+    case ("Pod", "v1"):
+      if let pod = reader.pod(fields, rootNode: root, defaultNamespace: options.defaultNamespace) {
+        inventory.pods.append(pod)
+      }
+    case ("NetworkPolicy", "networking.k8s.io/v1"):
+      if let policy = reader.networkPolicy(fields, rootNode: root, defaultNamespace: options.defaultNamespace) {
+        inventory.policies.append(policy)
+      }
+    case _ where kind.hasSuffix("List") && fields["items"] != nil:
+      guard let items = reader.sequence(fields["items"]!.value, path: "items") else { return }
+      for item in items { decode(item, reader: &reader, into: &inventory, options: options) }
+    default:
+      let name = fields["metadata"].flatMap { $0.value["name"]?.scalarText }
+      inventory.skipped.append(
+        SkippedObject(kind: kind, apiVersion: apiVersion, name: name, location: reader.location(root)))
+    }
+  }
+
+  /// Sorts by identity and reports objects defined twice: with two
+  /// definitions the result would depend on file order.
+  static func finish(_ inventory: inout Inventory) {
+    inventory.namespaces.sort { ($0.name, $0.location!) < ($1.name, $1.location!) }
+    inventory.pods.sort { ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location) }
+    inventory.policies.sort { ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location) }
+    inventory.skipped.sort { $0.location < $1.location }
+    func dedupe<T>(_ items: inout [T], kind: String, key: (T) -> String, location: (T) -> SourceLocation) {
+      var kept: [T] = []
+      for item in items {
+        if let previous = kept.last, key(previous) == key(item) {
+          let first = location(previous)
+          inventory.diagnostics.append(
+            Diagnostic(
+              ruleID: RuleID.duplicateObject,
+              message: "\(kind) \(key(item)) is defined twice (first at \(first.file):\(first.line):\(first.column))",
+              location: location(item)))
+          continue
+        }
+        kept.append(item)
+      }
+      items = kept
+    }
+    dedupe(&inventory.namespaces, kind: "namespace", key: { $0.name }, location: { $0.location! })
+    dedupe(&inventory.pods, kind: "pod", key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
+    dedupe(
+      &inventory.policies, kind: "networkpolicy", key: { "\($0.meta.namespace)/\($0.meta.name)" },
+      location: { $0.meta.location })
+    inventory.diagnostics.sort(by: Diagnostic.ordered)
+  }
+}

@@ -1,0 +1,160 @@
+import YAMLBridge
+
+/// Typed, located reads from YAML nodes; every complaint lands in
+/// `diagnostics` with the field path, so one run reports all problems.
+struct NodeReader {
+  let file: String
+  var diagnostics: [Diagnostic] = []
+  var object: ObjectRef?
+
+  init(file: String) {
+    self.file = file
+  }
+
+  func location(_ node: YAMLNode) -> SourceLocation { SourceLocation(file: file, span: node.span) }
+
+  mutating func report(
+    _ ruleID: String, _ message: String, at node: YAMLNode, path: String, severity: Severity = .error
+  ) {
+    diagnostics.append(
+      Diagnostic(
+        ruleID: ruleID, severity: severity, message: message, location: location(node), fieldPath: path,
+        object: object))
+  }
+
+  mutating func typeError(_ node: YAMLNode, path: String, expected: String) {
+    report(RuleID.invalidType, "expected \(expected), found \(node.kindName)", at: node, path: path)
+  }
+
+  static func isNull(_ node: YAMLNode) -> Bool { node.resolved == .null }
+
+  /// The pairs of a mapping by key; nil for null. Non-string keys are errors,
+  /// and with `known` set, any other key is an unknown field (strict decoding).
+  mutating func fields(_ node: YAMLNode, path: String, known: Set<String>? = nil) -> [String: YAMLPair]? {
+    if Self.isNull(node) { return nil }
+    guard let pairs = node.mappingPairs else {
+      typeError(node, path: path, expected: "a mapping")
+      return nil
+    }
+    var out: [String: YAMLPair] = [:]
+    for pair in pairs {
+      guard case .string(let key)? = pair.key.resolved else {
+        report(RuleID.invalidType, "mapping key must be a string, found \(pair.key.kindName)", at: pair.key, path: path)
+        continue
+      }
+      if let known, !known.contains(key) {
+        report(
+          RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"", at: pair.key,
+          path: Self.join(path, key))
+        continue
+      }
+      out[key] = pair
+    }
+    return out
+  }
+
+  mutating func sequence(_ node: YAMLNode, path: String) -> [YAMLNode]? {
+    if Self.isNull(node) { return nil }
+    guard let items = node.sequenceItems else {
+      typeError(node, path: path, expected: "a list")
+      return nil
+    }
+    return items
+  }
+
+  mutating func string(_ node: YAMLNode, path: String) -> String? {
+    switch node.resolved {
+    case .string(let s)?: return s
+    case .null?: return nil
+    default:
+      typeError(node, path: path, expected: "a string")
+      return nil
+    }
+  }
+
+  mutating func bool(_ node: YAMLNode, path: String) -> Bool? {
+    switch node.resolved {
+    case .bool(let b)?: return b
+    case .null?: return nil
+    default:
+      typeError(node, path: path, expected: "a boolean")
+      return nil
+    }
+  }
+
+  /// An integer within `range`; floats with no fraction are accepted as the
+  /// JSON decoder does, anything else is an error naming the value.
+  mutating func integer(_ node: YAMLNode, path: String, range: ClosedRange<Int>, rule: String) -> Int? {
+    switch node.resolved {
+    case .integer(let n)?:
+      guard range.contains(n) else {
+        report(rule, "\(n) is out of range \(range.lowerBound)-\(range.upperBound)", at: node, path: path)
+        return nil
+      }
+      return n
+    case .bigInteger(let text)?:
+      report(rule, "\(Self.sanitize(text)) is out of range \(range.lowerBound)-\(range.upperBound)", at: node, path: path)
+      return nil
+    case .float(let f)? where f.isFinite && f == f.rounded() && abs(f) < 1e15:
+      return integer(
+        YAMLNode(content: .scalar(String(Int(f)), .plain), tag: nil, span: node.span), path: path, range: range,
+        rule: rule)
+    case .null?: return nil
+    default:
+      typeError(node, path: path, expected: "an integer")
+      return nil
+    }
+  }
+
+  /// A string map such as labels; every key and value must be a YAML string.
+  mutating func stringMap(_ node: YAMLNode, path: String, rule: String) -> [String: String] {
+    guard let pairs = fields(node, path: path) else { return [:] }
+    var out: [String: String] = [:]
+    for (key, pair) in pairs {
+      switch pair.value.resolved {
+      case .string(let value)?: out[key] = value
+      default:
+        report(
+          rule,
+          "value of \"\(Self.sanitize(key))\" must be a string, found \(pair.value.kindName) (quote it: \"\(Self.sanitize(pair.value.scalarText ?? ""))\")",
+          at: pair.value, path: Self.join(path, key))
+      }
+    }
+    return out
+  }
+
+  static func join(_ path: String, _ key: String) -> String {
+    let simple = key.utf8.allSatisfy { NameRules.isAlnum($0) || $0 == 0x5f || $0 == 0x2d }
+    let part = simple ? key : "[\"\(sanitize(key))\"]"
+    if path.isEmpty { return part }
+    return simple ? "\(path).\(key)" : path + part
+  }
+
+  static func index(_ path: String, _ i: Int) -> String { "\(path)[\(i)]" }
+
+  /// Makes user text safe to print on one line: control characters escaped,
+  /// long values cut.
+  static func sanitize(_ text: String, limit: Int = 80) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+      if out.unicodeScalars.count >= limit {
+        out += "..."
+        break
+      }
+      switch scalar {
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      default:
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+          out += "\\x" + String(scalar.value, radix: 16)
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,133 @@
+/// One side of a connection: a pod of the cluster, or an address outside it.
+public enum Endpoint: Sendable, Hashable {
+  case pod(namespace: String, name: String)
+  case address(IPAddress)
+}
+
+/// Names one rule of one policy, for explanations.
+public struct RuleRef: Sendable, Hashable, Comparable, CustomStringConvertible {
+  public var policy: ObjectRef
+  public var direction: PolicyType
+  public var index: Int
+
+  public var description: String { "\(policy) \(direction.rawValue.lowercased())[\(index)]" }
+
+  public static func < (lhs: RuleRef, rhs: RuleRef) -> Bool {
+    (lhs.policy, lhs.direction, lhs.index) < (rhs.policy, rhs.direction, rhs.index)
+  }
+}
+
+/// What one direction says about a connection, before anything is lowered
+/// to iptables.
+public enum DirectionVerdict: Sendable, Hashable {
+  /// No policy selects the pod for this direction: everything is allowed.
+  case notIsolated
+  /// Allowed by these rules (every rule that matches, sorted).
+  case allowed(by: [RuleRef])
+  /// Isolated by these policies and no rule of theirs matches.
+  case denied(isolatedBy: [ObjectRef])
+  /// The endpoint is outside the cluster (or takes no part): nothing to enforce.
+  case notApplicable
+
+  public var allows: Bool {
+    if case .denied = self { return false }
+    return true
+  }
+}
+
+/// The reference verdict, written straight from the spec and independent of
+/// the emitter, so tests can hold the emitted rules against it.
+public struct ReferenceVerdict: Sendable {
+  public let cluster: Cluster
+
+  public init(cluster: Cluster) {
+    self.cluster = cluster
+  }
+
+  /// "A connection from A to B is allowed when A's egress allows it AND B's
+  /// ingress allows it." A pod talking to itself is never blocked.
+  public func allows(from: Endpoint, to: Endpoint, port: Int, proto: NetProtocol, family: IPAddress.Family = .ipv4) -> Bool {
+    if from == to, case .pod = from { return true }
+    let (egress, ingress) = explain(from: from, to: to, port: port, proto: proto, family: family)
+    return egress.allows && ingress.allows
+  }
+
+  /// Both directions' verdicts: the source's egress and the destination's ingress.
+  public func explain(from: Endpoint, to: Endpoint, port: Int, proto: NetProtocol, family: IPAddress.Family = .ipv4)
+    -> (egress: DirectionVerdict, ingress: DirectionVerdict)
+  {
+    let source = pod(from)
+    let destination = pod(to)
+    let egress = source.map {
+      verdict(subject: $0, peer: to, peerPod: destination, direction: .egress, port: port, proto: proto, family: family)
+    } ?? .notApplicable
+    let ingress = destination.map {
+      verdict(subject: $0, peer: from, peerPod: source, direction: .ingress, port: port, proto: proto, family: family)
+    } ?? .notApplicable
+    return (egress, ingress)
+  }
+
+  func pod(_ endpoint: Endpoint) -> Pod? {
+    guard case .pod(let ns, let name) = endpoint, let i = cluster.podIndex(namespace: ns, name: name) else { return nil }
+    return cluster.pods[i]
+  }
+
+  /// The verdict of `subject`'s policies for traffic with `peer`.
+  public func verdict(
+    subject: Pod, peer: Endpoint, peerPod: Pod?, direction: PolicyType, port: Int, proto: NetProtocol,
+    family: IPAddress.Family
+  ) -> DirectionVerdict {
+    let selecting = cluster.policies(selecting: subject, for: direction)
+    if selecting.isEmpty { return .notIsolated }
+    let peerAddress: IPAddress?
+    switch peer {
+    case .address(let ip): peerAddress = ip
+    case .pod: peerAddress = peerPod?.ips.first { $0.family == family }
+    }
+    // A peer named as a pod that takes no part (or has no address of this
+    // family) can match only rules with no peer restriction.
+    var matched: [RuleRef] = []
+    for policy in selecting {
+      for (index, rule) in policy.rules(direction).enumerated() {
+        guard peerMatches(rule, policy: policy, peerPod: peerPod, peerAddress: peerAddress) else { continue }
+        // Named ports resolve against the destination pod: the subject for
+        // ingress, the peer for egress.
+        let destination = direction == .ingress ? subject : peerPod
+        guard portMatches(rule, port: port, proto: proto, destination: destination) else { continue }
+        matched.append(RuleRef(policy: policy.ref, direction: direction, index: index))
+      }
+    }
+    return matched.isEmpty ? .denied(isolatedBy: selecting.map(\.ref)) : .allowed(by: matched.sorted())
+  }
+
+  func peerMatches(_ rule: PolicyRule, policy: NetworkPolicy, peerPod: Pod?, peerAddress: IPAddress?) -> Bool {
+    // "`from`/`to` empty or missing: every source/destination, in-cluster or not."
+    if rule.peers.isEmpty { return true }
+    return rule.peers.contains { peer in
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        guard let peerPod else { return false }
+        return cluster.peerContains(pods: pods, namespaces: namespaces, policyNamespace: policy.meta.namespace, pod: peerPod)
+      case .ipBlock(let block):
+        // "ipBlock matches any address inside cidr and outside every except, INCLUDING pod IPs."
+        guard let peerAddress else { return false }
+        return block.contains(peerAddress)
+      }
+    }
+  }
+
+  func portMatches(_ rule: PolicyRule, port: Int, proto: NetProtocol, destination: Pod?) -> Bool {
+    // "`ports` empty or missing: all ports, all protocols."
+    if rule.ports.isEmpty { return true }
+    return rule.ports.contains { entry in
+      guard entry.proto == proto else { return false }
+      switch entry.port {
+      case nil: return true
+      case .number(let start)?: return (start...(entry.endPort ?? start)).contains(port)
+      case .name(let name)?:
+        // "A pod that does not define the name contributes nothing for that entry."
+        return destination?.resolve(portName: name, proto: proto) == port
+      }
+    }
+  }
+}

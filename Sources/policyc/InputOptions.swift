@@ -1,0 +1,69 @@
+import ArgumentParser
+import PolicyModel
+import YAMLBridge
+
+/// Options every command that reads manifests shares.
+struct InputOptions: ParsableArguments {
+  @Argument(help: "Manifest files, directories (recursive), or - for standard input.")
+  var paths: [String] = []
+
+  @Option(name: .customLong("namespace"), help: "Namespace for namespaced objects that name none.")
+  var defaultNamespace: String = Defaults.namespace
+
+  @Option(help: "Deepest YAML nesting accepted.")
+  var maxDepth: Int = YAMLLimits.default.maxDepth
+
+  @Option(help: "Most nodes YAML aliases may expand to in one document.")
+  var maxAliasNodes: Int = YAMLLimits.default.maxAliasNodes
+
+  @Flag(name: .shortAndLong, help: "Also report skipped objects and a summary on standard error.")
+  var verbose = false
+
+  func validate() throws {
+    guard !paths.isEmpty else { throw ValidationError("no input: name at least one file, directory or -") }
+    if let problem = NameRules.dns1123Label(defaultNamespace) {
+      throw ValidationError("invalid --namespace '\(defaultNamespace)': \(problem)")
+    }
+    guard maxDepth > 0, maxAliasNodes >= 0 else { throw ValidationError("limits must be positive") }
+  }
+
+  var loadOptions: LoadOptions {
+    var limits = YAMLLimits.default
+    limits.maxDepth = maxDepth
+    limits.maxAliasNodes = maxAliasNodes
+    return LoadOptions(defaultNamespace: defaultNamespace, limits: limits)
+  }
+
+  /// Reads and decodes the inputs, printing every diagnostic; invalid input
+  /// ends the command with exit 2 before anything is written.
+  func loadOrExit() throws -> Inventory {
+    let sources: [InputSource]
+    do {
+      sources = try InputFiles.read(paths)
+    } catch {
+      Output.stderr("\(error.description)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
+    let inventory = Loader.load(sources, options: loadOptions)
+    for diagnostic in inventory.diagnostics { Output.stderr(diagnostic.formatted + "\n") }
+    if verbose {
+      for object in inventory.skipped {
+        Output.stderr(
+          "\(object.location.file):\(object.location.line):\(object.location.column): note: skipped \(object.kind) \(object.name ?? "")\n")
+      }
+    }
+    if verbose || !inventory.skipped.isEmpty {
+      let kinds = Set(inventory.skipped.map(\.kind)).sorted()
+      if verbose {
+        Output.stderr(
+          "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.policies.count) network polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n")
+      }
+    }
+    let errors = inventory.errors.count
+    if errors > 0 {
+      Output.stderr("policyc: \(errors) error(s); nothing written\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
+    return inventory
+  }
+}
