@@ -33,6 +33,11 @@ let package = Package(
       path: "Tests/UnitTests"
     ),
     .testTarget(
+      name: "LintTests",
+      dependencies: ["PolicyModel", "PolicyAnalysis"],
+      path: "Tests/LintTests"
+    ),
+    .testTarget(
       name: "GoldenTests",
       dependencies: ["PolicyModel", "IptablesEmitter"],
       path: "Tests/Golden",

@@ -25,8 +25,16 @@ public struct Cluster: Sendable {
     podsByNamespace = byNamespace
   }
 
+  /// The cluster as the node sees it: real pods only.
   public init(_ inventory: Inventory) {
     self.init(namespaces: inventory.namespaces, pods: inventory.pods, policies: inventory.policies)
+  }
+
+  /// The cluster for review tools: real pods, or, when the inputs hold none,
+  /// the pod templates of workloads (Deployment, Job, ...) in their place.
+  public static func forAnalysis(_ inventory: Inventory) -> Cluster {
+    let pods = inventory.pods.isEmpty ? inventory.workloads : inventory.pods
+    return Cluster(namespaces: inventory.namespaces, pods: pods, policies: inventory.policies)
   }
 
   /// Indices into `pods` of the pods a policy's podSelector picks: pods of

@@ -26,6 +26,8 @@ public struct Inventory: Sendable {
   public var namespaces: [Namespace] = []
   public var pods: [Pod] = []
   public var policies: [NetworkPolicy] = []
+  /// Pod templates of workloads, as address-less pods (see `Pod.workloadKind`).
+  public var workloads: [Pod] = []
   public var skipped: [SkippedObject] = []
   public var diagnostics: [Diagnostic] = []
   /// Documents read, empty ones included.
@@ -94,6 +96,10 @@ public enum Loader {
       if let policy = reader.networkPolicy(fields, rootNode: root, defaultNamespace: options.defaultNamespace) {
         inventory.policies.append(policy)
       }
+    case _ where Workloads.templatePath[kind] != nil && Workloads.apiVersions.contains(apiVersion):
+      if let workload = reader.workload(fields, rootNode: root, kind: kind, defaultNamespace: options.defaultNamespace) {
+        inventory.workloads.append(workload)
+      }
     case _ where kind.hasSuffix("List") && fields["items"] != nil:
       guard let items = reader.sequence(fields["items"]!.value, path: "items") else { return }
       for item in items { decode(item, reader: &reader, into: &inventory, options: options) }
@@ -110,6 +116,7 @@ public enum Loader {
     inventory.namespaces.sort { ($0.name, $0.location!) < ($1.name, $1.location!) }
     inventory.pods.sort { ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location) }
     inventory.policies.sort { ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location) }
+    inventory.workloads.sort { ($0.meta.namespace, $0.meta.name, $0.workloadKind ?? "", $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.workloadKind ?? "", $1.meta.location) }
     inventory.skipped.sort { $0.location < $1.location }
     func dedupe<T>(_ items: inout [T], kind: String, key: (T) -> String, location: (T) -> SourceLocation) {
       var kept: [T] = []

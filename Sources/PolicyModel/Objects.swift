@@ -71,11 +71,16 @@ public struct Pod: Sendable {
   /// Ports of regular containers and of sidecars (init containers with
   /// `restartPolicy: Always`); plain init containers' ports do not count.
   public var ports: [ContainerPort]
+  /// For a pod template of a workload (Deployment, Job, ...): the workload's
+  /// kind. Such a stand-in has no address but takes part in selector-based
+  /// analysis (lint, diff, matrix) when the inputs hold no real pods.
+  public var workloadKind: String?
 
   public init(
     meta: ObjectMeta, nodeName: String?, hostNetwork: Bool = false, phase: String?, ips: [IPAddress],
-    ports: [ContainerPort]
+    ports: [ContainerPort], workloadKind: String? = nil
   ) {
+    self.workloadKind = workloadKind
     self.meta = meta
     self.nodeName = nodeName
     self.hostNetwork = hostNetwork
@@ -87,7 +92,8 @@ public struct Pod: Sendable {
   /// "Pods that take no part at all": host-network pods, pods without an IP,
   /// and finished pods are neither targets nor peers.
   public var participates: Bool {
-    !hostNetwork && !ips.isEmpty && phase != "Succeeded" && phase != "Failed"
+    if workloadKind != nil { return !hostNetwork }
+    return !hostNetwork && !ips.isEmpty && phase != "Succeeded" && phase != "Failed"
   }
 
   /// The number a named port resolves to on this pod, if it defines the
