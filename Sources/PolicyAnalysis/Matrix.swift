@@ -34,24 +34,49 @@ public struct ConnectivityMatrix: Sendable {
   public var allowed: [[[Bool]]]
 
   /// Every participating pod (as `namespace/name`), optionally only of some
-  /// namespaces, then the extra addresses in the order given.
+  /// namespaces, then the extra addresses in the order given. Each cell is
+  /// the reference verdict, asked once per pair of pod classes (see
+  /// `ConnectivityEngine`) rather than once per pair of pods.
   public static func compute(
     cluster: Cluster, ports: [PortProbe], namespaces: Set<String>? = nil, addresses: [IPAddress] = []
   ) -> ConnectivityMatrix {
     let verdict = ReferenceVerdict(cluster: cluster)
-    var endpoints: [(String, Endpoint)] = []
-    for pod in cluster.pods where namespaces?.contains(pod.meta.namespace) ?? true {
-      endpoints.append(("\(pod.meta.namespace)/\(pod.meta.name)", .pod(namespace: pod.meta.namespace, name: pod.meta.name)))
+    let engine = ConnectivityEngine(cluster: cluster)
+    var endpoints: [(name: String, side: ConnectivityEngine.Side)] = []
+    for (i, pod) in cluster.pods.enumerated() where namespaces?.contains(pod.meta.namespace) ?? true {
+      endpoints.append((AnalysisEndpoint.name(of: pod), .pod(i)))
     }
     for ip in addresses { endpoints.append((ip.description, .address(ip))) }
-    let allowed = endpoints.map { from in
-      endpoints.map { to in
-        ports.map { probe in
-          from.1 == to.1 || verdict.allows(from: from.1, to: to.1, port: probe.port, proto: probe.proto)
-        }
+    func endpoint(_ side: ConnectivityEngine.Side) -> Endpoint {
+      switch side {
+      case .pod(let i): return .pod(namespace: cluster.pods[i].meta.namespace, name: cluster.pods[i].meta.name)
+      case .address(let ip): return .address(ip)
       }
     }
-    return ConnectivityMatrix(endpoints: endpoints.map(\.0), ports: ports, allowed: allowed)
+    /// Stand-ins: pods by class (two members when a class talks to itself).
+    func key(_ from: ConnectivityEngine.Side, _ to: ConnectivityEngine.Side) -> (ConnectivityEngine.Side, ConnectivityEngine.Side) {
+      guard case .pod(let a) = from, case .pod(let b) = to, a != b else {
+        let f: ConnectivityEngine.Side = if case .pod(let a) = from { .pod(engine.classMembers[engine.classOfPod[a]][0]) } else { from }
+        let t: ConnectivityEngine.Side = if case .pod(let b) = to { .pod(engine.classMembers[engine.classOfPod[b]][0]) } else { to }
+        return (f, t)
+      }
+      let ca = engine.classOfPod[a]
+      let cb = engine.classOfPod[b]
+      let members = engine.classMembers[ca]
+      return ca == cb ? (.pod(members[0]), .pod(members[1])) : (.pod(members[0]), .pod(engine.classMembers[cb][0]))
+    }
+    var cache: [[ConnectivityEngine.Side]: [Bool]] = [:]
+    let allowed = endpoints.map { from in
+      endpoints.map { to -> [Bool] in
+        if from.side == to.side { return ports.map { _ in true } }
+        let (f, t) = key(from.side, to.side)
+        if let hit = cache[[f, t]] { return hit }
+        let cells = ports.map { verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto) }
+        cache[[f, t]] = cells
+        return cells
+      }
+    }
+    return ConnectivityMatrix(endpoints: endpoints.map(\.name), ports: ports, allowed: allowed)
   }
 }
 

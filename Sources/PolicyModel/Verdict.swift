@@ -9,8 +9,26 @@ public struct RuleRef: Sendable, Hashable, Comparable, CustomStringConvertible {
   public var policy: ObjectRef
   public var direction: PolicyType
   public var index: Int
+  /// The first peer of the rule that matched; nil when the rule has no peers (all match).
+  public var peer: Int?
+  /// The first port entry that matched; nil when the rule has no ports (all match).
+  public var port: Int?
 
-  public var description: String { "\(policy) \(direction.rawValue.lowercased())[\(index)]" }
+  public init(policy: ObjectRef, direction: PolicyType, index: Int, peer: Int? = nil, port: Int? = nil) {
+    self.policy = policy
+    self.direction = direction
+    self.index = index
+    self.peer = peer
+    self.port = port
+  }
+
+  public var description: String {
+    let field = direction == .ingress ? "from" : "to"
+    var text = "\(policy) \(direction.rawValue.lowercased())[\(index)]"
+    text += peer.map { " \(field)[\($0)]" } ?? " (any peer)"
+    text += port.map { " ports[\($0)]" } ?? " (any port)"
+    return text
+  }
 
   public static func < (lhs: RuleRef, rhs: RuleRef) -> Bool {
     (lhs.policy, lhs.direction, lhs.index) < (rhs.policy, rhs.direction, rhs.index)
@@ -89,21 +107,25 @@ public struct ReferenceVerdict: Sendable {
     var matched: [RuleRef] = []
     for policy in selecting {
       for (index, rule) in policy.rules(direction).enumerated() {
-        guard peerMatches(rule, policy: policy, peerPod: peerPod, peerAddress: peerAddress) else { continue }
+        guard let peerIndex = peerMatch(rule, policy: policy, peerPod: peerPod, peerAddress: peerAddress) else { continue }
         // Named ports resolve against the destination pod: the subject for
         // ingress, the peer for egress.
         let destination = direction == .ingress ? subject : peerPod
-        guard portMatches(rule, port: port, proto: proto, destination: destination) else { continue }
-        matched.append(RuleRef(policy: policy.ref, direction: direction, index: index))
+        guard let portIndex = portMatch(rule, port: port, proto: proto, destination: destination) else { continue }
+        matched.append(
+          RuleRef(
+            policy: policy.ref, direction: direction, index: index, peer: peerIndex < 0 ? nil : peerIndex,
+            port: portIndex < 0 ? nil : portIndex))
       }
     }
     return matched.isEmpty ? .denied(isolatedBy: selecting.map(\.ref)) : .allowed(by: matched.sorted())
   }
 
-  func peerMatches(_ rule: PolicyRule, policy: NetworkPolicy, peerPod: Pod?, peerAddress: IPAddress?) -> Bool {
+  /// The index of the first matching peer, -1 for a rule without peers, nil for no match.
+  func peerMatch(_ rule: PolicyRule, policy: NetworkPolicy, peerPod: Pod?, peerAddress: IPAddress?) -> Int? {
     // "`from`/`to` empty or missing: every source/destination, in-cluster or not."
-    if rule.peers.isEmpty { return true }
-    return rule.peers.contains { peer in
+    if rule.peers.isEmpty { return -1 }
+    return rule.peers.firstIndex { peer in
       switch peer.kind {
       case .selectors(let pods, let namespaces):
         guard let peerPod else { return false }
@@ -116,10 +138,11 @@ public struct ReferenceVerdict: Sendable {
     }
   }
 
-  func portMatches(_ rule: PolicyRule, port: Int, proto: NetProtocol, destination: Pod?) -> Bool {
+  /// The index of the first matching port entry, -1 for a rule without ports, nil for no match.
+  func portMatch(_ rule: PolicyRule, port: Int, proto: NetProtocol, destination: Pod?) -> Int? {
     // "`ports` empty or missing: all ports, all protocols."
-    if rule.ports.isEmpty { return true }
-    return rule.ports.contains { entry in
+    if rule.ports.isEmpty { return -1 }
+    return rule.ports.firstIndex { entry in
       guard entry.proto == proto else { return false }
       switch entry.port {
       case nil: return true

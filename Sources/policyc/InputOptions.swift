@@ -2,11 +2,8 @@ import ArgumentParser
 import PolicyModel
 import YAMLBridge
 
-/// Options every command that reads manifests shares.
-struct InputOptions: ParsableArguments {
-  @Argument(help: "Manifest files, directories (recursive), or - for standard input.")
-  var paths: [String] = []
-
+/// How manifests are read; shared by every command that reads them.
+struct LoadFlags: ParsableArguments {
   @Option(name: .customLong("namespace"), help: "Namespace for namespaced objects that name none.")
   var defaultNamespace: String = Defaults.namespace
 
@@ -20,7 +17,6 @@ struct InputOptions: ParsableArguments {
   var verbose = false
 
   func validate() throws {
-    guard !paths.isEmpty else { throw ValidationError("no input: name at least one file, directory or -") }
     if let problem = NameRules.dns1123Label(defaultNamespace) {
       throw ValidationError("invalid --namespace '\(defaultNamespace)': \(problem)")
     }
@@ -34,16 +30,19 @@ struct InputOptions: ParsableArguments {
     return LoadOptions(defaultNamespace: defaultNamespace, limits: limits)
   }
 
-  /// Reads and decodes the inputs, printing every diagnostic; invalid input
-  /// ends the command with exit 2 before anything is written.
-  func loadOrExit() throws -> Inventory {
-    let sources: [InputSource]
+  /// Reads PATH arguments; an unreadable path ends the command with exit 2.
+  func read(_ paths: [String]) throws -> [InputSource] {
     do {
-      sources = try InputFiles.read(paths)
+      return try InputFiles.read(paths)
     } catch {
       Output.stderr("\(error.description)\n")
       throw ExitCode(ExitStatus.trouble)
     }
+  }
+
+  /// Decodes sources, printing every diagnostic; invalid input ends the
+  /// command with exit 2 before anything is written.
+  func decode(_ sources: [InputSource]) throws -> Inventory {
     let inventory = Loader.load(sources, options: loadOptions)
     for diagnostic in inventory.diagnostics { Output.stderr(diagnostic.formatted + "\n") }
     if verbose {
@@ -51,13 +50,9 @@ struct InputOptions: ParsableArguments {
         Output.stderr(
           "\(object.location.file):\(object.location.line):\(object.location.column): note: skipped \(object.kind) \(object.name ?? "")\n")
       }
-    }
-    if verbose || !inventory.skipped.isEmpty {
       let kinds = Set(inventory.skipped.map(\.kind)).sorted()
-      if verbose {
-        Output.stderr(
-          "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.policies.count) network polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n")
-      }
+      Output.stderr(
+        "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.workloads.count) workload(s), \(inventory.policies.count) network polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n")
     }
     let errors = inventory.errors.count
     if errors > 0 {
@@ -65,5 +60,23 @@ struct InputOptions: ParsableArguments {
       throw ExitCode(ExitStatus.trouble)
     }
     return inventory
+  }
+}
+
+/// PATH arguments plus the load flags.
+struct InputOptions: ParsableArguments {
+  @Argument(help: "Manifest files, directories (recursive), or - for standard input.")
+  var paths: [String] = []
+
+  @OptionGroup var load: LoadFlags
+
+  var verbose: Bool { load.verbose }
+
+  func validate() throws {
+    guard !paths.isEmpty else { throw ValidationError("no input: name at least one file, directory or -") }
+  }
+
+  func loadOrExit() throws -> Inventory {
+    try load.decode(try load.read(paths))
   }
 }

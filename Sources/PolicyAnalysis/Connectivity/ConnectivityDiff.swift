@@ -1,0 +1,128 @@
+public import PolicyModel
+
+/// One ordered pair whose allowed ports differ between two versions.
+public struct ConnectivityChange: Sendable, Hashable {
+  public enum Kind: String, Sendable, Hashable {
+    case changed, added, removed
+  }
+
+  public var kind: Kind
+  public var from: String
+  public var to: String
+  /// nil when the pair did not exist on that side.
+  public var before: PortSet?
+  public var after: PortSet?
+  /// Policies (namespace/name) whose addition, removal or edit caused the
+  /// change; empty when only pods or namespaces changed.
+  public var causes: [String]
+}
+
+public struct ConnectivityDiff: Sendable {
+  public var changes: [ConnectivityChange]
+  public var endpointsBefore: Int
+  public var endpointsAfter: Int
+  public var changedPolicies: [String]
+}
+
+/// Compares who-can-reach-whom between two sets of manifests.
+public enum ConnectivityDiffer {
+  public static func diff(old: Inventory, new: Inventory) -> ConnectivityDiff {
+    let before = Cluster.forAnalysis(old)
+    let after = Cluster.forAnalysis(new)
+    let oldEngine = ConnectivityEngine(cluster: before)
+    let newEngine = ConnectivityEngine(cluster: after)
+    let podIPs = Set((before.pods + after.pods).flatMap(\.ips))
+    let regions = ExternalRegions.regions(for: before.policies + after.policies, avoiding: podIPs)
+
+    // Joint endpoints: every name on either side, with its class on each.
+    struct Joint: Hashable {
+      var old: Int?
+      var new: Int?
+    }
+    var names: [String: (old: ConnectivityEngine.Side?, new: ConnectivityEngine.Side?)] = [:]
+    for (i, pod) in before.pods.enumerated() { names[AnalysisEndpoint.name(of: pod), default: (nil, nil)].old = .pod(i) }
+    for (i, pod) in after.pods.enumerated() { names[AnalysisEndpoint.name(of: pod), default: (nil, nil)].new = .pod(i) }
+    let ordered = names.keys.sorted()
+    var groups: [Joint: [String]] = [:]
+    for name in ordered {
+      let sides = names[name]!
+      let key = Joint(
+        old: sides.old.map { if case .pod(let i) = $0 { oldEngine.classOfPod[i] } else { -1 } },
+        new: sides.new.map { if case .pod(let i) = $0 { newEngine.classOfPod[i] } else { -1 } })
+      groups[key, default: []].append(name)
+    }
+    var endpoints: [(members: [String], old: [ConnectivityEngine.Side?], new: [ConnectivityEngine.Side?])] = []
+    for (_, members) in groups.sorted(by: { $0.value[0] < $1.value[0] }) {
+      // Two stand-ins per group, for pairs inside the group.
+      let picks = Array(members.prefix(2))
+      endpoints.append((members, picks.map { names[$0]!.old }, picks.map { names[$0]!.new }))
+    }
+    for region in regions {
+      let side = ConnectivityEngine.Side.address(region.representative!)
+      endpoints.append(([region.name], [side], [side]))
+    }
+
+    let changedPolicies = changed(old: before.policies, new: after.policies)
+    var changes: [ConnectivityChange] = []
+    for (gi, g) in endpoints.enumerated() {
+      for (hi, h) in endpoints.enumerated() {
+        let same = gi == hi
+        if same && g.members.count < 2 { continue }
+        let (fo, to) = same ? (g.old[0], g.old[1]) : (g.old[0], h.old[0])
+        let (fn, tn) = same ? (g.new[0], g.new[1]) : (g.new[0], h.new[0])
+        let was = fo.flatMap { f in to.map { oldEngine.allowedPorts(from: f, to: $0) } }
+        let now = fn.flatMap { f in tn.map { newEngine.allowedPorts(from: f, to: $0) } }
+        if was == now { continue }
+        let kind: ConnectivityChange.Kind = was == nil ? .added : now == nil ? .removed : .changed
+        for from in g.members {
+          for to in h.members where from != to {
+            let causes = kind == .changed
+              ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
+            changes.append(ConnectivityChange(kind: kind, from: from, to: to, before: was, after: now, causes: causes))
+          }
+        }
+      }
+    }
+    changes.sort { ($0.from, $0.to) < ($1.from, $1.to) }
+    return ConnectivityDiff(
+      changes: changes, endpointsBefore: before.pods.count + regions.count, endpointsAfter: after.pods.count + regions.count,
+      changedPolicies: changedPolicies.map { "\($0.namespace)/\($0.name)" })
+  }
+
+  struct PolicyKey: Hashable, Comparable {
+    var namespace: String
+    var name: String
+    static func < (a: PolicyKey, b: PolicyKey) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
+  }
+
+  /// Policies added, removed or edited in meaning.
+  static func changed(old: [NetworkPolicy], new: [NetworkPolicy]) -> [PolicyKey] {
+    func index(_ list: [NetworkPolicy]) -> [PolicyKey: String] {
+      Dictionary(list.map { (PolicyKey(namespace: $0.meta.namespace, name: $0.meta.name), Canonical.text($0)) }, uniquingKeysWith: { a, _ in a })
+    }
+    let a = index(old)
+    let b = index(new)
+    return Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+  }
+
+  /// Changed policies that select the source for egress or the destination
+  /// for ingress, in either version.
+  static func causesOf(from: String, to: String, policies: [PolicyKey], before: Cluster, after: Cluster) -> [String] {
+    var out: [String] = []
+    for key in policies {
+      var relevant = false
+      for cluster in [before, after] {
+        guard let policy = cluster.policies.first(where: { $0.meta.namespace == key.namespace && $0.meta.name == key.name }) else { continue }
+        for (endpoint, direction) in [(from, PolicyType.egress), (to, .ingress)] where policy.applies(to: direction) {
+          if let pod = cluster.pods.first(where: { AnalysisEndpoint.name(of: $0) == endpoint }),
+            pod.meta.namespace == policy.meta.namespace, policy.podSelector.matches(pod.meta.labels)
+          {
+            relevant = true
+          }
+        }
+      }
+      if relevant { out.append("\(key.namespace)/\(key.name)") }
+    }
+    return out
+  }
+}

@@ -1,0 +1,129 @@
+public import PolicyModel
+
+/// Allowed port sets between endpoints, computed once per equivalence class
+/// of pods: pods in the same namespace with the same labels, the same named
+/// ports and the same membership in every ipBlock no policy can tell apart,
+/// so a 5,000-pod cluster costs as much as its few hundred classes.
+public struct ConnectivityEngine: Sendable {
+  public let cluster: Cluster
+  /// Class index of each pod of `cluster.pods`.
+  public let classOfPod: [Int]
+  /// Members (pod indices) of each class, sorted.
+  public let classMembers: [[Int]]
+  let blocks: [IPBlock]
+
+  public init(cluster: Cluster) {
+    self.cluster = cluster
+    var blocks = Set<IPBlock>()
+    for policy in cluster.policies {
+      for rule in policy.ingress + policy.egress {
+        for peer in rule.peers { if case .ipBlock(let b) = peer.kind { blocks.insert(b) } }
+      }
+    }
+    self.blocks = blocks.sorted { ($0.cidr, $0.except.map(\.description).joined(separator: ",")) < ($1.cidr, $1.except.map(\.description).joined(separator: ",")) }
+    var index: [ClassKey: Int] = [:]
+    var members: [[Int]] = []
+    var classOf: [Int] = []
+    for (i, pod) in cluster.pods.enumerated() {
+      let key = ClassKey(pod: pod, blocks: self.blocks)
+      let c = index[key] ?? {
+        index[key] = members.count
+        members.append([])
+        return members.count - 1
+      }()
+      members[c].append(i)
+      classOf.append(c)
+    }
+    classOfPod = classOf
+    classMembers = members
+  }
+
+  struct ClassKey: Hashable {
+    var namespace: String
+    var labels: [String: String]
+    var ports: [ContainerPort]
+    var blockMembership: [Bool]
+    var kind: String?
+
+    init(pod: Pod, blocks: [IPBlock]) {
+      namespace = pod.meta.namespace
+      labels = pod.meta.labels
+      ports = pod.ports.sorted { ($0.name ?? "", $0.number, $0.proto) < ($1.name ?? "", $1.number, $1.proto) }
+      blockMembership = blocks.map { b in pod.ips.contains(where: b.contains) }
+      kind = pod.workloadKind
+    }
+  }
+
+  /// The ports a connection from `from` to `to` may use: the source's egress
+  /// AND the destination's ingress. Pods are indices into `cluster.pods`.
+  public func allowedPorts(from: Side, to: Side) -> PortSet {
+    if case .pod(let a) = from, case .pod(let b) = to, a == b { return .all }
+    let egress: PortSet
+    if case .pod(let a) = from {
+      egress = directionPorts(subject: cluster.pods[a], peer: to, direction: .egress)
+    } else {
+      egress = .all
+    }
+    if egress.isEmpty { return .none }
+    guard case .pod(let b) = to else { return egress }
+    return egress.intersection(directionPorts(subject: cluster.pods[b], peer: from, direction: .ingress))
+  }
+
+  public enum Side: Sendable, Hashable {
+    case pod(Int)
+    case address(IPAddress)
+  }
+
+  /// The union of the ports every matching rule allows; everything when no
+  /// policy isolates the subject in this direction.
+  public func directionPorts(subject: Pod, peer: Side, direction: PolicyType) -> PortSet {
+    let selecting = cluster.policies(selecting: subject, for: direction)
+    if selecting.isEmpty { return .all }
+    var peerPod: Pod?
+    var peerAddresses: [IPAddress] = []
+    switch peer {
+    case .pod(let i):
+      peerPod = cluster.pods[i]
+      peerAddresses = cluster.pods[i].ips
+    case .address(let ip): peerAddresses = [ip]
+    }
+    var set = PortSet.none
+    for policy in selecting {
+      for rule in policy.rules(direction) {
+        guard matches(rule, namespace: policy.meta.namespace, peerPod: peerPod, peerAddresses: peerAddresses) else {
+          continue
+        }
+        set = set.union(ports(rule, destination: direction == .ingress ? subject : peerPod))
+        if set == .all { return set }
+      }
+    }
+    return set
+  }
+
+  func matches(_ rule: PolicyRule, namespace: String, peerPod: Pod?, peerAddresses: [IPAddress]) -> Bool {
+    if rule.peers.isEmpty { return true }
+    return rule.peers.contains { peer in
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        guard let peerPod else { return false }
+        return cluster.peerContains(pods: pods, namespaces: namespaces, policyNamespace: namespace, pod: peerPod)
+      case .ipBlock(let block):
+        return peerAddresses.contains(where: block.contains)
+      }
+    }
+  }
+
+  func ports(_ rule: PolicyRule, destination: Pod?) -> PortSet {
+    if rule.ports.isEmpty { return .all }
+    var set = PortSet.none
+    for entry in rule.ports {
+      switch entry.port {
+      case nil: set = set.union(PortSet(entry.proto, PortSet.full))
+      case .number(let start)?: set = set.union(PortSet(entry.proto, start...(entry.endPort ?? start)))
+      case .name(let name)?:
+        if let n = destination?.resolve(portName: name, proto: entry.proto) { set = set.union(PortSet(entry.proto, n...n)) }
+      }
+    }
+    return set
+  }
+}

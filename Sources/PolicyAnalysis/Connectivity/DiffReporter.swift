@@ -1,0 +1,57 @@
+/// Pure functions from a connectivity diff to text, one per format.
+public enum DiffReporter {
+  static func label(_ set: PortSet?) -> String { set?.description ?? "-" }
+
+  public static func text(_ diff: ConnectivityDiff) -> String {
+    if diff.changes.isEmpty { return "no connectivity change\n" }
+    var out = ""
+    for c in diff.changes {
+      out += "\(c.kind.rawValue): \(c.from) -> \(c.to): \(label(c.before)) => \(label(c.after))"
+      if !c.causes.isEmpty { out += " (by \(c.causes.joined(separator: ", ")))" }
+      out += "\n"
+    }
+    out += summary(diff) + "\n"
+    return out
+  }
+
+  static func summary(_ diff: ConnectivityDiff) -> String {
+    let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
+    let parts = [ConnectivityChange.Kind.changed, .added, .removed].map { "\(counts[$0] ?? 0) \($0.rawValue)" }
+    return "\(diff.changes.count) pair(s) differ: " + parts.joined(separator: ", ")
+      + (diff.changedPolicies.isEmpty ? "" : "; policies changed: " + diff.changedPolicies.joined(separator: ", "))
+  }
+
+  /// A pull-request comment: a summary line, then a table capped at `limit`
+  /// rows with a count of what was left out.
+  public static func markdown(_ diff: ConnectivityDiff, limit: Int = 50) -> String {
+    var out = "### policyc: connectivity diff\n\n"
+    if diff.changes.isEmpty { return out + "No connectivity change.\n" }
+    out += "**\(summary(diff))**\n\n| change | from | to | before | after | caused by |\n|---|---|---|---|---|---|\n"
+    for c in diff.changes.prefix(limit) {
+      let cells = [c.kind.rawValue, c.from, c.to, label(c.before), label(c.after), c.causes.joined(separator: ", ")]
+      out += "| " + cells.map { "`\(escape($0))`" }.map { $0 == "``" ? "" : $0 }.joined(separator: " | ") + " |\n"
+    }
+    if diff.changes.count > limit { out += "\n… and \(diff.changes.count - limit) more pair(s) not shown.\n" }
+    return out
+  }
+
+  static func escape(_ s: String) -> String {
+    s.replacingOccurrences("|", "\\|").replacingOccurrences("`", "'")
+  }
+
+  /// Version 1: `{"changes":[{"after","before","causes","from","kind","to"}],
+  /// "summary":{...},"version":1}`, keys sorted.
+  public static func json(_ diff: ConnectivityDiff) -> String {
+    let changes = diff.changes.map { c in
+      "{\"after\":\(c.after.map { JSON.string($0.description) } ?? "null"),\"before\":\(c.before.map { JSON.string($0.description) } ?? "null"),\"causes\":[\(c.causes.map(JSON.string).joined(separator: ","))],\"from\":\(JSON.string(c.from)),\"kind\":\(JSON.string(c.kind.rawValue)),\"to\":\(JSON.string(c.to))}"
+    }
+    let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
+    return "{\"changes\":[" + changes.joined(separator: ",") + "],\"summary\":{\"added\":\(counts[.added] ?? 0),\"changed\":\(counts[.changed] ?? 0),\"changedPolicies\":[\(diff.changedPolicies.map(JSON.string).joined(separator: ","))],\"endpointsAfter\":\(diff.endpointsAfter),\"endpointsBefore\":\(diff.endpointsBefore),\"removed\":\(counts[.removed] ?? 0)},\"version\":1}\n"
+  }
+}
+
+extension String {
+  func replacingOccurrences(_ target: String, _ replacement: String) -> String {
+    split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+  }
+}

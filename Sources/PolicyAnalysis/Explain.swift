@@ -1,0 +1,57 @@
+public import PolicyModel
+
+/// Why a connection is allowed or denied, in words a reviewer can check
+/// against the YAML.
+public struct Explanation: Sendable {
+  public var allowed: Bool
+  public var text: String
+
+  /// Resolves `ns/pod` or an address (a pod's address counts as the pod).
+  public static func endpoint(_ spec: String, in cluster: Cluster) -> Endpoint? {
+    if let ip = IPAddress(spec) {
+      if let pod = cluster.pods.first(where: { $0.ips.contains(ip) }) {
+        return .pod(namespace: pod.meta.namespace, name: pod.meta.name)
+      }
+      return .address(ip)
+    }
+    let parts = spec.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, cluster.podIndex(namespace: String(parts[0]), name: String(parts[1])) != nil else { return nil }
+    return .pod(namespace: String(parts[0]), name: String(parts[1]))
+  }
+
+  public static func explain(cluster: Cluster, from: Endpoint, to: Endpoint, probe: PortProbe) -> Explanation {
+    let verdict = ReferenceVerdict(cluster: cluster)
+    let allowed = verdict.allows(from: from, to: to, port: probe.port, proto: probe.proto)
+    var lines = ["\(name(from, cluster)) -> \(name(to, cluster)) on \(probe): \(allowed ? "ALLOWED" : "DENIED")"]
+    if from == to, case .pod = from {
+      lines.append("  a pod talking to itself is never blocked")
+      return Explanation(allowed: true, text: lines.joined(separator: "\n") + "\n")
+    }
+    let (egress, ingress) = verdict.explain(from: from, to: to, port: probe.port, proto: probe.proto)
+    lines.append("  egress of \(name(from, cluster)): " + describe(egress, direction: .egress))
+    lines.append("  ingress of \(name(to, cluster)): " + describe(ingress, direction: .ingress))
+    return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
+  }
+
+  static func name(_ e: Endpoint, _ cluster: Cluster) -> String {
+    switch e {
+    case .pod(let ns, let name):
+      let ip = cluster.podIndex(namespace: ns, name: name).flatMap { cluster.pods[$0].ips.first }
+      return "\(ns)/\(name)" + (ip.map { " (\($0))" } ?? "")
+    case .address(let ip): return "\(ip) (outside the cluster)"
+    }
+  }
+
+  static func describe(_ v: DirectionVerdict, direction: PolicyType) -> String {
+    let word = direction.rawValue.lowercased()
+    switch v {
+    case .notApplicable: return "not enforced (not a pod of the cluster)"
+    case .notIsolated: return "allowed: no policy selects it for \(word), so it is not isolated"
+    case .allowed(let rules):
+      return "allowed by " + rules.map(\.description).joined(separator: "; ")
+    case .denied(let policies):
+      return "denied: isolated for \(word) by " + policies.map(\.description).joined(separator: ", ")
+        + ", and no rule of theirs matches"
+    }
+  }
+}

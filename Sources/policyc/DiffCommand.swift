@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import IptablesEmitter
+import PolicyAnalysis
+import PolicyModel
+
+struct DiffCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "diff",
+    abstract: "Show what a change to the manifests does to who can reach whom.",
+    discussion: """
+      Compares OLD and NEW (each a file, a directory or -), or with --git REV
+      the manifests at git revision REV with the working tree. Exit codes as
+      diff(1): 0 no change, 1 changes, 2 trouble.
+
+      Examples:
+        policyc diff before/ after/
+        policyc diff --git origin/main --format markdown deploy/
+        policyc diff --rules --node node-a before/ after/
+      """
+  )
+
+  @Argument(help: "OLD NEW, or with --git the paths to compare (default: the current directory).")
+  var inputs: [String] = []
+
+  @Option(help: "Compare the manifests at this git revision with the working tree.")
+  var git: String?
+
+  @Option(help: "Output format: text, markdown or json.")
+  var format: String = "text"
+
+  @Flag(help: "Show the change to the node's iptables rules instead of connectivity.")
+  var rules = false
+
+  @Option(help: "Most table rows in markdown output.")
+  var limit: Int = 50
+
+  @OptionGroup var emit: EmitFlags
+  @OptionGroup var load: LoadFlags
+
+  func validate() throws {
+    guard ["text", "markdown", "json"].contains(format) else { throw ValidationError("--format must be text, markdown or json") }
+    if git == nil, inputs.count != 2 { throw ValidationError("give OLD and NEW, or --git REV [PATH...]") }
+  }
+
+  func run() throws {
+    let (oldSources, newSources): ([InputSource], [InputSource])
+    if let git {
+      let paths = inputs.isEmpty ? ["."] : inputs
+      oldSources = try GitSources.read(revision: git, paths: paths)
+      newSources = try load.read(paths)
+    } else {
+      oldSources = try load.read([inputs[0]])
+      newSources = try load.read([inputs[1]])
+    }
+    let old = try load.decode(oldSources)
+    let new = try load.decode(newSources)
+    if rules {
+      let diff = RuleSetDiff.compare(old: try emit.ruleSet(Cluster(old)), new: try emit.ruleSet(Cluster(new)))
+      Output.stdout(RulesDiffReporter.render(diff, format: format))
+      throw ExitCode(diff.isEmpty ? ExitStatus.ok : ExitStatus.findings)
+    }
+    let diff = ConnectivityDiffer.diff(old: old, new: new)
+    switch format {
+    case "markdown": Output.stdout(DiffReporter.markdown(diff, limit: limit))
+    case "json": Output.stdout(DiffReporter.json(diff))
+    default: Output.stdout(DiffReporter.text(diff))
+    }
+    throw ExitCode(diff.changes.isEmpty ? ExitStatus.ok : ExitStatus.findings)
+  }
+}
+
+/// Reads manifests as they were at a git revision, without a checkout.
+enum GitSources {
+  static func read(revision: String, paths: [String]) throws -> [InputSource] {
+    guard !revision.hasPrefix("-") else { throw ValidationError("invalid --git revision '\(revision)'") }
+    let listing = try Subprocess.run(
+      ["git", "ls-tree", "-r", "-z", "--name-only", revision, "--"] + paths, input: nil, what: "list \(revision)")
+    var sources: [InputSource] = []
+    for path in listing.split(separator: "\0").map(String.init).sorted() {
+      let ext = (path as NSString).pathExtension.lowercased()
+      guard InputFiles.extensions.contains(ext) else { continue }
+      let text = try Subprocess.run(["git", "show", "\(revision):./\(path)"], input: nil, what: "read \(revision):\(path)")
+      sources.append(InputSource(path: "\(revision):\(path)", bytes: Array(text.utf8)))
+    }
+    return sources
+  }
+}
+
+/// Text, markdown or JSON for a rules-level diff.
+enum RulesDiffReporter {
+  static func render(_ diff: RuleSetDiff, format: String) -> String {
+    if format == "json" {
+      let owners = diff.owners.map { o in
+        "{\"addedChains\":[\(o.addedChains.map(JSON.string).joined(separator: ","))],\"addedRules\":[\(o.addedRules.map(JSON.string).joined(separator: ","))],\"owner\":\(JSON.string(o.owner)),\"removedChains\":[\(o.removedChains.map(JSON.string).joined(separator: ","))],\"removedRules\":[\(o.removedRules.map(JSON.string).joined(separator: ","))]}"
+      }
+      return "{\"owners\":[" + owners.joined(separator: ",") + "],\"version\":1}\n"
+    }
+    if diff.isEmpty { return format == "markdown" ? "### policyc: rules diff\n\nNo rule change.\n" : "no rule change\n" }
+    var out = format == "markdown" ? "### policyc: rules diff\n\n" : ""
+    for o in diff.owners {
+      out += format == "markdown" ? "#### \(o.owner)\n\n```diff\n" : "\(o.owner):\n"
+      for c in o.addedChains { out += "+ chain \(c)\n" }
+      for c in o.removedChains { out += "- chain \(c)\n" }
+      for r in o.removedRules { out += "- \(r)\n" }
+      for r in o.addedRules { out += "+ \(r)\n" }
+      out += format == "markdown" ? "```\n\n" : "\n"
+    }
+    return out
+  }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import PolicyAnalysis
+import PolicyModel
+
+struct ExplainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "explain",
+    abstract: "Say whether one connection is allowed, and which policy and rule decide it.",
+    discussion: """
+      Exit 0 when allowed, 1 when denied, 2 on trouble.
+
+      Examples:
+        policyc explain --from frontend/web-0 --to backend/api-0 --port 8080 manifests/
+        policyc explain --from 10.244.1.10 --to 203.0.113.7 --port 53/UDP manifests/
+      """
+  )
+
+  @Option(help: "The source: NAMESPACE/POD or an IP address.")
+  var from: String
+
+  @Option(help: "The destination: NAMESPACE/POD or an IP address.")
+  var to: String
+
+  @Option(help: "PORT[/TCP|UDP|SCTP] (default protocol TCP).")
+  var port: String
+
+  @OptionGroup var input: InputOptions
+
+  func validate() throws {
+    guard PortProbe(parsing: port) != nil else { throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL]") }
+  }
+
+  func run() throws {
+    let cluster = Cluster.forAnalysis(try input.loadOrExit())
+    guard let source = Explanation.endpoint(from, in: cluster) else {
+      throw ValidationError("--from '\(from)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
+    }
+    guard let destination = Explanation.endpoint(to, in: cluster) else {
+      throw ValidationError("--to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
+    }
+    let explanation = Explanation.explain(cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!)
+    Output.stdout(explanation.text)
+    throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
+  }
+}
