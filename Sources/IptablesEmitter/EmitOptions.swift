@@ -22,11 +22,15 @@ public struct EmitOptions: Sendable {
   /// clears before the packet leaves its chains.
   public var markBit: UInt32
   public var denyAction: DenyAction
+  /// Put peer addresses in ipsets shared by definition instead of one rule
+  /// per address.
+  public var useIPSets: Bool
 
-  public init(node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject) {
+  public init(node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false) {
     self.node = node
     self.markBit = markBit
     self.denyAction = denyAction
+    self.useIPSets = useIPSets
   }
 
   var markSet: [String] { ["-j", "MARK", "--set-xmark", "\(hex(markBit))/\(hex(markBit))"] }

@@ -18,6 +18,7 @@ public struct IptablesCompiler {
   public let options: EmitOptions
   var namer = ChainNamer()
   var chains: [IptablesChain] = []
+  var sets: [String: IPSetDefinition] = [:]
 
   public init(cluster: Cluster, options: EmitOptions) {
     self.cluster = cluster
@@ -98,8 +99,10 @@ public struct IptablesCompiler {
       "local pods: \(local.count), pods in cluster: \(cluster.pods.count), policies: \(cluster.policies.count)",
       "isolated: \(dispatch[.ingress]!.count) for ingress, \(dispatch[.egress]!.count) for egress",
     ]
-    return IptablesRuleSet(
+    var ruleSet = IptablesRuleSet(
       chains: all, hooks: [IptablesHook(builtin: "FORWARD", chain: "POLICYC-FORWARD")], summary: summary)
+    ruleSet.sets = sets.values.sorted { $0.name < $1.name }
+    return ruleSet
   }
 
   /// Builds the chain of one policy's rules for one direction and returns
@@ -115,7 +118,9 @@ public struct IptablesCompiler {
     }
     for (index, rule) in policy.rules(direction).enumerated() {
       let comment = "\(owner) \(direction.rawValue.lowercased())[\(index)]"
-      let peers = lowering.peerAlternatives(rule, namespace: ns)
+      let peers =
+        options.useIPSets
+        ? setPeerAlternatives(rule, namespace: ns, owner: owner) : lowering.peerAlternatives(rule, namespace: ns)
       let identity = [ns, name, direction.rawValue, String(index)]
       if direction == .ingress {
         let ports = lowering.portAlternatives(rule) { localTargets }
@@ -124,7 +129,13 @@ public struct IptablesCompiler {
         let ports = lowering.portAlternatives(rule) { lowering.peerPods(rule, namespace: ns) }
         rules += emit(peers: peers, ports: ports.plain, flag: "-d", identity: identity + ["p"], owner: owner, comment: comment)
         // A named egress port already names its destination pod, which is in the peer set.
-        rules += emit(peers: [.any], ports: ports.named, flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
+        if options.useIPSets {
+          for (peer, port) in setNamedEgress(rule, namespace: ns, owner: owner, named: ports.named) {
+            rules += emit(peers: [peer], ports: [port], flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
+          }
+        } else {
+          rules += emit(peers: [.any], ports: ports.named, flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
+        }
       }
     }
     guard !rules.isEmpty else { return "" }
@@ -154,6 +165,9 @@ public struct IptablesCompiler {
       switch peer {
       case .any:
         out += portTarget.map { [IptablesRule(target: $0, comment: comment)] } ?? portRules([])
+      case .set(let setName):
+        let m = Match.set(flag, setName)
+        out += portTarget.map { [IptablesRule(matches: m, target: $0, comment: comment)] } ?? portRules(m)
       case .host(let ip):
         let m = Match.address(flag, ip)
         out += portTarget.map { [IptablesRule(matches: m, target: $0, comment: comment)] } ?? portRules(m)

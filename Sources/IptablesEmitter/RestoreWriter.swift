@@ -43,13 +43,26 @@ public enum RestoreWriter {
   /// `-A CHAIN <matches> -m comment --comment "..." <target>`, in the order
   /// iptables-save prints, so a saved table compares line by line.
   static func line(chain: String, _ rule: IptablesRule) -> String {
+    // Source, destination and protocol first, as iptables-save prints them.
+    var head: [String: String] = [:]
+    var rest: [String] = []
+    var i = 0
+    let m = rule.matches
+    while i < m.count {
+      if ["-s", "-d", "-p"].contains(m[i]), i + 1 < m.count, head[m[i]] == nil {
+        head[m[i]] = m[i + 1]
+        i += 2
+      } else {
+        rest.append(m[i])
+        i += 1
+      }
+    }
     var tokens = ["-A", chain]
-    let addressEnd = rule.matches.firstIndex { $0 == "-m" } ?? rule.matches.count
-    tokens += rule.matches[..<addressEnd]
+    for flag in ["-s", "-d", "-p"] { if let value = head[flag] { tokens += [flag, value] } }
     if let comment = rule.comment {
       tokens += ["-m", "comment", "--comment", "\"\(Sanitize.comment(comment))\""]
     }
-    tokens += rule.matches[addressEnd...]
+    tokens += rest
     tokens += rule.target
     return tokens.joined(separator: " ") + "\n"
   }

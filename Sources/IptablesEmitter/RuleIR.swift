@@ -29,6 +29,36 @@ public struct IptablesChain: Sendable, Hashable {
   }
 }
 
+/// An ipset policyc creates: peer addresses that scale with the cluster live
+/// here, so the node's rule count does not.
+public struct IPSetDefinition: Sendable, Hashable {
+  public enum SetType: String, Sendable, Hashable {
+    case hashIP = "hash:ip"
+    case hashNet = "hash:net"
+  }
+
+  public var name: String
+  public var type: SetType
+  public var family: IPAddress.Family
+  /// `10.0.0.1`, `10.0.0.0/8`, or `10.1.0.0/16 nomatch` (an except), sorted.
+  public var members: [String]
+  public var owner: String
+
+  /// Room to grow in place (churn adds members without a reload).
+  public var maxelem: Int { max(65536, Self.powerOfTwo(atLeast: members.count * 2)) }
+  public var hashsize: Int { max(64, Self.powerOfTwo(atLeast: members.count)) }
+
+  static func powerOfTwo(atLeast n: Int) -> Int {
+    var p = 1
+    while p < n { p <<= 1 }
+    return p
+  }
+
+  public var createLine: String {
+    "create \(name) \(type.rawValue) family \(family == .ipv4 ? "inet" : "inet6") hashsize \(hashsize) maxelem \(maxelem)"
+  }
+}
+
 /// A jump from a built-in chain into policyc's root chain.
 public struct IptablesHook: Sendable, Hashable {
   public var builtin: String
@@ -40,6 +70,8 @@ public struct IptablesRuleSet: Sendable {
   public var chains: [IptablesChain]
   public var hooks: [IptablesHook]
   public var summary: [String]
+  /// Empty unless the rules were compiled for ipset mode.
+  public var sets: [IPSetDefinition] = []
 
   public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } + hooks.count }
 }
@@ -47,6 +79,10 @@ public struct IptablesRuleSet: Sendable {
 /// Address and port matches as tokens.
 enum Match {
   static func address(_ flag: String, _ ip: IPAddress) -> [String] { [flag, "\(ip)/\(ip.family.bits)"] }
+  static func set(_ flag: String, _ name: String) -> [String] {
+    ["-m", "set", "--match-set", name, flag == "-s" ? "src" : "dst"]
+  }
+
   static func address(_ flag: String, _ cidr: CIDR) -> [String] {
     cidr.prefix == 0 ? [] : [flag, cidr.description]
   }

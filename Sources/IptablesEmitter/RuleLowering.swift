@@ -7,14 +7,20 @@ enum PeerAlternative: Hashable, Comparable {
   case any
   case host(IPAddress)
   case block(CIDR, except: [CIDR])
+  /// Membership in an ipset policyc made (ipset mode).
+  case set(String)
 
-  static func < (lhs: PeerAlternative, rhs: PeerAlternative) -> Bool { lhs.sortKey < rhs.sortKey }
+  static func < (lhs: PeerAlternative, rhs: PeerAlternative) -> Bool {
+    if case .set(let a) = lhs, case .set(let b) = rhs { return a < b }
+    return lhs.sortKey < rhs.sortKey
+  }
 
   var sortKey: (Int, IPAddress, Int) {
     switch self {
     case .any: return (0, IPAddress(family: .ipv4, value: 0), 0)
     case .host(let ip): return (1, ip, 0)
     case .block(let cidr, _): return (2, cidr.network, cidr.prefix)
+    case .set: return (3, IPAddress(family: .ipv4, value: 0), 0)
     }
   }
 }

@@ -11,6 +11,16 @@ extension LabelSelector {
   }
 }
 
+extension LabelSelector {
+  /// One text per meaning: labels and expressions sorted, so selectors that
+  /// say the same thing share sets and compare equal in diffs.
+  public var canonicalText: String {
+    let labels = matchLabels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    let exprs = expressions.map { "\($0.key) \($0.op.rawValue) (\($0.values.sorted().joined(separator: ",")))" }.sorted()
+    return "{" + (labels + exprs).joined(separator: ";") + "}"
+  }
+}
+
 extension SelectorRequirement {
   public func matches(_ labels: [String: String]) -> Bool {
     let value = labels[key]

@@ -23,18 +23,27 @@ struct CompileCommand: ParsableCommand {
   @Option(name: .shortAndLong, help: "Write the rules here (atomically) instead of standard output.")
   var output: String?
 
+  @Option(help: "Put peer addresses in ipsets and write the `ipset restore` script here (load it first).")
+  var ipsetOut: String?
+
   func run() throws {
     let inventory = try input.loadOrExit()
-    let text = try emit.render(Cluster(inventory))
-    if let output {
-      do {
-        try Output.atomicWrite(text, to: output)
-      } catch {
-        Output.stderr("policyc: error: \(error)\n")
-        throw ExitCode(ExitStatus.trouble)
-      }
-    } else {
-      Output.stdout(text)
+    var flags = emit
+    flags.useIPSets = ipsetOut != nil
+    let ruleSet = try flags.ruleSet(Cluster(inventory))
+    let text = RestoreWriter.render(ruleSet)
+    do {
+      // The set file first: the rules refer to its sets.
+      if let ipsetOut { try Output.atomicWrite(IPSetWriter.render(ruleSet.sets), to: ipsetOut) }
+      if let output { try Output.atomicWrite(text, to: output) }
+    } catch {
+      Output.stderr("policyc: error: \(error)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
+    if output == nil { Output.stdout(text) }
+    if input.verbose {
+      Output.stderr(
+        "policyc: \(ruleSet.chains.count) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.sets.reduce(0) { $0 + $1.members.count }) set entries\n")
     }
   }
 }
@@ -49,6 +58,13 @@ struct EmitFlags: ParsableArguments {
 
   @Option(help: "The packet-mark bit policyc may use while evaluating a packet (hex).")
   var markBit: String = "0x800000"
+
+  /// Set by commands that write an ipset script.
+  var useIPSets = false
+
+  enum CodingKeys: String, CodingKey {
+    case node, deny, markBit
+  }
 
   func validate() throws {
     if let node, let problem = NameRules.dns1123Subdomain(node) {
@@ -66,7 +82,9 @@ struct EmitFlags: ParsableArguments {
   }
 
   var options: EmitOptions {
-    EmitOptions(node: node, markBit: parsedMarkBit ?? 0x80_0000, denyAction: DenyAction(rawValue: deny) ?? .reject)
+    EmitOptions(
+      node: node, markBit: parsedMarkBit ?? 0x80_0000, denyAction: DenyAction(rawValue: deny) ?? .reject,
+      useIPSets: useIPSets)
   }
 
   func ruleSet(_ cluster: Cluster) throws -> IptablesRuleSet {

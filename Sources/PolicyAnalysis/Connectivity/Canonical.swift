@@ -32,9 +32,5 @@ public enum Canonical {
     return "{" + peers.joined(separator: ",") + "}{" + ports.joined(separator: ",") + "}"
   }
 
-  static func selector(_ s: LabelSelector) -> String {
-    let labels = s.matchLabels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    let exprs = s.expressions.map { "\($0.key) \($0.op.rawValue) (\($0.values.sorted().joined(separator: ",")))" }.sorted()
-    return "{" + (labels + exprs).joined(separator: ";") + "}"
-  }
+  static func selector(_ s: LabelSelector) -> String { s.canonicalText }
 }

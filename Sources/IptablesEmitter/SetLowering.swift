@@ -1,0 +1,105 @@
+import PolicyModel
+
+/// ipset mode: peers whose addresses scale with the cluster become set
+/// matches. Sets are named after what they mean (the peer definition and
+/// its namespace), not after their members, so a pod joining or leaving
+/// changes a set's members and never a chain.
+extension IptablesCompiler {
+  mutating func registerSet(
+    kind: String, identity: [String], type: IPSetDefinition.SetType, members: [String], owner: String
+  ) -> String {
+    let name = namer.name(kind: kind, identity)
+    if sets[name] == nil {
+      sets[name] = IPSetDefinition(name: name, type: type, family: .ipv4, members: members.sorted(), owner: owner)
+    }
+    return name
+  }
+
+  /// The definition of a rule's peers as text: selector peers with their
+  /// namespace context, ipBlocks with their excepts.
+  func peerIdentity(_ rule: PolicyRule, namespace: String) -> [String] {
+    rule.peers.map { peer in
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        // podSelector alone means "in the policy's namespace"; with a
+        // namespaceSelector the policy's namespace does not matter.
+        let scope = namespaces.map { "ns\($0.canonicalText)" } ?? "in:\(namespace)"
+        return "\(scope) pods\(pods?.canonicalText ?? "*")"
+      case .ipBlock(let b):
+        return "block:\(b.cidr)-\(b.except.sorted().map(\.description).joined(separator: ","))"
+      }
+    }.sorted()
+  }
+
+  mutating func setPeerAlternatives(_ rule: PolicyRule, namespace: String, owner: String) -> [PeerAlternative] {
+    if rule.peers.isEmpty { return [.any] }
+    var out: [PeerAlternative] = []
+    var hosts = Set<IPAddress>()
+    var selectorIdentity: [String] = []
+    var plainBlocks: [CIDR] = []
+    for peer in rule.peers {
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        let scope = namespaces.map { "ns\($0.canonicalText)" } ?? "in:\(namespace)"
+        selectorIdentity.append("\(scope) pods\(pods?.canonicalText ?? "*")")
+        for i in cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace) {
+          if let ip = lowering.address(cluster.pods[i]) { hosts.insert(ip) }
+        }
+      case .ipBlock(let block):
+        guard block.cidr.family == .ipv4 else { continue }
+        if block.except.isEmpty {
+          if block.cidr.prefix == 0 { return [.any] }
+          plainBlocks.append(block.cidr)
+          continue
+        }
+        // One set per block: its excepts (nomatch) must not cut into another block.
+        let except = block.except.sorted()
+        let members = Self.netMembers(block.cidr) + except.map { "\($0) nomatch" }
+        let identity = ["block", block.cidr.description] + except.map(\.description)
+        out.append(.set(registerSet(kind: "4B", identity: identity, type: .hashNet, members: members, owner: owner)))
+      }
+    }
+    if !selectorIdentity.isEmpty {
+      // Referenced even while empty, so the first pod to match needs no chain change.
+      let name = registerSet(
+        kind: "4P", identity: selectorIdentity.sorted(), type: .hashIP, members: hosts.sorted().map(\.description),
+        owner: owner)
+      out.append(.set(name))
+    }
+    if !plainBlocks.isEmpty {
+      let cidrs = Set(plainBlocks).sorted()
+      let name = registerSet(
+        kind: "4N", identity: cidrs.map(\.description), type: .hashNet, members: cidrs.map(\.description), owner: owner)
+      out.append(.set(name))
+    }
+    return out.sorted()
+  }
+
+  /// hash:net takes prefixes 1-32: a /0 becomes its two halves.
+  static func netMembers(_ cidr: CIDR) -> [String] {
+    guard cidr.prefix == 0 else { return [cidr.description] }
+    return ["0.0.0.0/1", "128.0.0.0/1"]
+  }
+
+  /// Named egress ports: the pods that define the name, grouped by the
+  /// number it resolves to, each group one set.
+  mutating func setNamedEgress(
+    _ rule: PolicyRule, namespace: String, owner: String, named: [PortAlternative]
+  ) -> [(peer: PeerAlternative, port: PortAlternative)] {
+    var groups: [PortAlternative: [String]] = [:]
+    for alternative in named {
+      guard let destination = alternative.destination else { continue }
+      var key = alternative
+      key.destination = nil
+      groups[key, default: []].append(destination.description)
+    }
+    let identity = peerIdentity(rule, namespace: namespace)
+    return groups.keys.sorted().map { key in
+      let range = key.range.map { "\($0.lowerBound)" } ?? "*"
+      let name = registerSet(
+        kind: "4D", identity: identity + ["named", key.proto?.rawValue ?? "", range], type: .hashIP,
+        members: groups[key]!, owner: owner)
+      return (.set(name), key)
+    }
+  }
+}
