@@ -1,16 +1,55 @@
-/// Plans a live update from what `iptables-save -t filter` shows now: one
-/// restore transaction that redefines policyc's chains, deletes the ones no
-/// longer needed, and leaves exactly one jump from each hook, touching
-/// nothing that is not policyc's.
+/// Plans a live update from what the kernel shows now (`iptables-save -t
+/// filter`, `ipset list -n`) and what policyc loaded last (`ApplyState`).
+///
+/// The steps, run in this order by `policyc apply`:
+/// 1. `stageSets`: new sets, and changed sets filled under temporary names
+///    (nothing live changes; on failure, `abortSets` removes them);
+/// 2. `commitSets`: swaps, or small member deltas (adds before deletes, so
+///    a set is never briefly empty);
+/// 3. `restoreText`: one `iptables-restore --noflush` transaction with the
+///    changed chains, deletes of stale chains, and exactly one hook jump;
+///    on failure, `rollbackSets` undoes step 2 and `abortSets` step 1;
+/// 4. `cleanupSets`: the temporaries (now holding old members) and stale sets.
+/// Nothing that is not policyc's is named in any of them.
 public struct ApplyPlan: Sendable {
-  public var restoreText: String
-  public var staleChains: [String]
-  public var addedHooks: [IptablesHook]
-  public var removedDuplicateHooks: Int
+  public var stageSets = ""
+  public var commitSets = ""
+  public var rollbackSets = ""
+  public var abortSets = ""
+  public var restoreText = ""
+  public var cleanupSets = ""
+  public var newState: ApplyState
+  public var staleChains: [String] = []
+  public var loadedChains: [String] = []
+  public var addedHooks: [IptablesHook] = []
+  public var removedDuplicateHooks = 0
+  public var swappedSets: [String] = []
+  public var updatedSets: [String] = []
+  public var createdSets: [String] = []
+  public var staleSets: [String] = []
 
-  public static func make(current saved: String, ruleSet: IptablesRuleSet) -> ApplyPlan {
-    var existing = Set<String>()
-    var hookCounts: [IptablesHook: Int] = [:]
+  /// Full when there is no trustworthy state: every chain is redefined and
+  /// every existing set swapped.
+  public var full: Bool
+
+  public static func make(current saved: String, setNames: [String] = [], state: ApplyState? = nil, ruleSet: IptablesRuleSet)
+    -> ApplyPlan
+  {
+    let fingerprint = ApplyState.fingerprint(savedFilter: saved, setNames: setNames)
+    let trusted = state.flatMap { $0.fingerprint == fingerprint ? $0 : nil }
+    var plan = ApplyPlan(newState: ApplyState(fingerprint: "", chainHashes: [:], sets: [:]), full: trusted == nil)
+    let (existing, hookCounts) = scan(saved, hooks: ruleSet.hooks)
+    plan.planSets(ruleSet.sets, existing: Set(setNames), state: trusted)
+    plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted)
+    // What iptables-save will show afterwards: our lines are spelled as it prints them.
+    let lines = ruleSet.chains.flatMap { chain in chain.rules.map { RestoreWriter.line(chain: chain.name, $0) } }.joined()
+    plan.newState.fingerprint = ApplyState.fingerprint(savedFilter: lines, setNames: ruleSet.sets.map(\.name))
+    return plan
+  }
+
+  static func scan(_ saved: String, hooks: [IptablesHook]) -> (chains: Set<String>, hooks: [IptablesHook: Int]) {
+    var chains = Set<String>()
+    var counts: [IptablesHook: Int] = [:]
     var inFilter = false
     for raw in saved.split(separator: "\n", omittingEmptySubsequences: true) {
       let line = String(raw)
@@ -19,38 +58,98 @@ public struct ApplyPlan: Sendable {
         continue
       }
       guard inFilter else { continue }
-      if line.hasPrefix(":" + ChainNamer.prefix) {
-        existing.insert(String(line.dropFirst().prefix { $0 != " " }))
+      if line.hasPrefix(":" + ChainNamer.prefix) { chains.insert(String(line.dropFirst().prefix { $0 != " " })) }
+      for hook in hooks where line == "-A \(hook.builtin) -j \(hook.chain)" { counts[hook, default: 0] += 1 }
+    }
+    return (chains, counts)
+  }
+
+  mutating func planSets(_ wanted: [IPSetDefinition], existing: Set<String>, state: ApplyState?) {
+    for set in wanted {
+      let record = ApplyState.SetRecord(type: set.type.rawValue, maxelem: set.maxelem, members: set.members)
+      let temp = IPSetWriter.tempName(set.name)
+      guard existing.contains(set.name) else {
+        stageSets += set.createLine + "\n" + set.members.map { "add \(set.name) \($0)\n" }.joined()
+        abortSets += "destroy \(set.name)\n"
+        createdSets.append(set.name)
+        newState.sets[set.name] = record
+        continue
       }
-      for hook in ruleSet.hooks where line == "-A \(hook.builtin) -j \(hook.chain)" {
-        hookCounts[hook, default: 0] += 1
+      if let old = state?.sets[set.name], old.type == set.type.rawValue {
+        let before = Set(old.members)
+        let after = Set(set.members)
+        let added = set.members.filter { !before.contains($0) }
+        let removed = old.members.filter { !after.contains($0) }
+        if added.isEmpty && removed.isEmpty {
+          newState.sets[set.name] = old
+          continue
+        }
+        if added.count + removed.count <= max(64, set.members.count / 8), set.members.count <= old.maxelem {
+          commitSets += added.map { "add \(set.name) \($0)\n" }.joined() + removed.map { "del \(set.name) \(Self.key($0))\n" }.joined()
+          rollbackSets += removed.map { "add \(set.name) \($0)\n" }.joined() + added.map { "del \(set.name) \(Self.key($0))\n" }.joined()
+          updatedSets.append(set.name)
+          newState.sets[set.name] = ApplyState.SetRecord(type: old.type, maxelem: old.maxelem, members: set.members)
+          continue
+        }
       }
+      stageSets += set.createLine.replacingFirst(set.name, with: temp) + " -exist\nflush \(temp)\n"
+      stageSets += set.members.map { "add \(temp) \($0)\n" }.joined()
+      abortSets += "destroy \(temp)\n"
+      commitSets += "swap \(temp) \(set.name)\n"
+      rollbackSets += "swap \(temp) \(set.name)\n"
+      cleanupSets += "destroy \(temp)\n"
+      swappedSets.append(set.name)
+      newState.sets[set.name] = record
+    }
+    let wantedNames = Set(wanted.map(\.name))
+    for name in existing.sorted() where name.hasPrefix(ChainNamer.prefix) && !wantedNames.contains(name) {
+      // A leftover temporary of a wanted set is recreated above; others go.
+      if name.hasSuffix("-T"), wantedNames.contains(String(name.dropLast(2))), swappedSets.contains(String(name.dropLast(2))) {
+        continue
+      }
+      cleanupSets += "destroy \(name)\n"
+      staleSets.append(name)
+    }
+  }
+
+  /// `del` takes the entry without the `nomatch` flag.
+  static func key(_ member: String) -> String {
+    member.hasSuffix(" nomatch") ? String(member.dropLast(" nomatch".count)) : member
+  }
+
+  mutating func planChains(_ ruleSet: IptablesRuleSet, existing: Set<String>, hookCounts: [IptablesHook: Int], state: ApplyState?) {
+    var text = "*filter\n"
+    var body = ""
+    for chain in ruleSet.chains {
+      let hash = ApplyState.chainHash(chain)
+      newState.chainHashes[chain.name] = hash
+      if let state, existing.contains(chain.name), state.chainHashes[chain.name] == hash { continue }
+      loadedChains.append(chain.name)
+      text += ":\(chain.name) - [0:0]\n"
+      for rule in chain.rules { body += RestoreWriter.line(chain: chain.name, rule) }
     }
     let wanted = Set(ruleSet.chains.map(\.name))
-    let stale = existing.subtracting(wanted).sorted()
-    var text = RestoreWriter.render(ruleSet, includeHooks: false)
-    text.removeLast("COMMIT\n".count)
-    // Declaring a stale chain flushes it, so its references to other
-    // stale chains are gone before the deletes below.
-    var declarations = ""
-    for chain in stale { declarations += ":\(chain) - [0:0]\n" }
-    if let insertAt = text.range(of: "*filter\n")?.upperBound {
-      text.insert(contentsOf: declarations, at: insertAt)
-    }
-    var added: [IptablesHook] = []
-    var removed = 0
+    staleChains = existing.subtracting(wanted).sorted()
+    // Declaring a stale chain flushes it, so its jumps are gone before the deletes.
+    for chain in staleChains { text += ":\(chain) - [0:0]\n" }
+    text += body
     for hook in ruleSet.hooks {
       let count = hookCounts[hook] ?? 0
       if count == 0 {
         text += "-I \(hook.builtin) 1 -j \(hook.chain)\n"
-        added.append(hook)
+        addedHooks.append(hook)
       } else if count > 1 {
         for _ in 1..<count { text += "-D \(hook.builtin) -j \(hook.chain)\n" }
-        removed += count - 1
+        removedDuplicateHooks += count - 1
       }
     }
-    for chain in stale { text += "-X \(chain)\n" }
-    text += "COMMIT\n"
-    return ApplyPlan(restoreText: text, staleChains: stale, addedHooks: added, removedDuplicateHooks: removed)
+    for chain in staleChains { text += "-X \(chain)\n" }
+    restoreText = text + "COMMIT\n"
+  }
+
+  /// True when nothing in the kernel needs to change.
+  public var isNoop: Bool {
+    loadedChains.isEmpty && staleChains.isEmpty && addedHooks.isEmpty && removedDuplicateHooks == 0
+      && stageSets.isEmpty && commitSets.isEmpty && cleanupSets.isEmpty
   }
 }

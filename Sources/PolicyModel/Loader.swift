@@ -76,15 +76,22 @@ public enum Loader {
     return inventory
   }
 
-  static func decode(_ root: YAMLNode, reader: inout NodeReader, into inventory: inout Inventory, options: LoadOptions) {
+  /// `inherited` is the kind and apiVersion a typed list (`PodList`) gives
+  /// items that name none, as the API server returns them.
+  static func decode(
+    _ root: YAMLNode, reader: inout NodeReader, into inventory: inout Inventory, options: LoadOptions,
+    inherited: (kind: String, apiVersion: String)? = nil
+  ) {
     if NodeReader.isNull(root) { return }
     reader.object = nil
     guard let fields = reader.fields(root, path: "") else { return }
-    guard let kindPair = fields["kind"], let kind = reader.string(kindPair.value, path: "kind"), !kind.isEmpty else {
+    let writtenKind = fields["kind"].flatMap { reader.string($0.value, path: "kind") }
+    guard let kind = writtenKind.flatMap({ $0.isEmpty ? nil : $0 }) ?? inherited?.kind else {
       reader.report(RuleID.missingField, "object has no kind", at: root, path: "kind")
       return
     }
-    let apiVersion = fields["apiVersion"].flatMap { reader.string($0.value, path: "apiVersion") } ?? ""
+    let apiVersion =
+      fields["apiVersion"].flatMap { reader.string($0.value, path: "apiVersion") } ?? inherited?.apiVersion ?? ""
     switch (kind, apiVersion) {
     case ("Namespace", "v1"):
       if let ns = reader.namespace(fields, rootNode: root) { inventory.namespaces.append(ns) }
@@ -102,7 +109,8 @@ public enum Loader {
       }
     case _ where kind.hasSuffix("List") && fields["items"] != nil:
       guard let items = reader.sequence(fields["items"]!.value, path: "items") else { return }
-      for item in items { decode(item, reader: &reader, into: &inventory, options: options) }
+      let itemKind = kind == "List" ? nil : (kind: String(kind.dropLast(4)), apiVersion: apiVersion)
+      for item in items { decode(item, reader: &reader, into: &inventory, options: options, inherited: itemKind) }
     default:
       let name = fields["metadata"].flatMap { $0.value["name"]?.scalarText }
       inventory.skipped.append(

@@ -48,6 +48,9 @@ extension NodeReader {
           guard let policy = c["restartPolicy"], policy.value.scalarText == "Always" else { continue }
         }
         guard let portsPair = c["ports"], let ports = sequence(portsPair.value, path: "\(cpath).ports") else { continue }
+        // validateContainerPorts: names are unique within a container. Across
+        // containers the first definition wins, as Service port lookup does.
+        var names = Set<String>()
         for (j, portNode) in ports.enumerated() {
           let ppath = Self.index("\(cpath).ports", j)
           guard let p = fields(portNode, path: ppath) else { continue }
@@ -68,6 +71,8 @@ extension NodeReader {
           if let namePair = p["name"], let text = string(namePair.value, path: "\(ppath).name") {
             if let problem = NameRules.portName(text) {
               report(RuleID.invalidPort, "invalid port name \"\(Self.sanitize(text))\": \(problem)", at: namePair.value, path: "\(ppath).name")
+            } else if !names.insert(text).inserted {
+              report(RuleID.invalidPort, "duplicate port name \"\(Self.sanitize(text))\" in one container", at: namePair.value, path: "\(ppath).name")
             }
             name = text
           }

@@ -8,14 +8,17 @@ struct ApplyCommand: ParsableCommand {
     commandName: "apply",
     abstract: "Load the node's rules into the running kernel (root).",
     discussion: """
-      Reads the filter table with iptables-save, then loads one
-      `iptables-restore --noflush` transaction that redefines policyc's chains,
-      deletes POLICYC-* chains no longer needed and keeps exactly one jump from
-      FORWARD. Rules and chains of other software are never touched. A failed
-      load changes nothing: the previous rules stay in force.
+      Reads the filter table (iptables-save) and policyc's sets (ipset list -n),
+      then changes only what differs from the last apply (kept in --state):
+      sets are filled under temporary names and swapped in, or updated by small
+      member deltas; chains are redefined in one `iptables-restore --noflush`
+      transaction that also deletes stale POLICYC-* chains and keeps exactly one
+      jump from FORWARD. Rules, chains and sets of other software are never
+      touched. If the rules fail to load, the set changes are rolled back and
+      the previous rules stay in force.
 
       Examples:
-        kubectl get ns,pods,netpol -A -o yaml | policyc apply --node "$(hostname)" -
+        kubectl get ns,pods,netpol -A -o yaml | policyc apply --node "$(hostname)" --ipsets -
         policyc apply --node node-a --dry-run manifests/
       """
   )
@@ -23,95 +26,108 @@ struct ApplyCommand: ParsableCommand {
   @OptionGroup var input: InputOptions
   @OptionGroup var emit: EmitFlags
 
-  @Flag(help: "Print the transaction that would be loaded and change nothing.")
+  @Flag(help: "Keep peer addresses in ipsets (recommended for large clusters).")
+  var ipsets = false
+
+  @Flag(help: "Print the steps that would be run and change nothing.")
   var dryRun = false
 
-  @Option(help: "The iptables-save program to read the current rules with.")
+  @Option(help: "Where apply remembers what it loaded, to load only changes next time.")
+  var state = "/var/lib/policyc/apply.state"
+
+  @Flag(help: "Ignore the state file and reload everything.")
+  var full = false
+
+  @Option(help: "The iptables-save program.")
   var iptablesSave = "iptables-save"
 
-  @Option(help: "The iptables-restore program to load the rules with.")
+  @Option(help: "The iptables-restore program.")
   var iptablesRestore = "iptables-restore"
+
+  @Option(help: "The ipset program.")
+  var ipset = "ipset"
 
   func run() throws {
     let inventory = try input.loadOrExit()
-    let ruleSet = try emit.ruleSet(Cluster(inventory))
+    var flags = emit
+    flags.useIPSets = ipsets
+    let ruleSet = try flags.ruleSet(Cluster(inventory))
     let saved = try Subprocess.run([iptablesSave, "-t", "filter"], input: nil, what: "read the current rules")
-    let plan = ApplyPlan.make(current: saved, ruleSet: ruleSet)
+    let setNames = try currentSets(needed: !ruleSet.sets.isEmpty)
+    let previous = full ? nil : (try? String(contentsOfFile: state, encoding: .utf8)).flatMap(ApplyState.init(text:))
+    let plan = ApplyPlan.make(current: saved, setNames: setNames, state: previous, ruleSet: ruleSet)
     if dryRun {
-      Output.stdout(plan.restoreText)
+      Output.stdout(Self.describe(plan))
       return
     }
-    _ = try Subprocess.run([iptablesRestore, "--noflush"], input: plan.restoreText, what: "load the rules")
+    try execute(plan)
+    saveState(plan.newState)
     if input.verbose {
       Output.stderr(
-        "policyc: loaded \(ruleSet.chains.count) chain(s), \(ruleSet.ruleCount) rule(s); removed \(plan.staleChains.count) stale chain(s)\n")
+        "policyc: \(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed\n")
     }
   }
-}
 
-/// Runs a helper program; a failure ends the command with exit 2 and the
-/// program's own complaint.
-enum Subprocess {
-  static func run(_ arguments: [String], input: String?, what: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let stdout = Pipe()
-    let stderr = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = stdout
-    process.standardError = stderr
-    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+  /// Names of the sets in the kernel; without the ipset tool, none (an error
+  /// only when sets are needed).
+  func currentSets(needed: Bool) throws -> [String] {
+    if !needed, (try? Subprocess.run(["sh", "-c", "command -v \(ipset)"], input: nil, what: "find ipset", quiet: true)) == nil {
+      return []
+    }
+    return try Subprocess.run([ipset, "list", "-n"], input: nil, what: "list ipsets").split(separator: "\n").map(String.init)
+  }
+
+  func execute(_ plan: ApplyPlan) throws {
+    func ipsetRestore(_ script: String, _ what: String) throws {
+      guard !script.isEmpty else { return }
+      _ = try Subprocess.run([ipset, "restore"], input: script, what: what)
+    }
+    func abort() {
+      // One call per set: a set that was never made must not stop the rest.
+      for line in plan.abortSets.split(separator: "\n") {
+        _ = try? Subprocess.run([ipset] + line.split(separator: " ").map(String.init), input: nil, what: "clean up", quiet: true)
+      }
+    }
     do {
-      try process.run()
+      try ipsetRestore(plan.stageSets, "prepare the sets")
     } catch {
-      Output.stderr("policyc: error: cannot \(what): cannot run \(arguments[0]): \(error.localizedDescription)\n")
-      throw ExitCode(ExitStatus.trouble)
+      abort()
+      throw error
     }
-    if let input {
-      stdin.fileHandleForWriting.write(Data(input.utf8))
-      try? stdin.fileHandleForWriting.close()
+    try ipsetRestore(plan.commitSets, "update the sets")
+    do {
+      _ = try Subprocess.run([iptablesRestore, "--noflush"], input: plan.restoreText, what: "load the rules")
+    } catch {
+      // The rules did not change; put the sets back as they were.
+      _ = try? ipsetRestore(plan.rollbackSets, "roll back the sets")
+      abort()
+      throw error
     }
-    // Drain stderr on its own thread so a chatty child cannot block on either pipe.
-    let errBox = DataBox()
-    let reader = Thread { errBox.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    while !errBox.done { usleep(1000) }
-    let err = errBox.get()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      let message = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-      Output.stderr(
-        "policyc: error: cannot \(what): \(arguments[0]) exited with status \(process.terminationStatus)\(message.isEmpty ? "" : ": " + message)\n")
-      throw ExitCode(ExitStatus.trouble)
+    do {
+      try ipsetRestore(plan.cleanupSets, "remove stale sets")
+    } catch {
+      Output.stderr("policyc: warning: the rules are loaded, but stale sets remain\n")
     }
-    return String(decoding: out, as: UTF8.self)
-  }
-}
-
-/// A lock-protected hand-over of bytes between two threads.
-final class DataBox: @unchecked Sendable {
-  private let lock = NSLock()
-  private var data = Data()
-  private var finished = false
-
-  func set(_ value: Data) {
-    lock.lock()
-    data = value
-    finished = true
-    lock.unlock()
   }
 
-  var done: Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    return finished
+  func saveState(_ state: ApplyState) {
+    let directory = (self.state as NSString).deletingLastPathComponent
+    try? FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
+    do {
+      try Output.atomicWrite(state.text, to: self.state)
+    } catch {
+      Output.stderr("policyc: warning: cannot save state (the next apply reloads everything): \(error)\n")
+    }
   }
 
-  func get() -> Data {
-    lock.lock()
-    defer { lock.unlock() }
-    return data
+  static func describe(_ plan: ApplyPlan) -> String {
+    var out = "# policyc apply --dry-run: \(plan.full ? "full" : "incremental") load\n"
+    for (title, text) in [
+      ("ipset restore (prepare)", plan.stageSets), ("ipset restore (commit)", plan.commitSets),
+      ("iptables-restore --noflush", plan.restoreText), ("ipset restore (cleanup)", plan.cleanupSets),
+    ] where !text.isEmpty {
+      out += "# \(title)\n\(text)"
+    }
+    return out
   }
 }

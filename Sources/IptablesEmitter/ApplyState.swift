@@ -1,0 +1,76 @@
+/// What `policyc apply` loaded last: enough to load only what changed next
+/// time. It is trusted only while the kernel still matches it (see
+/// `fingerprint`), so a stale or foreign state file costs a full load,
+/// never a wrong one.
+public struct ApplyState: Sendable, Equatable {
+  public var fingerprint: String
+  public var chainHashes: [String: String]
+  public var sets: [String: SetRecord]
+
+  public struct SetRecord: Sendable, Equatable {
+    public var type: String
+    public var maxelem: Int
+    public var members: [String]
+  }
+
+  public init(fingerprint: String, chainHashes: [String: String], sets: [String: SetRecord]) {
+    self.fingerprint = fingerprint
+    self.chainHashes = chainHashes
+    self.sets = sets
+  }
+
+  static let header = "policyc-apply-state 1"
+
+  public var text: String {
+    var out = Self.header + "\nfingerprint \(fingerprint)\n"
+    for (name, hash) in chainHashes.sorted(by: { $0.key < $1.key }) { out += "chain \(name) \(hash)\n" }
+    for (name, set) in sets.sorted(by: { $0.key < $1.key }) {
+      out += "set \(name) \(set.type) \(set.maxelem)\n"
+      for member in set.members { out += "member \(name) \(member)\n" }
+    }
+    return out
+  }
+
+  /// Parses a state file; nil for anything malformed (a full load follows).
+  public init?(text: String) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
+    guard lines.next().map(String.init) == Self.header else { return nil }
+    var fingerprint: String?
+    var chains: [String: String] = [:]
+    var sets: [String: SetRecord] = [:]
+    while let line = lines.next() {
+      let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
+      switch parts.first {
+      case "fingerprint" where parts.count == 2: fingerprint = parts[1]
+      case "chain" where parts.count == 3: chains[parts[1]] = parts[2]
+      case "set" where parts.count == 3:
+        let rest = parts[2].split(separator: " ")
+        guard rest.count == 2, let maxelem = Int(rest[1]) else { return nil }
+        sets[parts[1]] = SetRecord(type: String(rest[0]), maxelem: maxelem, members: [])
+      case "member" where parts.count == 3:
+        guard sets[parts[1]] != nil else { return nil }
+        sets[parts[1]]!.members.append(parts[2])
+      default: return nil
+      }
+    }
+    guard let fingerprint else { return nil }
+    self.init(fingerprint: fingerprint, chainHashes: chains, sets: sets)
+  }
+
+  /// A hash of policyc's rule lines as iptables-save shows them plus the
+  /// names of policyc's sets: what the kernel holds, in one value.
+  public static func fingerprint(savedFilter: String, setNames: [String]) -> String {
+    let lines = savedFilter.split(separator: "\n")
+      .filter { $0.hasPrefix("-A \(ChainNamer.prefix)") }
+      .map { String($0.filter { $0 != "\"" }) }
+      .sorted()
+    let names = setNames.filter { $0.hasPrefix(ChainNamer.prefix) }.sorted()
+    let text = (lines + ["--sets--"] + names).joined(separator: "\n")
+    return String(ChainNamer.mix(ChainNamer.fnv1a(text)), radix: 16)
+  }
+
+  static func chainHash(_ chain: IptablesChain) -> String {
+    let text = chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined()
+    return String(ChainNamer.mix(ChainNamer.fnv1a(text)), radix: 16)
+  }
+}
