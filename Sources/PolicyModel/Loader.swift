@@ -41,10 +41,13 @@ public struct Inventory: Sendable {
 public struct LoadOptions: Sendable {
   public var defaultNamespace: String
   public var limits: YAMLLimits
+  /// Threads for large inputs; 1 parses on the calling thread only.
+  public var jobs: Int
 
-  public init(defaultNamespace: String = Defaults.namespace, limits: YAMLLimits = .default) {
+  public init(defaultNamespace: String = Defaults.namespace, limits: YAMLLimits = .default, jobs: Int = 1) {
     self.defaultNamespace = defaultNamespace
     self.limits = limits
+    self.jobs = max(1, jobs)
   }
 }
 
@@ -53,6 +56,10 @@ public enum Loader {
   public static func load(_ sources: [InputSource], options: LoadOptions = LoadOptions()) -> Inventory {
     var inventory = Inventory()
     for source in sources {
+      if options.jobs > 1, let partial = ParallelLoad.load(source, options: options) {
+        inventory.absorb(partial)
+        continue
+      }
       let stream = YAMLParser.parse(source.bytes, limits: options.limits)
       var reader = NodeReader(file: source.path)
       for error in stream.errors {

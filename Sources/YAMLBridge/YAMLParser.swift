@@ -8,7 +8,16 @@ internal import CLibYAML
 public enum YAMLParser {
   /// Parses every document of `bytes`. Never throws: problems come back in
   /// `YAMLStream.errors`, with the documents read before a fatal one.
-  public static func parse(_ bytes: [UInt8], limits: YAMLLimits = .default) -> YAMLStream {
+  public static func parse(_ bytes: [UInt8], limits: YAMLLimits = .default, firstLine: Int = 1) -> YAMLStream {
+    bytes.withUnsafeBufferPointer { parse($0, limits: limits, firstLine: firstLine) }
+  }
+
+  /// Parses bytes that the caller keeps alive for the duration of the call;
+  /// `firstLine` is the line the bytes start at in their file, so marks of a
+  /// piece of a larger file point into that file.
+  public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, limits: YAMLLimits = .default, firstLine: Int = 1)
+    -> YAMLStream
+  {
     var parser = yaml_parser_t()
     guard yaml_parser_initialize(&parser) != 0 else {
       return YAMLStream(
@@ -16,16 +25,13 @@ public enum YAMLParser {
         errors: [YAMLError(kind: .syntax, message: "libyaml could not start (out of memory)", mark: Mark(line: 1, column: 1))])
     }
     defer { yaml_parser_delete(&parser) }
-    // The buffer must outlive the parser's reads: both live inside this closure.
-    return bytes.withUnsafeBufferPointer { buffer -> YAMLStream in
-      // An empty array may have a nil base address; libyaml wants a valid pointer.
-      let empty: [UInt8] = [0]
-      return empty.withUnsafeBufferPointer { fallback -> YAMLStream in
-        let base = buffer.baseAddress ?? fallback.baseAddress!
-        yaml_parser_set_input_string(&parser, base, buffer.count)
-        var builder = TreeBuilder(limits: limits)
-        return builder.run(&parser)
-      }
+    // An empty buffer may have a nil base address; libyaml wants a valid pointer.
+    let empty: [UInt8] = [0]
+    return empty.withUnsafeBufferPointer { fallback -> YAMLStream in
+      let base = buffer.baseAddress ?? fallback.baseAddress!
+      yaml_parser_set_input_string(&parser, base, buffer.count)
+      var builder = TreeBuilder(limits: limits, lineOffset: firstLine - 1)
+      return builder.run(&parser)
     }
   }
 }
@@ -59,15 +65,18 @@ struct TreeBuilder {
     var count = 1
   }
 
-  init(limits: YAMLLimits) {
+  let lineOffset: Int
+
+  init(limits: YAMLLimits, lineOffset: Int = 0) {
     self.limits = limits
+    self.lineOffset = lineOffset
   }
 
   mutating func run(_ parser: inout yaml_parser_t) -> YAMLStream {
     var event = yaml_event_t()
     while true {
       guard yaml_parser_parse(&parser, &event) != 0 else {
-        errors.append(Self.syntaxError(parser))
+        errors.append(syntaxError(parser))
         break
       }
       let done = event.type == YAML_STREAM_END_EVENT
@@ -82,21 +91,21 @@ struct TreeBuilder {
     return YAMLStream(documents: documents, errors: errors)
   }
 
-  static func mark(_ m: yaml_mark_t) -> Mark {
-    Mark(line: Int(m.line) + 1, column: Int(m.column) + 1)
+  func mark(_ m: yaml_mark_t) -> Mark {
+    Mark(line: Int(m.line) + 1 + lineOffset, column: Int(m.column) + 1)
   }
 
-  static func syntaxError(_ parser: yaml_parser_t) -> YAMLError {
+  func syntaxError(_ parser: yaml_parser_t) -> YAMLError {
     var message = parser.problem.map { String(cString: $0) } ?? "unknown libyaml error"
-    var mark = mark(parser.problem_mark)
+    var mark = self.mark(parser.problem_mark)
     if parser.error == YAML_READER_ERROR {
       // Reader errors carry a byte offset, not a line; say where in bytes.
       message += " at byte offset \(parser.problem_offset)"
       if parser.problem_value >= 0 { message += " (value 0x\(String(parser.problem_value, radix: 16)))" }
-      mark = Mark(line: Int(parser.mark.line) + 1, column: Int(parser.mark.column) + 1)
+      mark = self.mark(parser.mark)
     }
     if let context = parser.context {
-      let where_ = Self.mark(parser.context_mark)
+      let where_ = self.mark(parser.context_mark)
       message += " \(String(cString: context)) started at \(where_)"
     }
     return YAMLError(kind: .syntax, message: message, mark: mark)
@@ -108,8 +117,8 @@ struct TreeBuilder {
   }
 
   mutating func handle(_ event: inout yaml_event_t) -> YAMLError? {
-    let start = Self.mark(event.start_mark)
-    let end = Self.mark(event.end_mark)
+    let start = mark(event.start_mark)
+    let end = mark(event.end_mark)
     switch event.type {
     case YAML_DOCUMENT_START_EVENT:
       documentRoot = nil

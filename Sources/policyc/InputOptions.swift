@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PolicyModel
 import YAMLBridge
 
@@ -16,7 +17,11 @@ struct LoadFlags: ParsableArguments {
   @Flag(name: .shortAndLong, help: "Also report skipped objects and a summary on standard error.")
   var verbose = false
 
+  @Option(name: .shortAndLong, help: "Threads for parsing large inputs (default: all cores; 1 = one thread). The result is the same.")
+  var jobs: Int?
+
   func validate() throws {
+    if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     if let problem = NameRules.dns1123Label(defaultNamespace) {
       throw ValidationError("invalid --namespace '\(defaultNamespace)': \(problem)")
     }
@@ -27,7 +32,8 @@ struct LoadFlags: ParsableArguments {
     var limits = YAMLLimits.default
     limits.maxDepth = maxDepth
     limits.maxAliasNodes = maxAliasNodes
-    return LoadOptions(defaultNamespace: defaultNamespace, limits: limits)
+    return LoadOptions(
+      defaultNamespace: defaultNamespace, limits: limits, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
   }
 
   /// Reads PATH arguments; an unreadable path ends the command with exit 2.
