@@ -107,8 +107,10 @@ struct RuleLowering {
       case .name(let name)?:
         if destinations == nil { destinations = namedDestinations() }
         for pod in destinations! {
-          guard let ip = address(pod), let number = pod.resolve(portName: name, proto: entry.proto) else { continue }
-          named.insert(PortAlternative(proto: entry.proto, range: number...number, destination: ip))
+          guard let ip = address(pod) else { continue }
+          for number in pod.numbers(forPortName: name, proto: entry.proto) {
+            named.insert(PortAlternative(proto: entry.proto, range: number...number, destination: ip))
+          }
         }
       }
     }

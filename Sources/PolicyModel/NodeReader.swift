@@ -23,7 +23,8 @@ struct NodeReader {
   }
 
   mutating func typeError(_ node: YAMLNode, path: String, expected: String) {
-    report(RuleID.invalidType, "expected \(expected), found \(node.kindName)", at: node, path: path)
+    let value = node.scalarText.map { " \"\(Self.sanitize($0))\"" } ?? ""
+    report(RuleID.invalidType, "expected \(expected), found \(node.kindName)\(value)", at: node, path: path)
   }
 
   static func isNull(_ node: YAMLNode) -> Bool { node.resolved == .null }

@@ -96,10 +96,17 @@ public struct Pod: Sendable {
     return !hostNetwork && !ips.isEmpty && phase != "Succeeded" && phase != "Failed"
   }
 
-  /// The number a named port resolves to on this pod, if it defines the
-  /// name with that protocol.
+  /// Every number a named port resolves to on this pod ("name AND protocol
+  /// must match"). The API allows one name in several containers; each such
+  /// port counts, as Calico resolves them.
+  public func numbers(forPortName portName: String, proto: NetProtocol) -> [Int] {
+    ports.filter { $0.name == portName && $0.proto == proto }.map(\.number)
+  }
+
+  /// Whether the pod defines the name with that protocol, and one number it
+  /// resolves to (see `numbers(forPortName:proto:)` for matching).
   public func resolve(portName: String, proto: NetProtocol) -> Int? {
-    ports.first { $0.name == portName && $0.proto == proto }?.number
+    numbers(forPortName: portName, proto: proto).first
   }
 }
 

@@ -149,7 +149,7 @@ public struct ReferenceVerdict: Sendable {
       case .number(let start)?: return (start...(entry.endPort ?? start)).contains(port)
       case .name(let name)?:
         // "A pod that does not define the name contributes nothing for that entry."
-        return destination?.resolve(portName: name, proto: proto) == port
+        return destination?.numbers(forPortName: name, proto: proto).contains(port) ?? false
       }
     }
   }

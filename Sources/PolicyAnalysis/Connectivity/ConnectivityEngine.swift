@@ -121,7 +121,7 @@ public struct ConnectivityEngine: Sendable {
       case nil: set = set.union(PortSet(entry.proto, PortSet.full))
       case .number(let start)?: set = set.union(PortSet(entry.proto, start...(entry.endPort ?? start)))
       case .name(let name)?:
-        if let n = destination?.resolve(portName: name, proto: entry.proto) { set = set.union(PortSet(entry.proto, n...n)) }
+        for n in destination?.numbers(forPortName: name, proto: entry.proto) ?? [] { set = set.union(PortSet(entry.proto, n...n)) }
       }
     }
     return set
