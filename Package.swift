@@ -33,6 +33,11 @@ let package = Package(
       path: "Tests/UnitTests"
     ),
     .testTarget(
+      name: "PropertyTests",
+      dependencies: ["PolicyModel", "IptablesEmitter", "PolicyAnalysis"],
+      path: "Tests/PropertyTests"
+    ),
+    .testTarget(
       name: "LintTests",
       dependencies: ["PolicyModel", "PolicyAnalysis"],
       path: "Tests/LintTests"

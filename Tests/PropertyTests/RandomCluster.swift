@@ -1,0 +1,93 @@
+import PolicyModel
+import YAMLBridge
+
+/// A small deterministic PRNG (SplitMix64), so a failing seed reproduces.
+struct SeededGenerator: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9e37_79b9_7f4a_7c15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+    return z ^ (z >> 31)
+  }
+}
+
+/// Random clusters of a few namespaces and pods with policies drawn from
+/// every peer and port form, built as values (the decoder has its own tests).
+enum RandomCluster {
+  static let here = SourceLocation(file: "random", mark: Mark(line: 1, column: 1))
+
+  static func make(_ g: inout SeededGenerator) -> Cluster {
+    let namespaces = ["x", "y", "z"].map { Namespace(name: $0, labels: ["team": ["a", "b"].randomElement(using: &g)!], location: here) }
+    var pods: [Pod] = []
+    var octet = 10
+    for ns in namespaces {
+      for name in ["a", "b", "c"] {
+        octet += 1
+        var labels = ["pod": name]
+        if Bool.random(using: &g) { labels["tier"] = ["web", "db"].randomElement(using: &g)! }
+        let ports = [
+          ContainerPort(name: "serve-80-tcp", number: 80, proto: .tcp),
+          ContainerPort(name: "serve-81-udp", number: 81, proto: .udp),
+          ContainerPort(name: "http", number: [8080, 8081].randomElement(using: &g)!, proto: .tcp),
+        ]
+        pods.append(
+          Pod(
+            meta: ObjectMeta(name: name, namespace: ns.name, labels: labels, location: here),
+            nodeName: Bool.random(using: &g) ? "node-a" : "node-b", phase: "Running",
+            ips: [IPAddress("10.0.\(octet / 4).\(octet)")!], ports: ports))
+      }
+    }
+    var policies: [NetworkPolicy] = []
+    for i in 0..<Int.random(in: 1...4, using: &g) {
+      let ns = ["x", "y", "z"].randomElement(using: &g)!
+      var types: [PolicyType] = [[.ingress], [.egress], [.ingress, .egress]].randomElement(using: &g)!
+      types.sort()
+      policies.append(
+        NetworkPolicy(
+          meta: ObjectMeta(name: "p\(i)", namespace: ns, location: here), podSelector: selector(&g),
+          policyTypes: types, policyTypesWritten: true,
+          ingress: (0..<Int.random(in: 0...2, using: &g)).map { _ in rule(&g) },
+          egress: (0..<Int.random(in: 0...2, using: &g)).map { _ in rule(&g) }))
+    }
+    return Cluster(namespaces: namespaces, pods: pods, policies: policies)
+  }
+
+  static func selector(_ g: inout SeededGenerator) -> LabelSelector {
+    switch Int.random(in: 0..<5, using: &g) {
+    case 0: return .everything
+    case 1: return LabelSelector(matchLabels: ["pod": ["a", "b", "c"].randomElement(using: &g)!])
+    case 2: return LabelSelector(expressions: [SelectorRequirement(key: "tier", op: .notIn, values: ["web"])])
+    case 3: return LabelSelector(expressions: [SelectorRequirement(key: "tier", op: .doesNotExist, values: [])])
+    default: return LabelSelector(expressions: [SelectorRequirement(key: "pod", op: .in, values: ["a", "c"])])
+    }
+  }
+
+  static func rule(_ g: inout SeededGenerator) -> PolicyRule {
+    var peers: [Peer] = []
+    for _ in 0..<Int.random(in: 0...2, using: &g) {
+      let kind: PeerKind
+      switch Int.random(in: 0..<5, using: &g) {
+      case 0: kind = .selectors(pods: selector(&g), namespaces: nil)
+      case 1: kind = .selectors(pods: nil, namespaces: LabelSelector(matchLabels: ["team": "a"]))
+      case 2: kind = .selectors(pods: selector(&g), namespaces: .everything)
+      case 3: kind = .ipBlock(IPBlock(cidr: CIDR("10.0.0.0/16")!, except: [CIDR("10.0.3.0/24")!]))
+      default: kind = .ipBlock(IPBlock(cidr: CIDR("10.0.3.0/24")!, except: []))
+      }
+      peers.append(Peer(kind: kind, location: here))
+    }
+    var ports: [PolicyPort] = []
+    for _ in 0..<Int.random(in: 0...2, using: &g) {
+      switch Int.random(in: 0..<5, using: &g) {
+      case 0: ports.append(PolicyPort(proto: .tcp, port: .number(80), location: here))
+      case 1: ports.append(PolicyPort(proto: .udp, port: nil, location: here))
+      case 2: ports.append(PolicyPort(proto: .tcp, port: .name("http"), location: here))
+      case 3: ports.append(PolicyPort(proto: .udp, port: .name("serve-81-udp"), location: here))
+      default: ports.append(PolicyPort(proto: .tcp, port: .number(8000), endPort: 8080, location: here))
+      }
+    }
+    return PolicyRule(peers: peers, ports: ports, location: here)
+  }
+}
