@@ -38,6 +38,11 @@ let package = Package(
       path: "Tests/PropertyTests"
     ),
     .testTarget(
+      name: "AnalysisTests",
+      dependencies: ["PolicyModel", "PolicyAnalysis", "IptablesEmitter"],
+      path: "Tests/AnalysisTests"
+    ),
+    .testTarget(
       name: "LintTests",
       dependencies: ["PolicyModel", "PolicyAnalysis"],
       path: "Tests/LintTests"
