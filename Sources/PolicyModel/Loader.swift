@@ -43,11 +43,17 @@ public struct LoadOptions: Sendable {
   public var limits: YAMLLimits
   /// Threads for large inputs; 1 parses on the calling thread only.
   public var jobs: Int
+  /// Subtrees not to build (see `compilePruning`); nil reads everything,
+  /// as lint and the review tools must.
+  public var pruning: Pruning?
 
-  public init(defaultNamespace: String = Defaults.namespace, limits: YAMLLimits = .default, jobs: Int = 1) {
+  public init(
+    defaultNamespace: String = Defaults.namespace, limits: YAMLLimits = .default, jobs: Int = 1, pruning: Pruning? = nil
+  ) {
     self.defaultNamespace = defaultNamespace
     self.limits = limits
     self.jobs = max(1, jobs)
+    self.pruning = pruning
   }
 }
 
@@ -56,16 +62,19 @@ public enum Loader {
   public static func load(_ sources: [InputSource], options: LoadOptions = LoadOptions()) -> Inventory {
     var inventory = Inventory()
     for source in sources {
-      if options.jobs > 1, let partial = ParallelLoad.load(source, options: options) {
+      if let partial = ParallelLoad.load(source, options: options) {
         inventory.absorb(partial)
         continue
       }
-      let stream = YAMLParser.parse(source.bytes, limits: options.limits)
+      var stream = YAMLParser.parse(source.bytes, limits: options.limits, pruning: options.pruning)
+      if stream.errors.contains(where: { $0.kind == .prunedAlias }) {
+        stream = YAMLParser.parse(source.bytes, limits: options.limits)
+      }
       var reader = NodeReader(file: source.path)
       for error in stream.errors {
         let rule: String
         switch error.kind {
-        case .syntax, .undefinedAlias, .invalidMerge: rule = RuleID.yamlSyntax
+        case .syntax, .undefinedAlias, .invalidMerge, .prunedAlias: rule = RuleID.yamlSyntax
         case .duplicateKey: rule = RuleID.duplicateKey
         case .depthLimit, .aliasLimit, .nodeLimit, .scalarLimit: rule = RuleID.yamlLimit
         }

@@ -10,7 +10,7 @@ extension NodeReader {
   /// Reads `metadata`, validating the name (with `nameCheck`), namespace,
   /// labels and annotation keys as ValidateObjectMeta does.
   mutating func meta(
-    _ root: [String: YAMLPair], rootNode: YAMLNode, kind: String, strict: Bool, namespaced: Bool,
+    _ root: Fields, rootNode: YAMLNode, kind: String, strict: Bool, namespaced: Bool,
     defaultNamespace: String, nameCheck: (String) -> String?
   ) -> ObjectMeta? {
     let location = location(rootNode)

@@ -2,6 +2,22 @@ import YAMLBridge
 
 /// Typed, located reads from YAML nodes; every complaint lands in
 /// `diagnostics` with the field path, so one run reports all problems.
+/// A mapping's string-keyed pairs in document order. Kubernetes mappings are
+/// small, so a scan beats building a hash table for each one.
+struct Fields: Sequence {
+  private(set) var entries: [(key: String, value: YAMLPair)] = []
+
+  subscript(key: String) -> YAMLPair? {
+    get { entries.first { $0.key == key }?.value }
+    set {
+      entries.removeAll { $0.key == key }
+      if let newValue { entries.append((key, newValue)) }
+    }
+  }
+
+  func makeIterator() -> IndexingIterator<[(key: String, value: YAMLPair)]> { entries.makeIterator() }
+}
+
 struct NodeReader {
   let file: String
   var diagnostics: [Diagnostic] = []
@@ -31,13 +47,13 @@ struct NodeReader {
 
   /// The pairs of a mapping by key; nil for null. Non-string keys are errors,
   /// and with `known` set, any other key is an unknown field (strict decoding).
-  mutating func fields(_ node: YAMLNode, path: String, known: Set<String>? = nil) -> [String: YAMLPair]? {
+  mutating func fields(_ node: YAMLNode, path: String, known: Set<String>? = nil) -> Fields? {
     if Self.isNull(node) { return nil }
     guard let pairs = node.mappingPairs else {
       typeError(node, path: path, expected: "a mapping")
       return nil
     }
-    var out: [String: YAMLPair] = [:]
+    var out = Fields()
     for pair in pairs {
       guard case .string(let key)? = pair.key.resolved else {
         report(RuleID.invalidType, "mapping key must be a string, found \(pair.key.kindName)", at: pair.key, path: path)

@@ -20,7 +20,10 @@ enum ParallelLoad {
 
   static func load(_ source: InputSource, options: LoadOptions) -> Inventory? {
     source.bytes.withUnsafeBufferPointer { buffer -> Inventory? in
-      guard let split = Chunker.split(buffer, pieces: options.jobs * 4) else { return nil }
+      // Large files go in pieces even on one thread: a piece's tree is freed
+      // once decoded, so memory stays bounded by the piece, not the file.
+      let pieces = max(options.jobs > 1 ? options.jobs * 4 : 1, buffer.count / (8 << 20))
+      guard let split = Chunker.split(buffer, pieces: pieces) else { return nil }
       let bytes = Bytes(buffer: buffer)
       var inherited: (kind: String, apiVersion: String)?
       if let header = split.header, let footer = split.footer {
@@ -41,9 +44,10 @@ enum ParallelLoad {
       let itemKind = inherited
       let results = Slots<Inventory>(split.pieces.count)
       let failed = Slots<Bool>(split.pieces.count)
-      DispatchQueue.concurrentPerform(iterations: split.pieces.count) { i in
+      let work: @Sendable (Int) -> Void = { i in
         let piece = split.pieces[i]
-        let stream = YAMLParser.parse(bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine)
+        let stream = YAMLParser.parse(
+          bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
         guard stream.errors.isEmpty else {
           failed.values[i] = true
           return
@@ -67,6 +71,11 @@ enum ParallelLoad {
         }
         inventory.diagnostics = reader.diagnostics
         results.values[i] = inventory
+      }
+      if options.jobs > 1 {
+        DispatchQueue.concurrentPerform(iterations: split.pieces.count, execute: work)
+      } else {
+        for i in split.pieces.indices { work(i) }
       }
       guard !failed.values.contains(true) else { return nil }
       var merged = Inventory()

@@ -1,7 +1,7 @@
 import YAMLBridge
 
 extension NodeReader {
-  mutating func namespace(_ root: [String: YAMLPair], rootNode: YAMLNode) -> Namespace? {
+  mutating func namespace(_ root: Fields, rootNode: YAMLNode) -> Namespace? {
     guard
       let meta = meta(
         root, rootNode: rootNode, kind: "Namespace", strict: false, namespaced: false, defaultNamespace: "",
@@ -12,7 +12,7 @@ extension NodeReader {
 
   /// Reads the Pod fields policyc needs and skips the rest (a kubectl dump
   /// carries far more than any policy decision uses).
-  mutating func pod(_ root: [String: YAMLPair], rootNode: YAMLNode, defaultNamespace: String) -> Pod? {
+  mutating func pod(_ root: Fields, rootNode: YAMLNode, defaultNamespace: String) -> Pod? {
     guard
       let meta = meta(
         root, rootNode: rootNode, kind: "Pod", strict: false, namespaced: true, defaultNamespace: defaultNamespace,
@@ -37,7 +37,7 @@ extension NodeReader {
 
   /// Container ports of `spec.containers` and of sidecars: init containers
   /// with `restartPolicy: Always` keep running, so their ports serve traffic.
-  mutating func containerPorts(_ spec: [String: YAMLPair], path: String) -> [ContainerPort] {
+  mutating func containerPorts(_ spec: Fields, path: String) -> [ContainerPort] {
     var out: [ContainerPort] = []
     for field in ["containers", "initContainers"] {
       guard let pair = spec[field], let containers = sequence(pair.value, path: "\(path).\(field)") else { continue }
@@ -83,7 +83,7 @@ extension NodeReader {
     return out
   }
 
-  mutating func podIPs(_ status: [String: YAMLPair]) -> [IPAddress] {
+  mutating func podIPs(_ status: Fields) -> [IPAddress] {
     var texts: [(String, YAMLNode, String)] = []
     if let pair = status["podIPs"], let items = sequence(pair.value, path: "status.podIPs") {
       for (i, item) in items.enumerated() {

@@ -9,7 +9,7 @@ extension NodeReader {
   /// Decodes a networking.k8s.io/v1 NetworkPolicy strictly (unknown fields are
   /// errors, as `kubectl --validate=strict`), defaults it and validates it as
   /// the API server does.
-  mutating func networkPolicy(_ root: [String: YAMLPair], rootNode: YAMLNode, defaultNamespace: String)
+  mutating func networkPolicy(_ root: Fields, rootNode: YAMLNode, defaultNamespace: String)
     -> NetworkPolicy?
   {
     for pair in rootNode.mappingPairs ?? [] {

@@ -18,7 +18,7 @@ enum Workloads {
 extension NodeReader {
   /// Reads a workload's template labels and container ports into an
   /// address-less Pod named after the workload.
-  mutating func workload(_ root: [String: YAMLPair], rootNode: YAMLNode, kind: String, defaultNamespace: String) -> Pod? {
+  mutating func workload(_ root: Fields, rootNode: YAMLNode, kind: String, defaultNamespace: String) -> Pod? {
     guard
       let meta = meta(
         root, rootNode: rootNode, kind: kind, strict: false, namespaced: true, defaultNamespace: defaultNamespace,

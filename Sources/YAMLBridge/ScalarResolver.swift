@@ -55,6 +55,17 @@ enum ScalarResolver {
 
   /// Plain scalars: null, bool, int, float, else string (YAML 1.1 as go-yaml v2).
   static func plain(_ text: String) -> ResolvedScalar {
+    // Most plain scalars are names; only these first characters can start a
+    // null, a boolean or a number, so everything else is a string at once.
+    guard let first = text.utf8.first else { return .null }
+    switch first {
+    case UInt8(ascii: "~"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "y"), UInt8(ascii: "Y"),
+      UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"), UInt8(ascii: "O"),
+      UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "0")...UInt8(ascii: "9"):
+      break
+    default:
+      return .string(text)
+    }
     switch text {
     case "", "~", "null", "Null", "NULL": return .null
     default: break

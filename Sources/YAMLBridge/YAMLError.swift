@@ -17,6 +17,9 @@ public struct YAMLError: Error, Sendable, Hashable {
     case undefinedAlias
     /// A `<<` merge key whose value is not a mapping or a list of mappings.
     case invalidMerge
+    /// An alias to an anchor inside content the consumer asked to skip;
+    /// parse again without pruning.
+    case prunedAlias
   }
 
   public var kind: Kind
@@ -60,6 +63,22 @@ public struct YAMLLimits: Sendable, Hashable {
   }
 
   public static let `default` = YAMLLimits()
+}
+
+/// Subtrees a consumer never reads, so the parser need not build them
+/// (their events are still parsed and checked by libyaml). The subtree
+/// becomes a null node. `skip` gets the `kind` of the nearest enclosing
+/// mapping that has one, the keys from that mapping down (`-` for list
+/// items), and the key of the value about to start.
+public struct Pruning: Sendable {
+  public var skip: @Sendable (_ kind: String, _ path: ArraySlice<String>, _ key: String) -> Bool
+  /// Deeper paths are never skipped (and never asked about).
+  public var maxDepth: Int
+
+  public init(maxDepth: Int, skip: @escaping @Sendable (_ kind: String, _ path: ArraySlice<String>, _ key: String) -> Bool) {
+    self.maxDepth = maxDepth
+    self.skip = skip
+  }
 }
 
 /// Everything read from one stream: the documents up to the first fatal error,

@@ -8,16 +8,18 @@ internal import CLibYAML
 public enum YAMLParser {
   /// Parses every document of `bytes`. Never throws: problems come back in
   /// `YAMLStream.errors`, with the documents read before a fatal one.
-  public static func parse(_ bytes: [UInt8], limits: YAMLLimits = .default, firstLine: Int = 1) -> YAMLStream {
-    bytes.withUnsafeBufferPointer { parse($0, limits: limits, firstLine: firstLine) }
+  public static func parse(_ bytes: [UInt8], limits: YAMLLimits = .default, firstLine: Int = 1, pruning: Pruning? = nil)
+    -> YAMLStream
+  {
+    bytes.withUnsafeBufferPointer { parse($0, limits: limits, firstLine: firstLine, pruning: pruning) }
   }
 
   /// Parses bytes that the caller keeps alive for the duration of the call;
   /// `firstLine` is the line the bytes start at in their file, so marks of a
   /// piece of a larger file point into that file.
-  public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, limits: YAMLLimits = .default, firstLine: Int = 1)
-    -> YAMLStream
-  {
+  public static func parse(
+    _ buffer: UnsafeBufferPointer<UInt8>, limits: YAMLLimits = .default, firstLine: Int = 1, pruning: Pruning? = nil
+  ) -> YAMLStream {
     var parser = yaml_parser_t()
     guard yaml_parser_initialize(&parser) != 0 else {
       return YAMLStream(
@@ -30,7 +32,7 @@ public enum YAMLParser {
     return empty.withUnsafeBufferPointer { fallback -> YAMLStream in
       let base = buffer.baseAddress ?? fallback.baseAddress!
       yaml_parser_set_input_string(&parser, base, buffer.count)
-      var builder = TreeBuilder(limits: limits, lineOffset: firstLine - 1)
+      var builder = TreeBuilder(limits: limits, lineOffset: firstLine - 1, pruning: pruning)
       return builder.run(&parser)
     }
   }
@@ -61,16 +63,40 @@ struct TreeBuilder {
     var items: [YAMLNode] = []
     var pairs: [YAMLPair] = []
     var pendingKey: YAMLNode?
-    var seenKeys: [String: Mark] = [:]
+    /// Only for large mappings; small ones are scanned (cheaper than hashing).
+    var seenKeys: [String: Mark]?
     var count = 1
+    /// The key this collection sits under in its parent (`-` in a list).
+    var key: String
+    /// The value of this mapping's `kind` key, once read.
+    var kind: String?
   }
 
   let lineOffset: Int
+  let pruning: Pruning?
+  /// Inside a pruned subtree: how deep, and where it started.
+  var skipDepth = 0
+  var skipStart = Mark(line: 1, column: 1)
+  var prunedAnchors = Set<String>()
 
-  init(limits: YAMLLimits, lineOffset: Int = 0) {
+  init(limits: YAMLLimits, lineOffset: Int = 0, pruning: Pruning? = nil) {
     self.limits = limits
     self.lineOffset = lineOffset
+    self.pruning = pruning
   }
+
+  /// Whether the value about to start (under the top mapping's pending key)
+  /// is one the consumer said it never reads.
+  func shouldSkipValue() -> Bool {
+    guard let pruning, let top = stack.last, top.isMapping, let key = top.pendingKey?.scalarText else { return false }
+    guard let k = stack.lastIndex(where: { $0.kind != nil }), stack.count - k - 1 <= pruning.maxDepth else { return false }
+    var path: [String] = []
+    path.reserveCapacity(stack.count - k - 1)
+    for frame in stack[(k + 1)...] { path.append(frame.key) }
+    return pruning.skip(stack[k].kind!, path[...], key)
+  }
+
+  static func anchorName(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? { string(pointer) }
 
   mutating func run(_ parser: inout yaml_parser_t) -> YAMLStream {
     var event = yaml_event_t()
@@ -119,6 +145,7 @@ struct TreeBuilder {
   mutating func handle(_ event: inout yaml_event_t) -> YAMLError? {
     let start = mark(event.start_mark)
     let end = mark(event.end_mark)
+    if skipDepth > 0 { return skip(&event, end: end) }
     switch event.type {
     case YAML_DOCUMENT_START_EVENT:
       documentRoot = nil
@@ -132,6 +159,10 @@ struct TreeBuilder {
     case YAML_SCALAR_EVENT:
       let s = event.data.scalar
       let length = Int(s.length)
+      if pruning != nil, shouldSkipValue() {
+        if let anchor = Self.string(s.anchor) { prunedAnchors.insert(anchor) }
+        return add(Self.null(SourceSpan(start: start, end: end)), count: 1, newNodes: 1, anchor: nil)
+      }
       if length > limits.maxScalarBytes {
         return YAMLError(
           kind: .scalarLimit,
@@ -153,7 +184,7 @@ struct TreeBuilder {
       }
       let node = YAMLNode(
         content: .scalar(text, style), tag: Self.string(s.tag), span: SourceSpan(start: start, end: end))
-      return add(node, count: 1, anchor: Self.string(s.anchor))
+      return add(node, count: 1, newNodes: 1, anchor: Self.string(s.anchor))
     case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
       let isMapping = event.type == YAML_MAPPING_START_EVENT
       if stack.count >= limits.maxDepth {
@@ -163,7 +194,15 @@ struct TreeBuilder {
       let tag = isMapping ? Self.string(event.data.mapping_start.tag) : Self.string(event.data.sequence_start.tag)
       let anchor =
         isMapping ? Self.string(event.data.mapping_start.anchor) : Self.string(event.data.sequence_start.anchor)
-      stack.append(Frame(isMapping: isMapping, tag: tag, anchor: anchor, start: start))
+      if pruning != nil, shouldSkipValue() {
+        if let anchor { prunedAnchors.insert(anchor) }
+        skipDepth = 1
+        skipStart = start
+        return nil
+      }
+      let key: String
+      if let top = stack.last { key = top.isMapping ? (top.pendingKey?.scalarText ?? "?") : "-" } else { key = "" }
+      stack.append(Frame(isMapping: isMapping, tag: tag, anchor: anchor, start: start, key: key))
     case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
       guard var frame = stack.popLast() else { return nil }
       let span = SourceSpan(start: frame.start, end: end)
@@ -174,10 +213,13 @@ struct TreeBuilder {
       } else {
         node = YAMLNode(content: .sequence(frame.items), tag: frame.tag, span: span)
       }
-      return add(node, count: frame.count, anchor: frame.anchor)
+      return add(node, count: frame.count, newNodes: 1, anchor: frame.anchor)
     case YAML_ALIAS_EVENT:
       let name = Self.string(event.data.alias.anchor) ?? ""
       guard let anchored = anchors[name] else {
+        if prunedAnchors.contains(name) {
+          return YAMLError(kind: .prunedAlias, message: "alias '\(name)' refers into skipped content", mark: start)
+        }
         return YAMLError(kind: .undefinedAlias, message: "unknown anchor '\(name)' referenced", mark: start)
       }
       aliasNodes += anchored.count
@@ -186,7 +228,7 @@ struct TreeBuilder {
           kind: .aliasLimit,
           message: "aliases expand to more than \(limits.maxAliasNodes) nodes (alias bomb?)", mark: start)
       }
-      return add(anchored.node, count: anchored.count, anchor: nil)
+      return add(anchored.node, count: anchored.count, newNodes: anchored.count, anchor: nil)
     default:
       break
     }
@@ -194,8 +236,31 @@ struct TreeBuilder {
   }
 
   /// Attaches a finished node to its parent (or makes it the document root).
-  mutating func add(_ node: YAMLNode, count: Int, anchor: String?) -> YAMLError? {
-    documentNodes += count
+  /// Consumes the events of a pruned subtree without building anything;
+  /// the subtree becomes one null node so its key still has a place.
+  mutating func skip(_ event: inout yaml_event_t, end: Mark) -> YAMLError? {
+    switch event.type {
+    case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+      skipDepth += 1
+      let anchor = event.type == YAML_MAPPING_START_EVENT ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+      if let name = Self.string(anchor) { prunedAnchors.insert(name) }
+    case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+      skipDepth -= 1
+      if skipDepth == 0 { return add(Self.null(SourceSpan(start: skipStart, end: end)), count: 1, newNodes: 1, anchor: nil) }
+    case YAML_SCALAR_EVENT:
+      if let name = Self.string(event.data.scalar.anchor) { prunedAnchors.insert(name) }
+    default:
+      break
+    }
+    return nil
+  }
+
+  static func null(_ span: SourceSpan) -> YAMLNode { YAMLNode(content: .scalar("", .plain), tag: nil, span: span) }
+
+  /// `count` is the node's size for alias accounting; `newNodes` how many
+  /// nodes it adds to the document (1, or an alias's whole expansion).
+  mutating func add(_ node: YAMLNode, count: Int, newNodes: Int, anchor: String?) -> YAMLError? {
+    documentNodes += newNodes
     if documentNodes > limits.maxNodes {
       return YAMLError(kind: .nodeLimit, message: "document has more than \(limits.maxNodes) nodes", mark: node.start)
     }
@@ -210,20 +275,33 @@ struct TreeBuilder {
       stack[top].items.append(node)
     } else if let key = stack[top].pendingKey {
       stack[top].pendingKey = nil
+      if case .scalar("kind", _) = key.content, case .scalar(let kind, _) = node.content { stack[top].kind = kind }
       stack[top].pairs.append(YAMLPair(key: key, value: node))
     } else {
       if let text = node.scalarText, !Self.isMergeKey(node) {
-        if let first = stack[top].seenKeys[text] {
+        if let first = firstMark(of: text, in: top) {
           errors.append(
             YAMLError(
               kind: .duplicateKey, message: "duplicate key '\(text)' (first defined at \(first))",
               mark: node.start, related: first, isFatal: false))
-        } else {
-          stack[top].seenKeys[text] = node.start
+        } else if stack[top].seenKeys != nil {
+          stack[top].seenKeys![text] = node.start
+        } else if stack[top].pairs.count >= 16 {
+          var seen: [String: Mark] = [:]
+          for pair in stack[top].pairs { if let t = pair.key.scalarText, seen[t] == nil { seen[t] = pair.key.start } }
+          seen[text] = node.start
+          stack[top].seenKeys = seen
         }
       }
       stack[top].pendingKey = node
     }
+    return nil
+  }
+
+  /// Where an earlier key with this text stands in the mapping, if any.
+  func firstMark(of text: String, in top: Int) -> Mark? {
+    if let seen = stack[top].seenKeys { return seen[text] }
+    for pair in stack[top].pairs where pair.key.scalarText == text { return pair.key.start }
     return nil
   }
 

@@ -48,7 +48,7 @@ struct ApplyCommand: ParsableCommand {
   var ipset = "ipset"
 
   func run() throws {
-    let inventory = try input.loadOrExit()
+    let inventory = try input.loadOrExit(pruned: true)
     var flags = emit
     flags.useIPSets = ipsets
     let ruleSet = try flags.ruleSet(Cluster(inventory))

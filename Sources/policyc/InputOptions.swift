@@ -48,8 +48,10 @@ struct LoadFlags: ParsableArguments {
 
   /// Decodes sources, printing every diagnostic; invalid input ends the
   /// command with exit 2 before anything is written.
-  func decode(_ sources: [InputSource]) throws -> Inventory {
-    let inventory = Loader.load(sources, options: loadOptions)
+  func decode(_ sources: [InputSource], pruned: Bool = false) throws -> Inventory {
+    var options = loadOptions
+    if pruned { options.pruning = LoadOptions.compilePruning }
+    let inventory = Loader.load(sources, options: options)
     for diagnostic in inventory.diagnostics { Output.stderr(diagnostic.formatted + "\n") }
     if verbose {
       for object in inventory.skipped {
@@ -82,7 +84,8 @@ struct InputOptions: ParsableArguments {
     guard !paths.isEmpty else { throw ValidationError("no input: name at least one file, directory or -") }
   }
 
-  func loadOrExit() throws -> Inventory {
-    try load.decode(try load.read(paths))
+  /// `pruned`: skip what only lint and the review tools read (compile, apply).
+  func loadOrExit(pruned: Bool = false) throws -> Inventory {
+    try load.decode(try load.read(paths), pruned: pruned)
   }
 }
