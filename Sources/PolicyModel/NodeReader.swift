@@ -45,12 +45,29 @@ struct NodeReader {
 
   static func isNull(_ node: YAMLNode) -> Bool { node.resolved == .null }
 
+  /// Collections may carry no tag, `!`, or their own standard tag; anything
+  /// else (`!!python/object:...`) is refused, as the Kubernetes decoder does.
+  static func shortTag(_ tag: String?) -> String {
+    let tag = tag ?? ""
+    let prefix = "tag:yaml.org,2002:"
+    return tag.hasPrefix(prefix) ? "!!" + tag.dropFirst(prefix.count) : tag
+  }
+
+  static func standardTag(_ node: YAMLNode, _ name: String) -> Bool {
+    guard let tag = node.tag else { return true }
+    return tag == "!" || tag == "tag:yaml.org,2002:" + name
+  }
+
   /// The pairs of a mapping by key; nil for null. Non-string keys are errors,
   /// and with `known` set, any other key is an unknown field (strict decoding).
   mutating func fields(_ node: YAMLNode, path: String, known: Set<String>? = nil) -> Fields? {
     if Self.isNull(node) { return nil }
     guard let pairs = node.mappingPairs else {
       typeError(node, path: path, expected: "a mapping")
+      return nil
+    }
+    guard Self.standardTag(node, "map") else {
+      report(RuleID.invalidType, "unsupported tag \(Self.sanitize(Self.shortTag(node.tag))) on a mapping", at: node, path: path)
       return nil
     }
     var out = Fields()
@@ -74,6 +91,10 @@ struct NodeReader {
     if Self.isNull(node) { return nil }
     guard let items = node.sequenceItems else {
       typeError(node, path: path, expected: "a list")
+      return nil
+    }
+    guard Self.standardTag(node, "seq") else {
+      report(RuleID.invalidType, "unsupported tag \(Self.sanitize(Self.shortTag(node.tag))) on a list", at: node, path: path)
       return nil
     }
     return items

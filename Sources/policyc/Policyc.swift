@@ -11,7 +11,7 @@ struct Policyc: ParsableCommand {
       .yaml, .yml and .json) or - for standard input, such as the output of
       `kubectl get ns,pods,netpol -A -o yaml`.
 
-      Exit codes: 0 success; 1 findings or denied (lint, matrix, explain, diff);
+      Exit codes: 0 success; 1 findings (lint), a denied connection (explain) or a change (diff);
       2 usage error, unreadable path or invalid input.
       """,
     version: "0.1.0",

@@ -1,0 +1,358 @@
+"""`policyc apply` in a node namespace that already holds other software's rules.
+
+The node first gets kube-proxy-like and CNI-like rules (filter chains KUBE-FORWARD, CNI-FORWARD,
+KUBE-FIREWALL, rules in FORWARD/INPUT/OUTPUT, a nat table with KUBE-SERVICES), then apply is run
+through a series of checks, each reported as its own case (apply/...):
+  - foreign rules are byte-identical before/after (iptables-save without POLICYC lines);
+  - the FORWARD jump exists exactly once, and comes back once if deleted or duplicated;
+  - the POLICYC chains are exactly those `compile` declares (stale ones removed on change);
+  - applying twice leaves iptables-save identical;
+  - a failed load (iptables-restore replaced on PATH by a failing wrapper, or by one that feeds
+    the real iptables-restore a corrupted file) exits 2 and leaves the previous rules in force;
+  - --dry-run prints the rules and changes nothing; bad input exits 2 and changes nothing;
+  - packets behave per `policyc matrix` after every successful apply.
+"""
+
+import os
+import re
+import stat
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import model
+import netns
+import probe
+from cases import labels, policy, rule
+from netns import EXT_IP, SetupError
+from suite import Outcome, _write
+
+NODE = "node-1"
+
+FOREIGN_RULES = """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MASQUERADE
+-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 443 -j DNAT --to-destination 192.168.250.1:6443
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:KUBE-FORWARD - [0:0]
+:CNI-FORWARD - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A INPUT -j KUBE-FIREWALL
+-A INPUT -p tcp -m tcp --dport 10250 -j ACCEPT
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD
+-A FORWARD -s 10.98.0.0/16 -j DROP
+-A OUTPUT -j KUBE-FIREWALL
+-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A CNI-FORWARD -d 10.99.0.0/16 -j ACCEPT
+-A CNI-FORWARD -m comment --comment "cni: nothing else" -j RETURN
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+"""
+
+
+# In order: each check builds on the state the previous one left.
+CHECK_NAMES = [
+    "apply/first-apply",
+    "apply/idempotent",
+    "apply/change-removes-stale-chains",
+    "apply/failed-load-wrapper-exits-1",
+    "apply/failed-load-kernel-rejects",
+    "apply/dry-run-changes-nothing",
+    "apply/bad-input-exits-2",
+    "apply/restores-deleted-jump",
+    "apply/collapses-duplicate-jump",
+    "apply/empty-snapshot",
+]
+
+
+def snapshots(ip):
+    """Policy sets the checks switch between; each yields a different chain set."""
+    s1 = ([policy("deny", "x", {}, types=["Ingress"]),
+           policy("from-y", "x", labels(pod="a"), ingress=[
+               rule("ingress", [{"namespaceSelector": labels(ns="y")}], [{"port": 80}])]),
+           policy("out", "z", labels(pod="a"), egress=[
+               rule("egress", [{"ipBlock": {"cidr": ip.ext}}], [{"protocol": "UDP"}])],
+               types=["Egress"])])
+    s2 = [policy("only-b", "y", {}, ingress=[rule("ingress", [{"podSelector": labels(pod="b")}],
+                                                   [{"protocol": "SCTP", "port": 81}])])]
+    s3 = [policy("all-z", "z", {}, ingress=[{}], egress=[{}])]
+    return {"s1": s1, "s2": s2, "s3": s3, "empty": []}
+
+
+def normalize(save_text):
+    """iptables-save without comment lines and with counters zeroed."""
+    out = []
+    for l in save_text.splitlines():
+        if l.startswith("#"):
+            continue
+        out.append(re.sub(r"\[\d+:\d+\]", "[0:0]", l))
+    return out
+
+
+def foreign(lines):
+    return [l for l in lines if "POLICYC" not in l]
+
+
+def policyc_chains(lines):
+    """Declared POLICYC chains, per table: {"filter": {...}, ...}."""
+    table, out = None, {}
+    for l in lines:
+        if l.startswith("*"):
+            table = l[1:]
+        elif l.startswith(":POLICYC-"):
+            out.setdefault(table, set()).add(l[1:].split()[0])
+    return out
+
+
+def forward_jumps(lines):
+    table, n = None, 0
+    for l in lines:
+        if l.startswith("*"):
+            table = l[1:]
+        elif (table == "filter" and l.startswith("-A FORWARD ")
+              and l.split()[-2:] == ["-j", "POLICYC-FORWARD"]):
+            n += 1
+    return n
+
+
+def _wrapper(dirpath, body):
+    os.makedirs(dirpath, exist_ok=True)
+    for name in ("iptables-restore", "iptables-nft-restore", "iptables-legacy-restore"):
+        p = os.path.join(dirpath, name)
+        _write(p, body)
+        os.chmod(p, os.stat(p).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+class ApplyRunner:
+    def __init__(self, pc, tmp, stop):
+        self.pc, self.tmp, self.stop = pc, tmp, stop
+        self.topo = netns.Topology("routed", "ap", tmp)
+        self.node = None
+        self.pool = None
+        self.plan = None
+        self.snap_paths = {}
+
+    def save(self):
+        return normalize(self.node.exec(["iptables-save"]).stdout)
+
+    def write_snapshot(self, key, policies):
+        d = os.path.join(self.tmp, key)
+        os.makedirs(d, exist_ok=True)
+        cluster, pols = os.path.join(d, "cluster.yaml"), os.path.join(d, "policies.yaml")
+        _write(cluster, model.dump_all(model.cluster_docs(self.topo.pods)))
+        _write(pols, model.dump_all(policies) if policies else "")
+        self.snap_paths[key] = [cluster, pols]
+
+    def apply(self, key, dry_run=False, env=None):
+        return self.pc.apply(self.snap_paths[key], self.topo.nodes[NODE], node=NODE,
+                             dry_run=dry_run, env=env)
+
+    def compiled_chains(self, key):
+        text = self.pc.compile(self.snap_paths[key], NODE)
+        return policyc_chains(text.splitlines()).get("filter", set())
+
+    def probe_against_matrix(self, key, out):
+        _eps, allowed = self.pc.matrix(self.snap_paths[key], [EXT_IP])
+        self.topo.flush_conntrack()
+        ours = list(self.topo.endpoints())
+        observed = probe.run_probes(self.topo, ours, pool=self.pool, expected=allowed)
+        out.probes += len(observed)
+        out.expected_allowed += sum(1 for k in observed if k in allowed)
+        bad = probe.compare(observed, allowed, set(ours))
+        for s, d, p, w, g, det in bad[:10]:
+            out.fail("after applying %s: %s -> %s %s expected %s, actual %s (%s)"
+                     % (key, s, d, p, "allowed" if w else "denied",
+                        "allowed" if g else "denied", det))
+        if len(bad) > 10:
+            out.fail("... %d more probe mismatches" % (len(bad) - 10))
+
+    def expect_exit(self, out, p, code, what):
+        cmd, proc = p
+        if proc.returncode != code:
+            out.fail("%s: `%s` exited %d, expected %d\nstdout: %s\nstderr: %s" % (
+                what, " ".join(cmd), proc.returncode, code, proc.stdout.strip()[:1500],
+                proc.stderr.strip()[:1500]))
+            return False
+        return True
+
+    def check_state(self, out, key, before_foreign, what):
+        after = self.save()
+        if foreign(after) != before_foreign:
+            out.fail("%s: non-POLICYC rules changed\n%s"
+                     % (what, _diff(before_foreign, foreign(after))))
+        n = forward_jumps(after)
+        if n != 1:
+            out.fail("%s: %d FORWARD jumps to POLICYC-FORWARD, expected exactly 1" % (what, n))
+        want = self.compiled_chains(key)
+        have = policyc_chains(after).get("filter", set())
+        if have != want:
+            out.fail("%s: POLICYC chains in the kernel differ from `compile` "
+                     "(stale: %s, missing: %s)"
+                     % (what, sorted(have - want), sorted(want - have)))
+        others = {t: c for t, c in policyc_chains(after).items() if t != "filter"}
+        if others:
+            out.fail("%s: POLICYC chains outside the filter table: %s" % (what, others))
+        return after
+
+    # --- the checks, in order; each builds on the state the previous one left -------------
+
+    def run(self):
+        results = []
+        self.topo.build()
+        self.node = self.topo.nodes[NODE]
+        self.pool = ThreadPoolExecutor(max_workers=len(self.topo.pods) + 1)
+        self.plan = model.IPPlan(self.topo.endpoints())
+        for key, pols in snapshots(self.plan).items():
+            self.write_snapshot(key, pols)
+        self.node.exec(["iptables-restore"], input=FOREIGN_RULES)
+        self.foreign0 = foreign(self.save())
+        for name in CHECK_NAMES:
+            fn = getattr(self, "c_" + name.split("/", 1)[1].replace("-", "_"))
+            if self.stop.is_set():
+                break
+            out = Outcome(name, "routed")
+            out.steps = 1
+            try:
+                fn(out)
+            except Exception as e:
+                out.fail("%s raised %s: %s" % (name, type(e).__name__, e))
+            results.append(out)
+        return results
+
+    def c_first_apply(self, out):
+        if self.expect_exit(out, self.apply("s1"), 0, "apply s1"):
+            self.check_state(out, "s1", self.foreign0, "after apply s1")
+            self.probe_against_matrix("s1", out)
+
+    def c_idempotent(self, out):
+        before = self.save()
+        if self.expect_exit(out, self.apply("s1"), 0, "second apply s1"):
+            after = self.save()
+            if after != before:
+                out.fail("applying s1 twice changed iptables-save:\n" + _diff(before, after))
+
+    def c_change_removes_stale_chains(self, out):
+        if self.expect_exit(out, self.apply("s2"), 0, "apply s2"):
+            self.check_state(out, "s2", self.foreign0, "after apply s2 (s1 was in force)")
+            self.probe_against_matrix("s2", out)
+
+    def _failed_load(self, out, body, label):
+        wrap = tempfile.mkdtemp(prefix="wrap-", dir=self.tmp)
+        marker = os.path.join(wrap, "called")
+        _wrapper(wrap, body.replace("@MARKER@", marker))
+        path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        env = dict(os.environ, PATH=wrap + ":" + path)
+        before = self.save()
+        cmd, p = self.apply("s1", env=env)
+        if not os.path.exists(marker):
+            out.fail("%s: policyc apply never ran iptables-restore from PATH, so the failure "
+                     "could not be injected (exit %d; stderr: %s)"
+                     % (label, p.returncode, p.stderr.strip()[:500]))
+            if p.returncode == 0:  # it loaded s1 by other means: put s2 back for later checks
+                self.apply("s2")
+            return
+        self.expect_exit(out, (cmd, p), 2, label)
+        after = self.save()
+        if after != before:
+            out.fail("%s: the failed load changed the rules:\n%s" % (label, _diff(before, after)))
+        self.probe_against_matrix("s2", out)
+
+    def c_failed_load_wrapper_exits_1(self, out):
+        self._failed_load(out, "#!/bin/sh\ntouch '@MARKER@'\ncat >/dev/null\n"
+                          "echo 'injected failure' >&2\nexit 1\n",
+                          "apply s1 with a failing iptables-restore")
+
+    def c_failed_load_kernel_rejects(self, out):
+        # Feeds the real iptables-restore the input with a rule the kernel refuses inserted
+        # before the last COMMIT, so the transaction itself fails.
+        real = None
+        for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
+            if os.access(os.path.join(d, "iptables-restore"), os.X_OK):
+                real = os.path.join(d, "iptables-restore")
+                break
+        if real is None:
+            out.fail("no real iptables-restore found")
+            return
+        body = ("#!/bin/sh\ntouch '@MARKER@'\n"
+                "awk '{ l[NR] = $0 } END { last = 0; for (i = 1; i <= NR; i++) "
+                "if (l[i] == \"COMMIT\") last = i; for (i = 1; i <= NR; i++) { "
+                "if (i == last) print \"-A POLICYC-NO-SUCH-CHAIN-X -j ACCEPT\"; print l[i] } }' "
+                "| %s \"$@\"\n" % real)
+        self._failed_load(out, body, "apply s1 with a load the kernel rejects")
+
+    def c_dry_run_changes_nothing(self, out):
+        before = self.save()
+        cmd, p = self.apply("s3", dry_run=True)
+        if self.expect_exit(out, (cmd, p), 0, "apply --dry-run s3"):
+            if "POLICYC-" not in p.stdout:
+                out.fail("apply --dry-run printed no POLICYC rules:\n" + p.stdout[:1000])
+        after = self.save()
+        if after != before:
+            out.fail("apply --dry-run changed the rules:\n" + _diff(before, after))
+
+    def c_bad_input_exits_2(self, out):
+        d = os.path.join(self.tmp, "bad")
+        os.makedirs(d, exist_ok=True)
+        bad = os.path.join(d, "policies.yaml")
+        _write(bad, model.dump_all([policy("bad", "x", {}, ingress=[
+            rule("ingress", [{"ipBlock": {"cidr": "10.0.0.0/33"}}])])]))
+        self.snap_paths["bad"] = [self.snap_paths["s1"][0], bad]
+        before = self.save()
+        self.expect_exit(out, self.apply("bad"), 2, "apply with an invalid ipBlock cidr")
+        after = self.save()
+        if after != before:
+            out.fail("a rejected input changed the rules:\n" + _diff(before, after))
+
+    def c_restores_deleted_jump(self, out):
+        self.node.exec(["iptables", "-D", "FORWARD", "-j", "POLICYC-FORWARD"])
+        if self.expect_exit(out, self.apply("s2"), 0, "apply s2 after the jump was deleted"):
+            self.check_state(out, "s2", self.foreign0, "after re-apply")
+            self.probe_against_matrix("s2", out)
+
+    def c_collapses_duplicate_jump(self, out):
+        self.node.exec(["iptables", "-A", "FORWARD", "-j", "POLICYC-FORWARD"])
+        if self.expect_exit(out, self.apply("s1"), 0, "apply s1 with a duplicate jump"):
+            self.check_state(out, "s1", self.foreign0, "after apply with a duplicate jump")
+
+    def c_empty_snapshot(self, out):
+        if self.expect_exit(out, self.apply("empty"), 0, "apply with no policies"):
+            self.check_state(out, "empty", self.foreign0, "after apply of an empty snapshot")
+            self.probe_against_matrix("empty", out)
+
+
+def _diff(a, b):
+    import difflib
+    d = list(difflib.unified_diff(a, b, "before", "after", lineterm="", n=1))
+    return "\n".join("    " + l for l in d[:60]) + ("\n    ..." if len(d) > 60 else "")
+
+
+def run(pc, tmp, stop):
+    runner = ApplyRunner(pc, tmp, stop)
+    try:
+        return runner.run()
+    except SetupError as e:
+        out = Outcome("apply/setup", "routed")
+        out.fail("could not build the apply topology: %s" % e)
+        return [out]
+    finally:
+        if runner.pool:
+            runner.pool.shutdown(wait=False)
+        runner.topo.teardown()

@@ -1,0 +1,343 @@
+"""Network namespaces, topologies and their cleanup.
+
+Safety: every namespace is named `pck-<runner pid>-<unit>-<role>` and is only ever connected to
+other namespaces of the same topology. Links are created directly inside the node namespace, so no
+interface ever appears in the host's namespace, and nodes have routes only to their own pods, the
+other node's pod subnet and the external test host: there is no default route out of a node.
+
+Cleanup: every namespace and agent process is recorded in a process-wide registry as soon as it
+exists. `cleanup_all()` (called from finally blocks, signal handlers and atexit) stops the agents
+this runner started, by pid, and deletes the namespaces it created; it is idempotent.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PREFIX = "pck-%d" % os.getpid()
+
+# Pods of the conformance-style model: namespaces x, y, z, pods a, b, c in each.
+NAMESPACES = ["x", "y", "z"]
+POD_NAMES = ["a", "b", "c"]
+EXT_IP = "192.168.251.9"       # the external (non-pod) host, on a link of node 1
+EXT_GW = "192.168.251.1"
+NODE_LINK = ["192.168.250.1", "192.168.250.2"]
+PORTS = [80, 81]
+
+_registry_lock = threading.Lock()
+_namespaces = []   # names, creation order
+_agents = []       # subprocess.Popen objects
+
+
+class SetupError(Exception):
+    """The kernel or a tool refused to build a topology."""
+
+
+def sh(cmd, input=None, check=True, timeout=60):
+    """Run a command (list), return CompletedProcess with text output."""
+    p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise SetupError("%s -> exit %d: %s" % (" ".join(cmd), p.returncode,
+                                                 (p.stderr or p.stdout).strip()))
+    return p
+
+
+class Netns:
+    """One network namespace created by this runner."""
+
+    def __init__(self, name):
+        self.name = name
+
+    @classmethod
+    def create(cls, role):
+        name = "%s-%s" % (PREFIX, role)
+        with _registry_lock:
+            _namespaces.append(name)
+        sh(["ip", "netns", "add", name])
+        ns = cls(name)
+        ns.ip_batch(["link set lo up"])
+        return ns
+
+    def exec(self, cmd, input=None, check=True, timeout=60, env=None):
+        full = ["ip", "netns", "exec", self.name] + cmd
+        if env is None:
+            return sh(full, input=input, check=check, timeout=timeout)
+        p = subprocess.run(full, input=input, capture_output=True, text=True,
+                           timeout=timeout, env=env)
+        if check and p.returncode != 0:
+            raise SetupError("%s -> exit %d: %s" % (" ".join(full), p.returncode,
+                                                     (p.stderr or p.stdout).strip()))
+        return p
+
+    def ip_batch(self, lines):
+        """Several `ip` commands in one process (`ip -n NS -batch -`)."""
+        sh(["ip", "-n", self.name, "-batch", "-"], input="\n".join(lines) + "\n")
+
+    def sysctl(self, settings):
+        self.exec(["sysctl", "-qw"] + ["%s=%s" % kv for kv in settings])
+
+
+class AgentClient:
+    """Control connection to one agent process (one request at a time)."""
+
+    def __init__(self, name, ns, ip, ctl_path):
+        self.name, self.ns, self.ip, self.ctl_path = name, ns, ip, ctl_path
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns.name, sys.executable, os.path.join(HERE, "agent.py"),
+             "--ctl", ctl_path, "--ports", ",".join(str(p) for p in PORTS)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with _registry_lock:
+            _agents.append(self.proc)
+        self.sock = None
+        self.file = None
+
+    def connect(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace").strip()
+                raise SetupError("agent in %s died: %s" % (self.ns.name, err))
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.ctl_path)
+                self.sock, self.file = s, s.makefile("rwb")
+                break
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    raise SetupError("agent in %s did not start" % self.ns.name)
+                time.sleep(0.02)
+        if not self.request({"op": "ping"}).get("ok"):
+            raise SetupError("agent in %s does not answer" % self.ns.name)
+
+    def request(self, req):
+        with self.lock:
+            self.file.write(json.dumps(req).encode() + b"\n")
+            self.file.flush()
+            line = self.file.readline()
+        if not line:
+            raise SetupError("agent in %s closed its control socket" % self.ns.name)
+        resp = json.loads(line)
+        if not resp.get("ok"):
+            raise SetupError("agent in %s: %s" % (self.ns.name, resp.get("error")))
+        return resp
+
+    def stop(self):
+        if self.sock:
+            self.sock.close()
+        _stop_process(self.proc)
+
+
+def _stop_process(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=3)
+
+
+def delete_namespace(name):
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    with _registry_lock:
+        if name in _namespaces:
+            _namespaces.remove(name)
+
+
+def cleanup_all():
+    """Stop every agent and delete every namespace this runner created. Idempotent."""
+    with _registry_lock:
+        agents, names = list(_agents), list(_namespaces)
+        _agents.clear()
+    for proc in agents:
+        try:
+            _stop_process(proc)
+        except Exception:
+            pass
+    for name in reversed(names):
+        delete_namespace(name)
+
+
+def leftover_namespaces():
+    """Namespaces of this run that still exist (should be none after cleanup_all)."""
+    p = sh(["ip", "netns", "list"], check=False)
+    return [l.split()[0] for l in p.stdout.splitlines() if l.startswith(PREFIX + "-")]
+
+
+def stale_namespaces():
+    """pck-<pid>-* namespaces whose runner process no longer exists."""
+    p = sh(["ip", "netns", "list"], check=False)
+    out = []
+    for line in p.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        parts = name.split("-")
+        if len(parts) > 2 and parts[0] == "pck" and parts[1].isdigit():
+            if not os.path.exists("/proc/%s" % parts[1]):
+                out.append(name)
+    return out
+
+
+class Pod:
+    def __init__(self, namespace, name, ip, node):
+        self.namespace, self.name, self.ip, self.node = namespace, name, ip, node
+        self.key = "%s/%s" % (namespace, name)
+        self.netns = None
+        self.agent = None
+
+
+def pod_host(ns_index, pod_index):
+    """Host number of a pod: x/a=10, x/b=11, ..., z/c=32 (same in every topology)."""
+    return 10 * (ns_index + 1) + pod_index
+
+
+class Topology:
+    """Nodes, pods and the external host, with one agent per pod/host namespace.
+
+    kind is "routed" (one node, /32 pods behind veths, Calico style), "bridged" (one node, pods on
+    the cni0 bridge with br_netfilter) or "twonode" (two routed nodes joined by a veth link).
+    """
+
+    KINDS = ("routed", "bridged", "twonode")
+
+    def __init__(self, kind, unit, tmpdir):
+        if kind not in self.KINDS:
+            raise ValueError(kind)
+        self.kind, self.unit, self.tmpdir = kind, unit, tmpdir
+        self.nodes = {}          # node name (as in spec.nodeName) -> Netns
+        self.pods = []           # Pod
+        self.ext = None          # AgentClient of the external host
+        self.agents = {}         # endpoint name ("x/a" or EXT_IP) -> AgentClient
+        node_names = ["node-1", "node-2"] if kind == "twonode" else ["node-1"]
+        subnet = {"routed": ["10.244.0"], "bridged": ["10.244.1"],
+                  "twonode": ["10.244.2", "10.244.3"]}[kind]
+        self.node_subnet = dict(zip(node_names, subnet))
+        i = 0
+        for ni, ns in enumerate(NAMESPACES):
+            for pi, name in enumerate(POD_NAMES):
+                node = node_names[i % len(node_names)]
+                ip = "%s.%d" % (self.node_subnet[node], pod_host(ni, pi))
+                self.pods.append(Pod(ns, name, ip, node))
+                i += 1
+
+    def role(self, what):
+        return "%s-%s" % (self.unit, what)
+
+    def build(self):
+        for idx, node in enumerate(self.node_subnet):
+            ns = Netns.create(self.role("n%d" % (idx + 1)))
+            self.nodes[node] = ns
+            ns.sysctl([("net.ipv4.ip_forward", 1), ("net.ipv4.icmp_ratemask", 0),
+                       ("net.ipv4.conf.all.rp_filter", 0), ("net.ipv4.conf.default.rp_filter", 0),
+                       ("net.ipv6.conf.all.disable_ipv6", 1)])
+        if self.kind == "bridged":
+            self._bridge_node()
+        else:
+            for ns in self.nodes.values():
+                ns.ip_batch(["addr add 169.254.1.1/32 dev lo"])
+        for i, pod in enumerate(self.pods):
+            pod.netns = Netns.create(self.role("%s-%s" % (pod.namespace, pod.name)))
+            pod.netns.sysctl([("net.ipv6.conf.all.disable_ipv6", 1)])
+            self._attach_pod(pod, i)
+        self._external_host()
+        if self.kind == "twonode":
+            self._link_nodes()
+        self._start_agents()
+
+    def _bridge_node(self):
+        node = self.nodes["node-1"]
+        node.ip_batch(["link add cni0 type bridge", "addr add 10.244.1.1/24 dev cni0",
+                       "link set cni0 up"])
+        p = node.exec(["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"], check=False)
+        value = node.exec(["sysctl", "-n", "net.bridge.bridge-nf-call-iptables"], check=False)
+        if p.returncode != 0 or value.stdout.strip() != "1":
+            raise SkipTopology("br_netfilter refused in the node namespace: %s" %
+                               (p.stderr.strip() or value.stderr.strip() or "value stays %r"
+                                % value.stdout.strip()))
+
+    def _attach_pod(self, pod, i):
+        node = self.nodes[pod.node]
+        host_if = "veth%d" % i
+        node.ip_batch(["link add %s type veth peer name eth0 netns %s" % (host_if, pod.netns.name)])
+        if self.kind == "bridged":
+            node.ip_batch(["link set %s master cni0" % host_if, "link set %s up" % host_if])
+            pod.netns.ip_batch(["addr add %s/24 dev eth0" % pod.ip, "link set eth0 up",
+                                "route add default via 10.244.1.1 dev eth0"])
+        else:
+            # Calico style: the pod's gateway is a link-local address the node owns (on lo, so
+            # the node answers ARP for it on every pod link); the node routes each /32 to its veth.
+            node.ip_batch(["link set %s up" % host_if,
+                           "route add %s/32 dev %s scope link" % (pod.ip, host_if)])
+            pod.netns.ip_batch(["addr add %s/32 dev eth0" % pod.ip, "link set eth0 up",
+                                "route add 169.254.1.1/32 dev eth0 scope link",
+                                "route add default via 169.254.1.1 dev eth0 onlink"])
+
+    def _external_host(self):
+        node = self.nodes["node-1"]
+        ext = Netns.create(self.role("ext"))
+        ext.sysctl([("net.ipv6.conf.all.disable_ipv6", 1)])
+        node.ip_batch(["link add ext0 type veth peer name eth0 netns %s" % ext.name,
+                       "addr add %s/24 dev ext0" % EXT_GW, "link set ext0 up"])
+        ext.ip_batch(["addr add %s/24 dev eth0" % EXT_IP, "link set eth0 up",
+                      "route add default via %s dev eth0" % EXT_GW])
+        self.ext_netns = ext
+
+    def _link_nodes(self):
+        n1, n2 = self.nodes["node-1"], self.nodes["node-2"]
+        n1.ip_batch(["link add peer0 type veth peer name peer0 netns %s" % n2.name,
+                     "addr add %s/24 dev peer0" % NODE_LINK[0], "link set peer0 up",
+                     "route add %s.0/24 via %s dev peer0" % (self.node_subnet["node-2"],
+                                                             NODE_LINK[1])])
+        n2.ip_batch(["addr add %s/24 dev peer0" % NODE_LINK[1], "link set peer0 up",
+                     "route add %s.0/24 via %s dev peer0" % (self.node_subnet["node-1"],
+                                                             NODE_LINK[0]),
+                     "route add 192.168.251.0/24 via %s dev peer0" % NODE_LINK[0]])
+
+    def _start_agents(self):
+        clients = []
+        for pod in self.pods:
+            ctl = os.path.join(self.tmpdir, "%s-%s.sock" % (pod.namespace, pod.name))
+            pod.agent = AgentClient(pod.key, pod.netns, pod.ip, ctl)
+            clients.append(pod.agent)
+        self.ext = AgentClient(EXT_IP, self.ext_netns, EXT_IP,
+                               os.path.join(self.tmpdir, "ext.sock"))
+        clients.append(self.ext)
+        for c in clients:
+            c.connect()
+            self.agents[c.name] = c
+
+    def endpoints(self):
+        """Endpoint name -> IP, pods first, then the external host."""
+        out = {p.key: p.ip for p in self.pods}
+        out[EXT_IP] = EXT_IP
+        return out
+
+    def reset_filter(self):
+        """Empty the filter table of every node (policy chains of the previous case go away)."""
+        for ns in self.nodes.values():
+            ns.exec(["iptables-restore"], input="*filter\n:INPUT ACCEPT [0:0]\n"
+                    ":FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
+
+    def flush_conntrack(self):
+        for ns in self.nodes.values():
+            ns.exec(["conntrack", "-F"])
+
+    def teardown(self):
+        for c in self.agents.values():
+            c.stop()
+        names = [p.netns.name for p in self.pods if p.netns]
+        if getattr(self, "ext_netns", None):
+            names.append(self.ext_netns.name)
+        names += [n.name for n in self.nodes.values()]
+        for n in names:
+            delete_namespace(n)
+
+
+class SkipTopology(Exception):
+    """The kernel cannot provide this topology (reported as SKIPPED with the reason)."""

@@ -1,0 +1,107 @@
+"""Calling the policyc binary under test (compile, matrix, apply) and checking its contract.
+
+Every contract violation (bad exit code, output that is not a restore file, matrix JSON of the
+wrong shape) is raised as ContractError with the command and its output, so a failing case says
+exactly which command misbehaved.
+"""
+
+import json
+import os
+import subprocess
+
+from probe import PORT_KEYS
+
+
+class ContractError(Exception):
+    pass
+
+
+def _describe(cmd, p):
+    out = (p.stdout or "").strip()
+    err = (p.stderr or "").strip()
+    return "command: %s\nexit: %d\nstdout: %s\nstderr: %s" % (
+        " ".join(cmd), p.returncode, out[:2000] or "(empty)", err[:2000] or "(empty)")
+
+
+def _is_forward_jump(words):
+    """`-I FORWARD 1 ... -j POLICYC-FORWARD` or `-A FORWARD ... -j POLICYC-FORWARD`."""
+    return (words[0] in ("-I", "-A") and words[1] == "FORWARD"
+            and words[-2:] == ["-j", "POLICYC-FORWARD"])
+
+
+class Policyc:
+    def __init__(self, path):
+        self.path = path
+
+    def run(self, args, netns=None, env=None, timeout=120):
+        cmd = [self.path] + args
+        if netns is not None:
+            cmd = ["ip", "netns", "exec", netns.name] + cmd
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ContractError("could not run %s: %s" % (" ".join(cmd), e))
+        return cmd, p
+
+    def compile(self, paths, node=None):
+        """The restore text for one node (or all pods local when node is None)."""
+        args = ["compile"] + (["--node", node] if node else []) + list(paths)
+        cmd, p = self.run(args)
+        if p.returncode != 0:
+            raise ContractError("policyc compile failed\n" + _describe(cmd, p))
+        text = p.stdout
+        lines = [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
+        if not lines or lines[0] != "*filter" or lines[-1] != "COMMIT":
+            raise ContractError("compile output is not a filter-table restore file "
+                                "(must start with *filter and end with COMMIT)\n"
+                                + _describe(cmd, p))
+        for l in lines:
+            if l.startswith(":") and not l.startswith(":POLICYC-"):
+                raise ContractError("compile declares a chain without the POLICYC- prefix: %r\n%s"
+                                    % (l, _describe(cmd, p)))
+            words = l.split()
+            if words[0] in ("-A", "-I", "-D", "-R", "-F", "-X", "-N", "-P", "-Z") and words[1:]:
+                chain = words[1]
+                if not chain.startswith("POLICYC-") and not _is_forward_jump(words):
+                    raise ContractError("compile touches a non-POLICYC chain: %r\n%s"
+                                        % (l, _describe(cmd, p)))
+        return text
+
+    def matrix(self, paths, endpoints_extra=()):
+        """Parsed reference verdict: (endpoints list, allowed set of (from, to, port))."""
+        args = ["matrix", "--format", "json"]
+        for k in PORT_KEYS:
+            args += ["--port", k]
+        for e in endpoints_extra:
+            args += ["--endpoint", e]
+        args += list(paths)
+        cmd, p = self.run(args)
+        if p.returncode != 0:
+            raise ContractError("policyc matrix failed\n" + _describe(cmd, p))
+        try:
+            doc = json.loads(p.stdout)
+            endpoints = doc["endpoints"]
+            ports = doc["ports"]
+            allowed = {tuple(t) for t in doc["allowed"]}
+        except (ValueError, KeyError, TypeError) as e:
+            raise ContractError("matrix output is not the documented JSON (%s)\n%s"
+                                % (e, _describe(cmd, p)))
+        if sorted(ports) != sorted(PORT_KEYS):
+            raise ContractError("matrix ports %r differ from the requested %r\n%s"
+                                % (ports, PORT_KEYS, _describe(cmd, p)))
+        for t in allowed:
+            if len(t) != 3 or t[0] not in endpoints or t[1] not in endpoints or t[2] not in ports:
+                raise ContractError("matrix allowed entry %r names an unknown endpoint/port\n%s"
+                                    % (list(t), _describe(cmd, p)))
+        return endpoints, allowed
+
+    def apply(self, paths, netns, node=None, dry_run=False, env=None):
+        args = ["apply"] + (["--node", node] if node else []) + (["--dry-run"] if dry_run else [])
+        return self.run(args + list(paths), netns=netns, env=env)
+
+
+def find_binary(repo_root, given):
+    path = given or os.path.join(repo_root, ".build", "debug", "policyc")
+    if not os.path.isabs(path):
+        path = os.path.join(os.getcwd() if given else repo_root, path)
+    return path

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Real-kernel tests for policyc: compiled rules are loaded into netfilter in network namespaces
+and judged by real TCP, UDP and SCTP packets against `policyc matrix`.
+
+    python3 Tests/Kernel/run.py [--policyc PATH] [--jobs N] [--filter SUBSTR] [--keep-going]
+
+Needs root (it creates network namespaces). Without root, or when namespaces cannot be made, the
+run FAILS; it never skips silently. A topology the kernel cannot provide (br_netfilter refused in
+a namespace) is reported as SKIPPED with the kernel's reason. Every namespace is named
+`pck-<pid>-...` and is removed on success, failure, SIGINT and SIGTERM.
+
+Work is split into units (a topology kind and a shard of the cases); --jobs units run at once,
+each on its own topology instance, reusing it for all its cases (reload + conntrack flush per
+step instead of rebuilding namespaces). The last line is always `N passed, M failed`, counting
+case runs (a case on one topology), machinery checks and apply checks.
+"""
+
+import argparse
+import atexit
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # keep the work tree clean
+sys.path.insert(0, HERE)
+
+import apply_tests  # noqa: E402
+import cases as case_gen  # noqa: E402
+import netns  # noqa: E402
+import suite  # noqa: E402
+from policyc import Policyc, find_binary  # noqa: E402
+
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+STOP = threading.Event()
+SIGNAL = []  # the signal that aborted the run, if any
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--policyc", help="policyc binary (default: .build/debug/policyc in the repo)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
+                    help="topology instances working at once (default: number of CPUs)")
+    ap.add_argument("--filter", default="", help="only cases whose name contains SUBSTR "
+                    "(apply checks are named apply/...)")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="keep running other units after an infrastructure error (a topology "
+                    "that cannot be built, a lost agent); mismatches never stop the run")
+    ap.add_argument("--topology", action="append", choices=netns.Topology.KINDS,
+                    help="only these topologies (repeatable; default all)")
+    ap.add_argument("--no-apply", action="store_true", help="leave out the policyc apply checks")
+    ap.add_argument("--machinery-only", action="store_true",
+                    help="only the hand-written-rule checks of the probe machinery (no policyc)")
+    ap.add_argument("--artifacts", help="where YAML inputs and rule files go (kept on failure)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print every passing case too")
+    ap.add_argument("--clean-stale", action="store_true",
+                    help="first delete pck-<pid>-* namespaces left by runs whose pid is gone "
+                    "(only after a runner was killed with SIGKILL)")
+    return ap.parse_args()
+
+
+class Report:
+    def __init__(self, verbose):
+        self.lock = threading.Lock()
+        self.outcomes = []
+        self.skipped = []      # (topology, reason)
+        self.errors = []       # infrastructure errors
+        self.verbose = verbose
+
+    def add(self, outcome):
+        with self.lock:
+            self.outcomes.append(outcome)
+            label = "%s:%s" % (outcome.topology, outcome.name)
+            if outcome.passed:
+                if self.verbose:
+                    print("ok    %s (%d probes)" % (label, outcome.probes), flush=True)
+            else:
+                print("FAIL  %s" % label, flush=True)
+                for f in outcome.failures:
+                    print(f, flush=True)
+
+    def infra(self, unit, err):
+        with self.lock:
+            self.errors.append((unit, err))
+            print("ERROR %s: %s" % (unit, err), flush=True)
+
+
+def run_unit(kind, shard, nshards, selected, want_machinery, report, workroot, pc):
+    """Build one topology, run the machinery checks (shard 0) and this shard's cases on it."""
+    unit = "%s%d" % (kind[0], shard)
+    tmp = os.path.join(workroot, unit)
+    os.makedirs(tmp, exist_ok=True)
+    topo = netns.Topology(kind, unit, tmp)
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=len(topo.pods) + 1)
+    try:
+        try:
+            topo.build()
+        except netns.SkipTopology as e:
+            with report.lock:
+                if (kind, str(e)) not in report.skipped:
+                    report.skipped.append((kind, str(e)))
+            print("SKIP  topology %s: %s" % (kind, e), flush=True)
+            return
+        if shard == 0 and want_machinery:
+            for o in suite.run_machinery(topo, pool):
+                report.add(o)
+        mine = selected[shard::nshards]
+        for case in mine:
+            if STOP.is_set():
+                return
+            report.add(suite.run_case(topo, case, pc, tmp, STOP, pool))
+        print("unit %s: %d cases in %.1fs" % (unit, len(mine), time.monotonic() - started),
+              flush=True)
+    finally:
+        pool.shutdown(wait=False)
+        topo.teardown()
+
+
+def run_apply_unit(pc, report, workroot):
+    tmp = os.path.join(workroot, "apply")
+    os.makedirs(tmp, exist_ok=True)
+    for o in apply_tests.run(pc, tmp, STOP):
+        report.add(o)
+
+
+def install_signal_handlers():
+    def handler(signum, _frame):
+        STOP.set()
+        SIGNAL.append(signum)
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    atexit.register(netns.cleanup_all)
+
+
+def preflight():
+    """Root and a working `ip netns add`, or the run fails."""
+    if os.geteuid() != 0:
+        return "must run as root to create network namespaces (euid %d)" % os.geteuid()
+    try:
+        ns = netns.Netns.create("preflight")
+        netns.delete_namespace(ns.name)
+    except Exception as e:
+        return "cannot create a network namespace: %s" % e
+    for tool in ("ip", "iptables-restore", "iptables-save", "conntrack"):
+        if not shutil.which(tool):
+            return "%s not found in PATH" % tool
+    return None
+
+
+def main():
+    args = parse_args()
+    install_signal_handlers()
+    t0 = time.monotonic()
+    report = Report(args.verbose)
+    if args.clean_stale:
+        for name in netns.stale_namespaces():
+            print("removing stale namespace %s" % name)
+            netns.delete_namespace(name)
+    err = preflight()
+    if err:
+        print("FAIL  preflight: " + err)
+        print("0 passed, 1 failed")
+        return 1
+    pc = None
+    if not args.machinery_only:
+        path = find_binary(REPO_ROOT, args.policyc)
+        if not os.access(path, os.X_OK):
+            print("FAIL  policyc binary not found or not executable: %s "
+                  "(build it, or pass --policyc PATH)" % path)
+            print("0 passed, 1 failed")
+            return 1
+    workroot = args.artifacts or "/tmp/%s-artifacts" % netns.PREFIX
+    os.makedirs(workroot, exist_ok=True)
+    if not args.machinery_only:
+        # Test a private copy: a rebuild during the run must not change the binary under test
+        # halfway (or make exec fail with ETXTBSY).
+        snapshot = os.path.join(workroot, "policyc")
+        shutil.copy2(path, snapshot)
+        print("policyc under test: %s (copied to %s)" % (path, snapshot), flush=True)
+        pc = Policyc(snapshot)
+
+    selected = [] if args.machinery_only else [
+        c for c in case_gen.all_cases() if args.filter in c.name]
+    want_machinery = any(args.filter in "machinery/" + n for n in suite.MACHINERY_NAMES)
+    run_apply = (pc is not None and not args.no_apply
+                 and any(args.filter in n for n in apply_tests.CHECK_NAMES))
+    kinds = args.topology or list(netns.Topology.KINDS)
+    nshards = max(1, args.jobs) if selected else 1
+    units = [(k, s) for s in range(nshards) for k in kinds] if (selected or want_machinery) else []
+    print("policyc kernel tests: %d cases x %d topologies (%s), %d units, %d jobs%s" % (
+        len(selected), len(kinds), ", ".join(kinds), len(units), args.jobs,
+        ", plus apply checks" if run_apply else ""), flush=True)
+    if not units and not run_apply:
+        print("FAIL  nothing selected (filter %r)" % args.filter)
+        print("0 passed, 1 failed")
+        return 1
+
+    aborted = False
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+            futures = {}
+            if run_apply:
+                futures[ex.submit(run_apply_unit, pc, report, workroot)] = "apply"
+            for k, s in units:
+                futures[ex.submit(run_unit, k, s, nshards, selected, want_machinery, report,
+                                  workroot, pc)] = "%s/%d" % (k, s)
+            for fut, unit in futures.items():
+                try:
+                    fut.result()
+                except Exception as e:  # infrastructure: topology or agent trouble
+                    report.infra(unit, "%s: %s" % (type(e).__name__, e))
+                    if not args.keep_going:
+                        STOP.set()
+    except SystemExit:
+        aborted = True
+        STOP.set()
+    finally:
+        netns.cleanup_all()
+
+    left = netns.leftover_namespaces()
+    outcomes = report.outcomes
+    passed = sum(1 for o in outcomes if o.passed)
+    failed = (len(outcomes) - passed + len(report.errors) + (1 if aborted else 0)
+              + (1 if left else 0))
+    probes = sum(o.probes for o in outcomes)
+    steps = sum(o.steps for o in outcomes)
+    print()
+    print("Summary")
+    allowed = sum(o.expected_allowed for o in outcomes)
+    print("  case runs: %d (%d generated cases selected; %d steps)" % (
+        len(outcomes), len(selected), steps))
+    print("  probes: %d (%d expected to arrive, %d expected to be blocked)" % (
+        probes, allowed, probes - allowed))
+    by_topo = {}
+    for o in outcomes:
+        t = by_topo.setdefault(o.topology, [0, 0])
+        t[0 if o.passed else 1] += 1
+    for t, (p, f) in sorted(by_topo.items()):
+        print("  %-8s %d passed, %d failed" % (t, p, f))
+    for kind, reason in report.skipped:
+        print("  SKIPPED topology %s: %s" % (kind, reason))
+    for unit, e in report.errors:
+        print("  ERROR in unit %s: %s" % (unit, e))
+    if aborted:
+        print("  ABORTED by signal")
+    if left:
+        print("  namespaces left behind: %s" % ", ".join(left))
+    print("  time: %.1fs" % (time.monotonic() - t0))
+    if failed == 0 and not args.artifacts:
+        shutil.rmtree(workroot, ignore_errors=True)
+    else:
+        print("  artifacts: %s" % workroot)
+    print("%d passed, %d failed" % (passed, failed))
+    if SIGNAL:
+        return 128 + SIGNAL[0]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
