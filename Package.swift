@@ -51,7 +51,7 @@ let package = Package(
       name: "GoldenTests",
       dependencies: ["PolicyModel", "IptablesEmitter"],
       path: "Tests/Golden",
-      exclude: ["cases", "invalid"]
+      exclude: ["cases", "invalid", "lint", "analysis"]
     ),
   ],
   swiftLanguageModes: [.v6]
