@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 NODE ?= node-a
-APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git
+APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time
 BIN := .build/debug/policyc
 
 .PHONY: setup build demo test unit kernel bench clean

@@ -170,4 +170,58 @@ final class HostileInputTests: XCTestCase {
     XCTAssertEqual(closed.output.trimmingCharacters(in: .whitespacesAndNewlines), "0", "closed pipe: \(closed.output)")
     XCTAssertEqual(try String(contentsOfFile: "\(dir.path)/err", encoding: .utf8), "", "closed pipe printed to stderr")
   }
+
+  /// A 1 GB kubectl-style List of valid pods: read once, parsed in pieces,
+  /// with peak memory bounded well below the file's size times the tree.
+  func testOneGigabyteOfValidYAML() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policyc-gigabyte-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("dump.yaml").path
+    FileManager.default.createFile(atPath: path, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    let padding = String(repeating: "x", count: 3000)
+    var written = 0
+    var i = 0
+    handle.write(Data("apiVersion: v1\nitems:\n".utf8))
+    while written < 1 << 30 {
+      var chunk = ""
+      for _ in 0..<1000 {
+        chunk += """
+          - apiVersion: v1
+            kind: Pod
+            metadata:
+              annotations:
+                note: \(padding)
+              labels:
+                app: a\(i % 50)
+              name: pod-\(i)
+              namespace: ns-\(i % 100)
+            spec:
+              containers:
+              - name: c
+                ports:
+                - containerPort: 80
+                  name: http
+              nodeName: node-\(i % 500)
+            status:
+              phase: Running
+              podIP: 10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255)
+
+          """
+        i += 1
+      }
+      let data = Data(chunk.utf8)
+      handle.write(data)
+      written += data.count
+    }
+    handle.write(Data("kind: List\nmetadata:\n  resourceVersion: \"\"\n".utf8))
+    try handle.close()
+    let run = try Shell.run("/usr/bin/time -f 'peak-kb %M' \(Self.binary) compile --node node-7 -o \(dir.path)/rules \(path)", check: false)
+    XCTAssertEqual(run.status, 0, run.output)
+    let peak = run.output.split(separator: "\n").last { $0.hasPrefix("peak-kb ") }.flatMap { Int($0.dropFirst(8)) }
+    XCTAssertNotNil(peak, run.output)
+    // The file is held once (1 GiB); the trees of the pieces in flight come on top.
+    XCTAssertLessThan(peak ?? .max, 2_500_000, "peak RSS \(peak ?? 0) KB for \(i) pods")
+  }
 }
