@@ -178,7 +178,7 @@ final class HostileInputTests: XCTestCase {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent("dump.yaml").path
-    FileManager.default.createFile(atPath: path, contents: nil)
+    XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil))
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     let padding = String(repeating: "x", count: 3000)
     var written = 0
