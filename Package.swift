@@ -19,7 +19,7 @@ let package = Package(
     .target(name: "YAMLBridge", dependencies: ["CLibYAML"]),
     .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
     .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
-    .target(name: "PolicyAnalysis", dependencies: ["PolicyModel"]),
+    .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     .executableTarget(
       name: "policyc",
       dependencies: [

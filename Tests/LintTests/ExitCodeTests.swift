@@ -1,0 +1,187 @@
+import Foundation
+import XCTest
+
+/// End to end: the built binary's exit code, stdout and stderr for every
+/// case the command promises (0 clean or below --fail-on, 1 findings at or
+/// above it, 2 usage error, unreadable path or unusable config).
+final class ExitCodeTests: XCTestCase {
+  let cases = LintGolden.root.appendingPathComponent("cases")
+
+  func lint(_ arguments: [String], in directory: String? = nil, stdin: String? = nil) throws
+    -> PolicycBinary.Run
+  {
+    try PolicycBinary.policyc(
+      ["lint"] + arguments, in: directory.map { cases.appendingPathComponent($0) }, stdin: stdin)
+  }
+
+  func testCleanInputExitsZeroWithOnlyTheSummary() throws {
+    let run = try lint(["input"], in: "clean")
+    XCTAssertEqual(run.status, 0)
+    XCTAssertEqual(run.stdout, "")
+    XCTAssertEqual(run.stderr, "policyc: 0 errors, 0 warnings in 1 file, 4 objects\n")
+  }
+
+  func testWarningsBelowTheDefaultThresholdExitZero() throws {
+    let run = try lint(["input"], in: "warnings-only")
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stdout.contains(": warning: "), run.stdout)
+  }
+
+  func testWarningsFailWithFailOnWarning() throws {
+    XCTAssertEqual(try lint(["--fail-on", "warning", "input"], in: "warnings-only").status, 1)
+    XCTAssertEqual(try lint(["--fail-on", "warning", "input"], in: "clean").status, 0)
+  }
+
+  func testErrorsExitOne() throws {
+    let run = try lint(["input"], in: "api-rejections")
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(
+      run.stdout.contains(
+        "input/policies.yaml:4:9: error: metadata.name: invalid name \"Bad_Name\""), run.stdout)
+  }
+
+  func testFailOnNeverExitsZeroEvenWithErrors() throws {
+    let run = try lint(["--fail-on", "never", "input"], in: "api-rejections")
+    XCTAssertEqual(run.status, 0)
+    XCTAssertFalse(run.stdout.isEmpty)
+  }
+
+  func testYAMLSyntaxErrorIsAFindingNotACrash() throws {
+    let run = try lint(["input"], in: "yaml-syntax-after-valid-document")
+    XCTAssertEqual(run.status, 1)
+    XCTAssertTrue(run.stdout.contains("input/tabs.yaml:4:1: error: "), run.stdout)
+    XCTAssertTrue(run.stdout.hasSuffix("[yaml-syntax]\n"), run.stdout)
+  }
+
+  func testUnreadablePathExitsTwo() throws {
+    let run = try lint(["input", "no-such-file.yaml"], in: "clean")
+    XCTAssertEqual(run.status, 2)
+    XCTAssertEqual(run.stdout, "")
+    XCTAssertEqual(run.stderr, "no-such-file.yaml: error: no such file or directory\n")
+  }
+
+  func testUsageErrorsExitTwo() throws {
+    for arguments in [
+      ["--format", "xml", "input"], ["--fail-on", "note", "input"], [],
+      ["--namespace", "Bad_NS", "input"], ["--bogus", "input"],
+    ] {
+      let run = try lint(arguments, in: "clean")
+      XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+      XCTAssertEqual(run.stdout, "", "\(arguments)")
+      XCTAssertFalse(run.stderr.isEmpty, "\(arguments)")
+    }
+  }
+
+  func testUnusableConfigExitsTwo() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "policyc-lint-config-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let input = cases.appendingPathComponent("clean/input").path
+    let configs = [
+      (
+        "unknown-rule.yaml", "rules:\n  redundant-rules: off\n",
+        "unknown-rule.yaml:2:3: error: unknown rule id \"redundant-rules\""
+      ),
+      (
+        "bad-value.yaml", "rules:\n  redundant-rule: loud\n",
+        "bad-value.yaml:2:19: error: invalid setting \"loud\" for redundant-rule"
+      ),
+      (
+        "bad-key.yaml", "rule:\n  redundant-rule: off\n",
+        "bad-key.yaml:1:1: error: unknown key \"rule\""
+      ),
+      ("bad-yaml.yaml", "rules: {redundant-rule: off\n", "bad-yaml.yaml:2:1: error: "),
+    ]
+    for (name, text, expected) in configs {
+      try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+      let run = try PolicycBinary.policyc(["lint", "--config", name, input], in: directory)
+      XCTAssertEqual(run.status, 2, name)
+      XCTAssertTrue(run.stderr.hasPrefix(expected), "\(name): \(run.stderr)")
+    }
+    let missing = try PolicycBinary.policyc(
+      ["lint", "--config", "absent.yaml", input], in: directory)
+    XCTAssertEqual(missing.status, 2)
+    XCTAssertEqual(missing.stderr, "absent.yaml: error: cannot read config file\n")
+  }
+
+  func testConfigChangesSeveritiesAndExitCode() throws {
+    let plain = try lint(["input"], in: "config")
+    XCTAssertEqual(plain.status, 0, "ipblock-matches-pods is a warning by default")
+    let configured = try lint(["--config", "config.yaml", "input"], in: "config")
+    XCTAssertEqual(configured.status, 1)
+    XCTAssertTrue(
+      configured.stdout.contains(": error: spec.ingress[0].from[0].ipBlock.cidr: ipBlock"),
+      configured.stdout)
+    XCTAssertFalse(configured.stdout.contains("[redundant-rule]"), configured.stdout)
+  }
+
+  func testStandardInputUsesTheStdinFilename() throws {
+    let text = try String(
+      contentsOf: cases.appendingPathComponent("warnings-only/input/policy.yaml"), encoding: .utf8)
+    let named = try lint(["--stdin-filename", "deploy/policy.yaml", "-"], stdin: text)
+    XCTAssertEqual(named.status, 0)
+    XCTAssertTrue(named.stdout.hasPrefix("deploy/policy.yaml:13:15: warning: "), named.stdout)
+    let unnamed = try lint(["-"], stdin: "kind: [\n")
+    XCTAssertEqual(unnamed.status, 1)
+    XCTAssertTrue(unnamed.stdout.hasPrefix("<stdin>:2:1: error: "), unnamed.stdout)
+  }
+
+  func testNoObjectsIsAWarning() throws {
+    let run = try lint(["input"], in: "empty-input")
+    XCTAssertEqual(run.status, 0)
+    XCTAssertEqual(
+      run.stdout,
+      "input/comments.yml:1:1: warning: no Kubernetes objects in the input [no-objects]\n")
+    XCTAssertEqual(try lint(["--fail-on", "warning", "input"], in: "empty-input").status, 1)
+    XCTAssertEqual(try lint(["--fail-on", "warning", "-"], stdin: "").status, 1)
+  }
+
+  /// The binary prints exactly what the library goldens hold, in every format.
+  func testBinaryOutputMatchesTheFormatGoldens() throws {
+    let directory = LintGolden.root.appendingPathComponent("formats")
+    for (format, file) in [
+      ("text", "expected.txt"), ("json", "expected.json"), ("sarif", "expected.sarif"),
+      ("github", "expected.github"),
+    ] {
+      let run = try PolicycBinary.policyc(["lint", "--format", format, "input"], in: directory)
+      XCTAssertEqual(run.status, 1, format)
+      XCTAssertEqual(
+        run.stdout, try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8),
+        format)
+      XCTAssertEqual(
+        run.stderr,
+        try String(
+          contentsOf: directory.appendingPathComponent("expected.summary"), encoding: .utf8), format
+      )
+    }
+  }
+
+  /// Absolute PATH arguments still give repository-relative locations in SARIF.
+  func testSARIFHasNoAbsolutePaths() throws {
+    let directory = LintGolden.root.appendingPathComponent("formats")
+    let absolute = try PolicycBinary.policyc(
+      ["lint", "--format", "sarif", directory.appendingPathComponent("input").path], in: directory)
+    XCTAssertEqual(
+      absolute.stdout,
+      try String(contentsOf: directory.appendingPathComponent("expected.sarif"), encoding: .utf8))
+    XCTAssertFalse(absolute.stdout.contains(LintGolden.repository.path))
+  }
+
+  func testRulesCommand() throws {
+    let list = try PolicycBinary.policyc(["rules"])
+    XCTAssertEqual(list.status, 0)
+    XCTAssertTrue(list.stdout.contains("redundant-rule"), list.stdout)
+    let json = try PolicycBinary.policyc(["rules", "--format", "json"])
+    XCTAssertEqual(json.status, 0)
+    XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)))
+    let one = try PolicycBinary.policyc(["rules", "egress-blocks-dns"])
+    XCTAssertEqual(one.status, 0)
+    XCTAssertTrue(
+      one.stdout.hasPrefix("egress-blocks-dns (warning): egress isolation blocks DNS\n"), one.stdout
+    )
+    let unknown = try PolicycBinary.policyc(["rules", "no-such-rule"])
+    XCTAssertEqual(unknown.status, 2)
+    XCTAssertTrue(unknown.stderr.contains("unknown rule id 'no-such-rule'"), unknown.stderr)
+  }
+}
