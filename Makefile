@@ -15,6 +15,9 @@ setup:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# The SARIF test validates against the official schema with Python's jsonschema.
+	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema 2>/dev/null \
+	  || (apt-get install -y -qq python3-jsonschema >/dev/null)
 
 build: setup
 	$(SWIFT) build
