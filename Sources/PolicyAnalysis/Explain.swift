@@ -28,8 +28,8 @@ public struct Explanation: Sendable {
       return Explanation(allowed: true, text: lines.joined(separator: "\n") + "\n")
     }
     let (egress, ingress) = verdict.explain(from: from, to: to, port: probe.port, proto: probe.proto)
-    lines.append("  egress of \(name(from, cluster)): " + describe(egress, direction: .egress))
-    lines.append("  ingress of \(name(to, cluster)): " + describe(ingress, direction: .ingress))
+    lines.append("  egress of \(name(from, cluster)): " + describe(egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster)))
+    lines.append("  ingress of \(name(to, cluster)): " + describe(ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster)))
     return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
   }
 
@@ -42,13 +42,19 @@ public struct Explanation: Sendable {
     }
   }
 
-  static func describe(_ v: DirectionVerdict, direction: PolicyType) -> String {
+  static func isolating(_ e: Endpoint, _ direction: PolicyType, _ cluster: Cluster) -> [ObjectRef] {
+    guard case .pod(let ns, let name) = e, let i = cluster.podIndex(namespace: ns, name: name) else { return [] }
+    return cluster.policies(selecting: cluster.pods[i], for: direction).map(\.ref)
+  }
+
+  static func describe(_ v: DirectionVerdict, direction: PolicyType, isolatedBy: [ObjectRef]) -> String {
     let word = direction.rawValue.lowercased()
     switch v {
     case .notApplicable: return "not enforced (not a pod of the cluster)"
     case .notIsolated: return "allowed: no policy selects it for \(word), so it is not isolated"
     case .allowed(let rules):
-      return "allowed by " + rules.map(\.description).joined(separator: "; ")
+      return "isolated for \(word) by " + isolatedBy.map(\.description).joined(separator: ", ") + "; allowed by "
+        + rules.map(\.description).joined(separator: "; ")
     case .denied(let policies):
       return "denied: isolated for \(word) by " + policies.map(\.description).joined(separator: ", ")
         + ", and no rule of theirs matches"

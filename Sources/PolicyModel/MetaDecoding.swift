@@ -37,7 +37,8 @@ extension NodeReader {
     }
     var namespace = defaultNamespace
     var written = false
-    if namespaced, let pair = fields["namespace"], let ns = string(pair.value, path: "metadata.namespace") {
+    // An empty namespace decodes like a missing one (Go's zero value), so it defaults.
+    if namespaced, let pair = fields["namespace"], let ns = string(pair.value, path: "metadata.namespace"), !ns.isEmpty {
       if let problem = NameRules.dns1123Label(ns) {
         report(
           RuleID.invalidName, "invalid namespace \"\(Self.sanitize(ns))\": \(problem)", at: pair.value,

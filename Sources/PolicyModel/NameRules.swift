@@ -72,7 +72,8 @@ public enum NameRules {
   /// letter, no leading, trailing or double '-'.
   public static func portName(_ s: String) -> String? {
     let b = Array(s.utf8)
-    if b.isEmpty || b.count > 15 { return "must be no more than 15 characters" }
+    if b.count > 15 { return "must be no more than 15 characters" }
+    if b.isEmpty { return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), and at least one letter" }
     if !b.allSatisfy({ isLowerAlnum($0) || $0 == 0x2d }) {
       return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
     }

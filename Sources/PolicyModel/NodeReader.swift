@@ -151,6 +151,8 @@ struct NodeReader {
     for (key, pair) in pairs {
       switch pair.value.resolved {
       case .string(let value)?: out[key] = value
+      // JSON null into a Go string leaves "", so `app:` means the empty value.
+      case .null?: out[key] = ""
       default:
         report(
           rule,

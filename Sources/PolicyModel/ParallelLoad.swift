@@ -27,19 +27,18 @@ enum ParallelLoad {
       let bytes = Bytes(buffer: buffer)
       var inherited: (kind: String, apiVersion: String)?
       if let header = split.header, let footer = split.footer {
-        // The frame around the items must say it is a list.
-        var kind: String?
-        var apiVersion = ""
-        for piece in [header, footer] {
-          let stream = YAMLParser.parse(bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine)
-          guard stream.errors.isEmpty, stream.documents.count <= 1 else { return nil }
-          guard let root = stream.documents.first?.root else { continue }
-          guard root.mappingPairs != nil else { return nil }
-          if let k = root["kind"]?.scalarText { kind = k }
-          if let v = root["apiVersion"]?.scalarText { apiVersion = v }
-        }
-        guard let kind, kind.hasSuffix("List") else { return nil }
-        inherited = kind == "List" ? nil : (String(kind.dropLast(4)), apiVersion)
+        // The frame around the items, read as one text, must be exactly one
+        // list document and nothing else: a `---` in the footer (a second
+        // document, perhaps another list) sends the file to the full parse.
+        let frame = Array(bytes.slice(header.range)) + Array(bytes.slice(footer.range))
+        let stream = YAMLParser.parse(frame, limits: options.limits)
+        guard stream.errors.isEmpty, stream.documents.count == 1, let root = stream.documents[0].root,
+          let pairs = root.mappingPairs,
+          pairs.allSatisfy({ ["apiVersion", "kind", "metadata", "items"].contains($0.key.scalarText ?? "") }),
+          root["items"].map(NodeReader.isNull) ?? false,
+          let kind = root["kind"]?.scalarText, kind.hasSuffix("List")
+        else { return nil }
+        inherited = kind == "List" ? nil : (String(kind.dropLast(4)), root["apiVersion"]?.scalarText ?? "")
       }
       let itemKind = inherited
       let results = Slots<Inventory>(split.pieces.count)

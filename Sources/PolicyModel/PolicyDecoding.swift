@@ -12,6 +12,7 @@ extension NodeReader {
   mutating func networkPolicy(_ root: Fields, rootNode: YAMLNode, defaultNamespace: String)
     -> NetworkPolicy?
   {
+    let errorsBefore = diagnostics.count { $0.severity == .error }
     for pair in rootNode.mappingPairs ?? [] {
       guard let key = pair.key.scalarText, !Self.policyFields.contains(key) else { continue }
       report(RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"", at: pair.key, path: Self.join("", key))
@@ -21,9 +22,9 @@ extension NodeReader {
         root, rootNode: rootNode, kind: "NetworkPolicy", strict: true, namespaced: true,
         defaultNamespace: defaultNamespace, nameCheck: NameRules.dns1123Subdomain)
     else { return nil }
-    let errorsBefore = diagnostics.count { $0.severity == .error }
     guard let specPair = root["spec"], let spec = fields(specPair.value, path: "spec", known: Self.specFields) else {
       // A policy without spec selects every pod for ingress and allows nothing in.
+      guard diagnostics.count(where: { $0.severity == .error }) == errorsBefore else { return nil }
       return NetworkPolicy(
         meta: meta, podSelector: .everything, policyTypes: [.ingress], policyTypesWritten: false, ingress: [],
         egress: [])

@@ -41,6 +41,7 @@ struct DiffCommand: ParsableCommand {
   func validate() throws {
     guard ["text", "markdown", "json"].contains(format) else { throw ValidationError("--format must be text, markdown or json") }
     if git == nil, inputs.count != 2 { throw ValidationError("give OLD and NEW, or --git REV [PATH...]") }
+    guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
   }
 
   func run() throws {
@@ -79,7 +80,9 @@ enum GitSources {
     var sources: [InputSource] = []
     for path in listing.split(separator: "\0").map(String.init).sorted() {
       let ext = (path as NSString).pathExtension.lowercased()
-      guard InputFiles.extensions.contains(ext) else { continue }
+      // The same files the working-tree side reads: no hidden entries.
+      guard InputFiles.extensions.contains(ext), !path.split(separator: "/").contains(where: { $0.hasPrefix(".") && $0 != "." && $0 != ".." })
+      else { continue }
       let text = try Subprocess.run(["git", "show", "\(revision):./\(path)"], input: nil, what: "read \(revision):\(path)")
       sources.append(InputSource(path: "\(revision):\(path)", bytes: Array(text.utf8)))
     }

@@ -33,10 +33,12 @@ struct ExplainCommand: ParsableCommand {
   func run() throws {
     let cluster = Cluster.forAnalysis(try input.loadOrExit())
     guard let source = Explanation.endpoint(from, in: cluster) else {
-      throw ValidationError("--from '\(from)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
+      Output.stderr("policyc: error: --from '\(from)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
+      throw ExitCode(ExitStatus.trouble)
     }
     guard let destination = Explanation.endpoint(to, in: cluster) else {
-      throw ValidationError("--to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
+      Output.stderr("policyc: error: --to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
+      throw ExitCode(ExitStatus.trouble)
     }
     let explanation = Explanation.explain(cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!)
     Output.stdout(explanation.text)

@@ -45,7 +45,7 @@ struct MatrixCommand: ParsableCommand {
     let inventory = try input.loadOrExit()
     let probes = ports.isEmpty ? [PortProbe(port: 80, proto: .tcp)] : ports.compactMap(PortProbe.init(parsing:))
     let matrix = ConnectivityMatrix.compute(
-      cluster: Cluster(inventory), ports: probes, namespaces: namespaces.isEmpty ? nil : Set(namespaces),
+      cluster: Cluster.forAnalysis(inventory), ports: probes, namespaces: namespaces.isEmpty ? nil : Set(namespaces),
       addresses: endpoints.compactMap(IPAddress.init))
     switch format {
     case "json": Output.stdout(MatrixReporter.json(matrix))

@@ -6,7 +6,8 @@ public enum Canonical {
   public static func text(_ p: NetworkPolicy) -> String {
     var out = "sel=\(selector(p.podSelector));types=\(p.policyTypes.sorted().map(\.rawValue).joined(separator: ","))"
     for (name, rules) in [("in", p.ingress), ("eg", p.egress)] {
-      out += ";\(name)=[" + rules.map(rule).joined(separator: "|") + "]"
+      // Order carries no meaning: rules, peers and ports are sorted.
+      out += ";\(name)=[" + rules.map(rule).sorted().joined(separator: "|") + "]"
     }
     return out
   }
@@ -29,7 +30,7 @@ public enum Canonical {
       }
       return "\(port.proto.rawValue)/\(value)"
     }
-    return "{" + peers.joined(separator: ",") + "}{" + ports.joined(separator: ",") + "}"
+    return "{" + peers.sorted().joined(separator: ",") + "}{" + ports.sorted().joined(separator: ",") + "}"
   }
 
   static func selector(_ s: LabelSelector) -> String { s.canonicalText }

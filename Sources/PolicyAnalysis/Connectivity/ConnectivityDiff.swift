@@ -67,15 +67,19 @@ public enum ConnectivityDiffer {
     for (gi, g) in endpoints.enumerated() {
       for (hi, h) in endpoints.enumerated() {
         let same = gi == hi
-        if same && g.members.count < 2 { continue }
-        let (fo, to) = same ? (g.old[0], g.old[1]) : (g.old[0], h.old[0])
-        let (fn, tn) = same ? (g.new[0], g.new[1]) : (g.new[0], h.new[0])
+        // Workloads stand for replicas: a workload with itself is two of its
+        // replicas, which can be told apart as well as any two pods.
+        let workloads = same && g.members.allSatisfy { $0.split(separator: "/").count == 3 }
+        if same && g.members.count < 2 && !workloads { continue }
+        let second = g.members.count > 1 ? 1 : 0
+        let (fo, to) = same ? (g.old[0], g.old[second]) : (g.old[0], h.old[0])
+        let (fn, tn) = same ? (g.new[0], g.new[second]) : (g.new[0], h.new[0])
         let was = fo.flatMap { f in to.map { oldEngine.allowedPorts(from: f, to: $0) } }
         let now = fn.flatMap { f in tn.map { newEngine.allowedPorts(from: f, to: $0) } }
         if was == now { continue }
         let kind: ConnectivityChange.Kind = was == nil ? .added : now == nil ? .removed : .changed
         for from in g.members {
-          for to in h.members where from != to {
+          for to in h.members where from != to || workloads {
             let causes = kind == .changed
               ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
             changes.append(ConnectivityChange(kind: kind, from: from, to: to, before: was, after: now, causes: causes))

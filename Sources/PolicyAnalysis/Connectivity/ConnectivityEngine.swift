@@ -11,6 +11,8 @@ public struct ConnectivityEngine: Sendable {
   /// Members (pod indices) of each class, sorted.
   public let classMembers: [[Int]]
   let blocks: [IPBlock]
+  /// Policies selecting each class, per direction (computed once).
+  let selecting: [PolicyType: [[NetworkPolicy]]]
 
   public init(cluster: Cluster) {
     self.cluster = cluster
@@ -36,6 +38,11 @@ public struct ConnectivityEngine: Sendable {
     }
     classOfPod = classOf
     classMembers = members
+    var selecting: [PolicyType: [[NetworkPolicy]]] = [:]
+    for direction in [PolicyType.ingress, .egress] {
+      selecting[direction] = members.map { cluster.policies(selecting: cluster.pods[$0[0]], for: direction) }
+    }
+    self.selecting = selecting
   }
 
   struct ClassKey: Hashable {
@@ -57,16 +64,20 @@ public struct ConnectivityEngine: Sendable {
   /// The ports a connection from `from` to `to` may use: the source's egress
   /// AND the destination's ingress. Pods are indices into `cluster.pods`.
   public func allowedPorts(from: Side, to: Side) -> PortSet {
-    if case .pod(let a) = from, case .pod(let b) = to, a == b { return .all }
+    // A pod talking to itself is never blocked; a workload's template stands
+    // for its replicas, and two replicas are a real pair.
+    if case .pod(let a) = from, case .pod(let b) = to, a == b, cluster.pods[a].workloadKind == nil { return .all }
     let egress: PortSet
     if case .pod(let a) = from {
-      egress = directionPorts(subject: cluster.pods[a], peer: to, direction: .egress)
+      egress = directionPorts(
+        subject: cluster.pods[a], selecting: selecting[.egress]![classOfPod[a]], peer: to, direction: .egress)
     } else {
       egress = .all
     }
     if egress.isEmpty { return .none }
     guard case .pod(let b) = to else { return egress }
-    return egress.intersection(directionPorts(subject: cluster.pods[b], peer: from, direction: .ingress))
+    return egress.intersection(
+      directionPorts(subject: cluster.pods[b], selecting: selecting[.ingress]![classOfPod[b]], peer: from, direction: .ingress))
   }
 
   public enum Side: Sendable, Hashable {
@@ -77,7 +88,10 @@ public struct ConnectivityEngine: Sendable {
   /// The union of the ports every matching rule allows; everything when no
   /// policy isolates the subject in this direction.
   public func directionPorts(subject: Pod, peer: Side, direction: PolicyType) -> PortSet {
-    let selecting = cluster.policies(selecting: subject, for: direction)
+    directionPorts(subject: subject, selecting: cluster.policies(selecting: subject, for: direction), peer: peer, direction: direction)
+  }
+
+  func directionPorts(subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType) -> PortSet {
     if selecting.isEmpty { return .all }
     var peerPod: Pod?
     var peerAddresses: [IPAddress] = []

@@ -62,7 +62,9 @@ public enum ExternalRegions {
         let inside = zip(mentioned, membership).filter(\.1).map(\.0)
         let name: String
         if let smallest = inside.max(by: { $0.prefix < $1.prefix }) {
-          let excluded = mentioned.filter { smallest.strictlyContains($0) && !inside.contains($0) }
+          let inner = mentioned.filter { smallest.strictlyContains($0) && !inside.contains($0) }
+          // Only the outermost excluded blocks: one inside another adds nothing.
+          let excluded = inner.filter { c in !inner.contains { $0 != c && $0.strictlyContains(c) } }
           name = "\(smallest)" + (excluded.isEmpty ? "" : " except " + excluded.map(\.description).joined(separator: ","))
         } else {
           let zero = family == .ipv4 ? "0.0.0.0/0" : "::/0"

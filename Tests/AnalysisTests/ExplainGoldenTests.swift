@@ -1,0 +1,153 @@
+import XCTest
+
+/// `policyc explain` end to end: the verdict, the rules behind it, and the
+/// exit codes (0 allowed, 1 denied, 2 trouble).
+final class ExplainGoldenTests: XCTestCase {
+  static let input = "inputs/shop-new"
+
+  func testAllowedByRulesOnBothSides() throws {
+    try AnalysisGolden.check(
+      "explain-allowed",
+      [
+        "explain", "--from", "frontend/web-1", "--to", "backend/api-1", "--port", "8080",
+        Self.input,
+      ],
+      status: 0)
+  }
+
+  func testDeniedOnBothSides() throws {
+    try AnalysisGolden.check(
+      "explain-denied",
+      [
+        "explain", "--from", "frontend/web-1", "--to", "backend/db-1", "--port", "5432/TCP",
+        Self.input,
+      ],
+      status: 1)
+  }
+
+  func testDeniedByIngressOnlyWithAPodAddressAndLowercaseProtocol() throws {
+    try AnalysisGolden.check(
+      "explain-denied-ingress-udp",
+      ["explain", "--from", "frontend/web-1", "--to", "10.0.2.10", "--port", "53/udp", Self.input],
+      status: 1)
+  }
+
+  func testNotIsolatedEitherWay() throws {
+    try AnalysisGolden.check(
+      "explain-not-isolated",
+      ["explain", "--from", "backend/api-1", "--to", "frontend/web-2", "--port", "80", Self.input],
+      status: 0)
+  }
+
+  func testFromAnExternalAddressInTheAllowedBlock() throws {
+    try AnalysisGolden.check(
+      "explain-external-allowed",
+      ["explain", "--from", "192.168.1.1", "--to", "backend/api-1", "--port", "8080", Self.input],
+      status: 0)
+  }
+
+  func testFromAnExternalAddressOutsideTheBlock() throws {
+    try AnalysisGolden.check(
+      "explain-external-denied",
+      ["explain", "--from", "203.0.113.9", "--to", "backend/api-1", "--port", "8080", Self.input],
+      status: 1)
+  }
+
+  func testToAnExternalAddress() throws {
+    try AnalysisGolden.check(
+      "explain-to-external",
+      ["explain", "--from", "frontend/web-1", "--to", "203.0.113.9", "--port", "443", Self.input],
+      status: 0)
+  }
+
+  func testAPodToItself() throws {
+    try AnalysisGolden.check(
+      "explain-self",
+      [
+        "explain", "--from", "backend/db-1", "--to", "backend/db-1", "--port", "1/SCTP", Self.input,
+      ], status: 0)
+  }
+
+  /// "whether the source is isolated for egress and by which policies, which
+  /// rule allows it ..., and the same for the destination's ingress": an
+  /// allowed verdict must still name every policy that isolates the pod
+  /// (api-1 is isolated by default-deny-ingress AND allow-web-to-api).
+  func testAllowedStillNamesTheIsolatingPolicies() throws {
+    let run = try AnalysisGolden.policyc(
+      [
+        "explain", "--from", "frontend/web-1", "--to", "backend/api-1", "--port", "8080",
+        Self.input,
+      ])
+    XCTAssertEqual(run.status, 0)
+    let ingress =
+      run.stdout.split(separator: "\n").first { $0.contains("ingress of backend/api-1") } ?? ""
+    XCTAssertTrue(
+      ingress.contains("isolated"), "ingress line does not say the pod is isolated: \(ingress)")
+    XCTAssertTrue(
+      ingress.contains("backend/default-deny-ingress"),
+      "ingress line does not name default-deny-ingress: \(ingress)")
+    let egress =
+      run.stdout.split(separator: "\n").first { $0.contains("egress of frontend/web-1") } ?? ""
+    XCTAssertTrue(
+      egress.contains("isolated"), "egress line does not say the pod is isolated: \(egress)")
+  }
+
+  // Exit 2: trouble.
+
+  func trouble(
+    _ arguments: [String], _ firstLine: String, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    let run = try AnalysisGolden.policyc(arguments)
+    XCTAssertEqual(run.status, 2, arguments.joined(separator: " "), file: file, line: line)
+    XCTAssertEqual(run.stdout, "", file: file, line: line)
+    XCTAssertEqual(
+      run.stderr.split(separator: "\n").first.map(String.init), firstLine, file: file, line: line)
+  }
+
+  func testUnknownPod() throws {
+    try trouble(
+      [
+        "explain", "--from", "frontend/nope", "--to", "backend/api-1", "--port", "8080", Self.input,
+      ],
+      "policyc: error: --from 'frontend/nope': no such pod (NAMESPACE/NAME of a running pod with an IP) or address"
+    )
+    try trouble(
+      ["explain", "--from", "frontend/web-1", "--to", "backend", "--port", "8080", Self.input],
+      "policyc: error: --to 'backend': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
+  }
+
+  func testBadPort() throws {
+    for port in ["80/ICMP", "0", "65536", "http", "80/", ""] {
+      try trouble(
+        [
+          "explain", "--from", "frontend/web-1", "--to", "backend/api-1", "--port", port,
+          Self.input,
+        ],
+        "Error: invalid --port '\(port)': expected PORT[/PROTOCOL]")
+    }
+  }
+
+  func testInvalidInput() throws {
+    let run = try AnalysisGolden.policyc(
+      [
+        "explain", "--from", "frontend/web-1", "--to", "backend/api-1", "--port", "8080",
+        "inputs/invalid-new",
+      ])
+    XCTAssertEqual(run.status, 2)
+    XCTAssertEqual(run.stdout, "")
+    XCTAssertTrue(
+      run.stderr.hasPrefix("inputs/invalid-new/policies.yaml:13:15: error: "), run.stderr)
+  }
+
+  func testWorkloadsCanBeExplainedByName() throws {
+    let run = try AnalysisGolden.policyc(
+      [
+        "explain", "--from", "backend/api", "--to", "backend/db", "--port", "5432",
+        "inputs/workloads-new",
+      ])
+    XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+    XCTAssertTrue(
+      run.stdout.contains("allowed by backend/allow-api-to-db ingress[0] from[0] ports[0]"),
+      run.stdout)
+  }
+}

@@ -1,0 +1,89 @@
+import PolicyModel
+import XCTest
+
+/// Large inputs are cut into pieces and parsed on several threads; the
+/// result must be the one-thread result, to the diagnostic.
+final class ParallelLoadTests: XCTestCase {
+  /// Enough pods to pass the 64 KiB threshold, with one invalid port late
+  /// in the file so diagnostics must carry file lines, not piece lines.
+  static let pods = (0..<400).map { i in
+    Manifest.pod(
+      "ns\(i % 7)", "pod-\(i)", labels: ["app": "a\(i % 5)"], ip: "10.1.\(i / 250).\(i % 250 + 1)",
+      ports: [.init(8000 + i, "http")])
+  }
+  static let broken = Manifest.policy(
+    "ns1", "broken", "podSelector: {}\ningress:\n- ports: [{port: 0}]")
+  static let fine = Manifest.policy(
+    "ns2", "fine", "podSelector: {}\ningress:\n- from: [{podSelector: {}}]")
+
+  func summary(_ inventory: Inventory) -> [String] {
+    inventory.pods.map {
+      "pod \($0.meta.namespace)/\($0.meta.name) \($0.meta.location.line):\($0.meta.location.column) \($0.ports.map(\.number))"
+    }
+      + inventory.policies.map {
+        "policy \($0.meta.namespace)/\($0.meta.name) \($0.meta.location.line)"
+      }
+      + inventory.diagnostics.map(\.formatted) + ["documents \(inventory.documentCount)"]
+  }
+
+  func assertSameOnOneAndManyThreads(
+    _ text: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    XCTAssertGreaterThan(text.utf8.count, 1 << 16, "big enough to be cut", file: file, line: line)
+    let one = Load.inventory([("big.yaml", text)], options: LoadOptions(jobs: 1))
+    let many = Load.inventory([("big.yaml", text)], options: LoadOptions(jobs: 4))
+    XCTAssertEqual(one.pods.count, 400, file: file, line: line)
+    let (expected, found) = (summary(one), summary(many))
+    let missing = expected.filter { !found.contains($0) }
+    let extra = found.filter { !expected.contains($0) }
+    XCTAssertTrue(
+      expected == found, "many threads lost \(missing), added \(extra)", file: file, line: line)
+  }
+
+  func testMultiDocumentStream() {
+    assertSameOnOneAndManyThreads(Manifest.stream(Self.pods + [Self.broken, Self.fine]))
+  }
+
+  /// A YAML problem in one piece sends the whole file through one parser.
+  func testMultiDocumentStreamWithADuplicateKey() {
+    let duplicate = Manifest.namespace("dup") + "metadata:\n  name: again\n"
+    assertSameOnOneAndManyThreads(Manifest.stream(Self.pods + [duplicate, Self.fine]))
+  }
+
+  func testMultiDocumentStreamWithoutLeadingMarker() {
+    assertSameOnOneAndManyThreads(
+      Manifest.stream(Self.pods + [Self.broken, Self.fine]).dropFirst(4).description)
+  }
+
+  /// `kubectl get -o yaml` prints `apiVersion`, `items` (each `- ` at column
+  /// 0), then `kind: List`.
+  static func list(_ documents: [String]) -> String {
+    "apiVersion: v1\nitems:\n"
+      + documents.map { doc in
+        doc.split(separator: "\n").enumerated().map {
+          $0.offset == 0 ? "- \($0.element)" : "  \($0.element)"
+        }.joined(separator: "\n") + "\n"
+      }.joined() + "kind: List\nmetadata:\n  resourceVersion: \"\"\n"
+  }
+
+  func testKubectlList() {
+    assertSameOnOneAndManyThreads(Self.list(Self.pods + [Self.broken, Self.fine]))
+  }
+
+  /// Two Lists in one file: the second one's items are objects too.
+  func testSecondListInTheSameFile() {
+    let first =
+      "apiVersion: v1\nkind: List\nitems:\n"
+      + Self.pods.map { doc in
+        doc.split(separator: "\n").enumerated().map {
+          $0.offset == 0 ? "- \($0.element)" : "  \($0.element)"
+        }.joined(separator: "\n") + "\n"
+      }.joined()
+    let second =
+      "---\napiVersion: v1\nkind: List\nitems:\n- "
+      + Self.fine.split(separator: "\n").joined(separator: "\n  ") + "\n"
+    assertSameOnOneAndManyThreads(first + second)
+    let many = Load.inventory([("big.yaml", first + second)], options: LoadOptions(jobs: 4))
+    XCTAssertEqual(many.policies.map(\.meta.name), ["fine"])
+  }
+}
