@@ -26,12 +26,27 @@ public struct PortProbe: Sendable, Hashable, Comparable, CustomStringConvertible
   public static func < (lhs: PortProbe, rhs: PortProbe) -> Bool { (lhs.port, lhs.proto) < (rhs.port, rhs.proto) }
 }
 
-/// Who can reach whom on which ports, from the reference verdict.
+/// Who can reach whom on which ports, from the reference verdict. Cells are
+/// stored once per pair of classes, so 5,000 pods cost 25 million lookups,
+/// not 25 million arrays.
 public struct ConnectivityMatrix: Sendable {
   public var endpoints: [String]
   public var ports: [PortProbe]
-  /// allowed[from][to][port]
-  public var allowed: [[[Bool]]]
+  let classOf: [Int]
+  let width: Int
+  /// Verdict rows per ordered pair of classes (`a * width + b`), nil where
+  /// no two endpoints of that pair exist.
+  let rows: [[Bool]?]
+
+  /// Whether endpoint `from` may reach endpoint `to` on `ports[port]`.
+  public func isAllowed(_ from: Int, _ to: Int, _ port: Int) -> Bool {
+    from == to || rows[classOf[from] * width + classOf[to]]![port]
+  }
+
+  /// allowed[from][to][port], materialised (for small matrices and tests).
+  public var allowed: [[[Bool]]] {
+    endpoints.indices.map { i in endpoints.indices.map { j in ports.indices.map { isAllowed(i, j, $0) } } }
+  }
 
   /// Every participating pod (as `namespace/name`), optionally only of some
   /// namespaces, then the extra addresses in the order given. Each cell is
@@ -53,30 +68,33 @@ public struct ConnectivityMatrix: Sendable {
       case .address(let ip): return .address(ip)
       }
     }
-    /// Stand-ins: pods by class (two members when a class talks to itself).
-    func key(_ from: ConnectivityEngine.Side, _ to: ConnectivityEngine.Side) -> (ConnectivityEngine.Side, ConnectivityEngine.Side) {
-      guard case .pod(let a) = from, case .pod(let b) = to, a != b else {
-        let f: ConnectivityEngine.Side = if case .pod(let a) = from { .pod(engine.classMembers[engine.classOfPod[a]][0]) } else { from }
-        let t: ConnectivityEngine.Side = if case .pod(let b) = to { .pod(engine.classMembers[engine.classOfPod[b]][0]) } else { to }
-        return (f, t)
-      }
-      let ca = engine.classOfPod[a]
-      let cb = engine.classOfPod[b]
-      let members = engine.classMembers[ca]
-      return ca == cb ? (.pod(members[0]), .pod(members[1])) : (.pod(members[0]), .pod(engine.classMembers[cb][0]))
+    // Each endpoint's class: pods by their engine class, each address alone.
+    let podClasses = engine.classMembers.count
+    let width = podClasses + addresses.count
+    var next = podClasses
+    let classOf: [Int] = endpoints.map { e in
+      if case .pod(let p) = e.side { return engine.classOfPod[p] }
+      next += 1
+      return next - 1
     }
-    var cache: [[ConnectivityEngine.Side]: [Bool]] = [:]
-    let allowed = endpoints.map { from in
-      endpoints.map { to -> [Bool] in
-        if from.side == to.side { return ports.map { _ in true } }
-        let (f, t) = key(from.side, to.side)
-        if let hit = cache[[f, t]] { return hit }
-        let cells = ports.map { verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto) }
-        cache[[f, t]] = cells
-        return cells
+    var standIns: [ConnectivityEngine.Side?] = Array(repeating: nil, count: width)
+    var seconds: [ConnectivityEngine.Side?] = Array(repeating: nil, count: width)
+    var present = Array(repeating: 0, count: width)
+    for (i, c) in classOf.enumerated() {
+      if standIns[c] == nil { standIns[c] = endpoints[i].side } else if seconds[c] == nil { seconds[c] = endpoints[i].side }
+      present[c] += 1
+    }
+    // One verdict row per ordered pair of classes that occurs; a class with
+    // itself needs two distinct members.
+    var rows: [[Bool]?] = Array(repeating: nil, count: width * width)
+    for a in 0..<width where present[a] > 0 {
+      for b in 0..<width where present[b] > 0 && (a != b || present[a] > 1) {
+        let t = a == b ? seconds[b]! : standIns[b]!
+        let f = standIns[a]!
+        rows[a * width + b] = ports.map { verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto) }
       }
     }
-    return ConnectivityMatrix(endpoints: endpoints.map(\.name), ports: ports, allowed: allowed)
+    return ConnectivityMatrix(endpoints: endpoints.map(\.name), ports: ports, classOf: classOf, width: width, rows: rows)
   }
 }
 
@@ -90,7 +108,7 @@ public enum MatrixReporter {
       out += "\(probe)\n"
       out += pad("", width) + " " + m.endpoints.indices.map { String(format3($0)) }.joined(separator: " ") + "\n"
       for (i, from) in m.endpoints.enumerated() {
-        let cells = m.endpoints.indices.map { j in m.allowed[i][j][p] ? "  ." : "  X" }
+        let cells = m.endpoints.indices.map { j in m.isAllowed(i, j, p) ? "  ." : "  X" }
         out += pad(from, width) + " " + cells.joined(separator: " ") + "\n"
       }
       out += "columns: " + m.endpoints.enumerated().map { "\($0.offset)=\($0.element)" }.joined(separator: " ") + "\n\n"
@@ -111,7 +129,7 @@ public enum MatrixReporter {
     var triples: [String] = []
     for (i, from) in m.endpoints.enumerated() {
       for (j, to) in m.endpoints.enumerated() where i != j {
-        for (p, probe) in m.ports.enumerated() where m.allowed[i][j][p] {
+        for (p, probe) in m.ports.enumerated() where m.isAllowed(i, j, p) {
           triples.append("[\(JSON.string(from)),\(JSON.string(to)),\(JSON.string(probe.description))]")
         }
       }
@@ -125,7 +143,7 @@ public enum MatrixReporter {
     var out = "from,to," + m.ports.map(\.description).joined(separator: ",") + "\n"
     for (i, from) in m.endpoints.enumerated() {
       for (j, to) in m.endpoints.enumerated() where i != j {
-        out += "\(from),\(to)," + m.ports.indices.map { m.allowed[i][j][$0] ? "allow" : "deny" }.joined(separator: ",") + "\n"
+        out += "\(from),\(to)," + m.ports.indices.map { m.isAllowed(i, j, $0) ? "allow" : "deny" }.joined(separator: ",") + "\n"
       }
     }
     return out
@@ -137,7 +155,7 @@ public enum MatrixReporter {
     for e in m.endpoints { out += "  \(JSON.string(e));\n" }
     for (i, from) in m.endpoints.enumerated() {
       for (j, to) in m.endpoints.enumerated() where i != j {
-        let ports = m.ports.indices.filter { m.allowed[i][j][$0] }.map { m.ports[$0].description }
+        let ports = m.ports.indices.filter { m.isAllowed(i, j, $0) }.map { m.ports[$0].description }
         guard !ports.isEmpty else { continue }
         out += "  \(JSON.string(from)) -> \(JSON.string(to)) [label=\(JSON.string(ports.joined(separator: " ")))];\n"
       }

@@ -9,6 +9,7 @@ public struct Cluster: Sendable {
   /// Policies sorted by namespace/name.
   public let policies: [NetworkPolicy]
   let podsByNamespace: [String: [Int]]
+  let podByName: [String: Int]
 
   public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy]) {
     var labels: [String: [String: String]] = [:]
@@ -21,8 +22,13 @@ public struct Cluster: Sendable {
     self.pods = pods.filter(\.participates).sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
     self.policies = policies.sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
     var byNamespace: [String: [Int]] = [:]
-    for (i, pod) in self.pods.enumerated() { byNamespace[pod.meta.namespace, default: []].append(i) }
+    var byName: [String: Int] = [:]
+    for (i, pod) in self.pods.enumerated() {
+      byNamespace[pod.meta.namespace, default: []].append(i)
+      byName["\(pod.meta.namespace)/\(pod.meta.name)"] = i
+    }
     podsByNamespace = byNamespace
+    podByName = byName
   }
 
   /// The cluster as the node sees it: real pods only.
@@ -76,7 +82,7 @@ public struct Cluster: Sendable {
   }
 
   public func podIndex(namespace: String, name: String) -> Int? {
-    podsByNamespace[namespace]?.first { pods[$0].meta.name == name }
+    podByName["\(namespace)/\(name)"]
   }
 
   /// Policies that select a pod for a direction ("isolated" when non-empty).

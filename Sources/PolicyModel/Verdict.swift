@@ -55,11 +55,29 @@ public enum DirectionVerdict: Sendable, Hashable {
 
 /// The reference verdict, written straight from the spec and independent of
 /// the emitter, so tests can hold the emitted rules against it.
-public struct ReferenceVerdict: Sendable {
+public struct ReferenceVerdict {
   public let cluster: Cluster
+  /// Policies selecting each pod per direction, filled on first use (the
+  /// answer is `cluster.policies(selecting:for:)`, asked once per pod), so
+  /// one verdict value is not to be shared between threads.
+  private let memo = Memo()
+
+  final class Memo {
+    var selecting: [PolicyType: [Int: [NetworkPolicy]]] = [.ingress: [:], .egress: [:]]
+  }
 
   public init(cluster: Cluster) {
     self.cluster = cluster
+  }
+
+  func selecting(_ pod: Pod, _ direction: PolicyType) -> [NetworkPolicy] {
+    guard let i = cluster.podIndex(namespace: pod.meta.namespace, name: pod.meta.name) else {
+      return cluster.policies(selecting: pod, for: direction)
+    }
+    if let hit = memo.selecting[direction]![i] { return hit }
+    let answer = cluster.policies(selecting: pod, for: direction)
+    memo.selecting[direction]![i] = answer
+    return answer
   }
 
   /// "A connection from A to B is allowed when A's egress allows it AND B's
@@ -95,7 +113,7 @@ public struct ReferenceVerdict: Sendable {
     subject: Pod, peer: Endpoint, peerPod: Pod?, direction: PolicyType, port: Int, proto: NetProtocol,
     family: IPAddress.Family
   ) -> DirectionVerdict {
-    let selecting = cluster.policies(selecting: subject, for: direction)
+    let selecting = self.selecting(subject, direction)
     if selecting.isEmpty { return .notIsolated }
     let peerAddress: IPAddress?
     switch peer {
