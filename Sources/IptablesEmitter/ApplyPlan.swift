@@ -32,7 +32,9 @@ public struct ApplyPlan: Sendable {
   /// every existing set swapped.
   public var full: Bool
 
-  public static func make(current saved: String, setNames: [String] = [], state: ApplyState? = nil, ruleSet: IptablesRuleSet)
+  public static func make(
+    current saved: String, setNames: [String] = [], state: ApplyState? = nil, ruleSet: IptablesRuleSet
+  )
     -> ApplyPlan
   {
     let fingerprint = ApplyState.fingerprint(savedFilter: saved, setNames: setNames)
@@ -42,7 +44,8 @@ public struct ApplyPlan: Sendable {
     plan.planSets(ruleSet.sets, existing: Set(setNames), state: trusted)
     plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted)
     // What iptables-save will show afterwards: our lines are spelled as it prints them.
-    let lines = ruleSet.chains.flatMap { chain in chain.rules.map { RestoreWriter.line(chain: chain.name, $0) } }.joined()
+    let lines = ruleSet.chains.flatMap { chain in chain.rules.map { RestoreWriter.line(chain: chain.name, $0) } }
+      .joined()
     plan.newState.fingerprint = ApplyState.fingerprint(savedFilter: lines, setNames: ruleSet.sets.map(\.name))
     return plan
   }
@@ -85,8 +88,12 @@ public struct ApplyPlan: Sendable {
           continue
         }
         if added.count + removed.count <= max(64, set.members.count / 8), set.members.count <= old.maxelem {
-          commitSets += added.map { "add \(set.name) \($0)\n" }.joined() + removed.map { "del \(set.name) \(Self.key($0))\n" }.joined()
-          rollbackSets += removed.map { "add \(set.name) \($0)\n" }.joined() + added.map { "del \(set.name) \(Self.key($0))\n" }.joined()
+          commitSets +=
+            added.map { "add \(set.name) \($0)\n" }.joined()
+            + removed.map { "del \(set.name) \(Self.key($0))\n" }.joined()
+          rollbackSets +=
+            removed.map { "add \(set.name) \($0)\n" }.joined()
+            + added.map { "del \(set.name) \(Self.key($0))\n" }.joined()
           updatedSets.append(set.name)
           newState.sets[set.name] = ApplyState.SetRecord(type: old.type, maxelem: old.maxelem, members: set.members)
           continue
@@ -104,7 +111,9 @@ public struct ApplyPlan: Sendable {
     let wantedNames = Set(wanted.map(\.name))
     for name in existing.sorted() where name.hasPrefix(ChainNamer.prefix) && !wantedNames.contains(name) {
       // A leftover temporary of a wanted set is recreated above; others go.
-      if name.hasSuffix("-T"), wantedNames.contains(String(name.dropLast(2))), swappedSets.contains(String(name.dropLast(2))) {
+      if name.hasSuffix("-T"), wantedNames.contains(String(name.dropLast(2))),
+        swappedSets.contains(String(name.dropLast(2)))
+      {
         continue
       }
       cleanupSets += "destroy \(name)\n"
@@ -117,7 +126,9 @@ public struct ApplyPlan: Sendable {
     member.hasSuffix(" nomatch") ? String(member.dropLast(" nomatch".count)) : member
   }
 
-  mutating func planChains(_ ruleSet: IptablesRuleSet, existing: Set<String>, hookCounts: [IptablesHook: Int], state: ApplyState?) {
+  mutating func planChains(
+    _ ruleSet: IptablesRuleSet, existing: Set<String>, hookCounts: [IptablesHook: Int], state: ApplyState?
+  ) {
     var text = "*filter\n"
     var body = ""
     for chain in ruleSet.chains {

@@ -26,7 +26,9 @@ public struct EmitOptions: Sendable {
   /// per address.
   public var useIPSets: Bool
 
-  public init(node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false) {
+  public init(
+    node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false
+  ) {
     self.node = node
     self.markBit = markBit
     self.denyAction = denyAction

@@ -73,10 +73,12 @@ public struct IptablesCompiler {
           rules.append(IptablesRule(target: ["-j", chain], comment: "\(policy.meta.namespace)/\(policy.meta.name)"))
           rules.append(IptablesRule(matches: options.markTest, target: ["-j", "RETURN"]))
         }
-        rules.append(IptablesRule(target: options.denyAction.target, comment: "deny \(direction.rawValue.lowercased()) \(podID)"))
+        rules.append(
+          IptablesRule(target: options.denyAction.target, comment: "deny \(direction.rawValue.lowercased()) \(podID)"))
         podChains.append(IptablesChain(name: podChain, owner: podID, rules: rules))
         let flag = direction == .ingress ? "-d" : "-s"
-        dispatch[direction]!.append(IptablesRule(matches: Match.address(flag, ip), target: ["-g", podChain], comment: podID))
+        dispatch[direction]!.append(
+          IptablesRule(matches: Match.address(flag, ip), target: ["-g", podChain], comment: podID))
       }
     }
     let root = IptablesChain(
@@ -124,17 +126,22 @@ public struct IptablesCompiler {
       let identity = [ns, name, direction.rawValue, String(index)]
       if direction == .ingress {
         let ports = lowering.portAlternatives(rule) { localTargets }
-        rules += emit(peers: peers, ports: ports.plain + ports.named, flag: "-s", identity: identity + ["p"], owner: owner, comment: comment)
+        rules += emit(
+          peers: peers, ports: ports.plain + ports.named, flag: "-s", identity: identity + ["p"], owner: owner,
+          comment: comment)
       } else {
         let ports = lowering.portAlternatives(rule) { lowering.peerPods(rule, namespace: ns) }
-        rules += emit(peers: peers, ports: ports.plain, flag: "-d", identity: identity + ["p"], owner: owner, comment: comment)
+        rules += emit(
+          peers: peers, ports: ports.plain, flag: "-d", identity: identity + ["p"], owner: owner, comment: comment)
         // A named egress port already names its destination pod, which is in the peer set.
         if options.useIPSets {
           for (peer, port) in setNamedEgress(rule, namespace: ns, owner: owner, named: ports.named) {
-            rules += emit(peers: [peer], ports: [port], flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
+            rules += emit(
+              peers: [peer], ports: [port], flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
           }
         } else {
-          rules += emit(peers: [.any], ports: ports.named, flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
+          rules += emit(
+            peers: [.any], ports: ports.named, flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
         }
       }
     }
@@ -154,7 +161,10 @@ public struct IptablesCompiler {
     func portRules(_ prefix: [String]) -> [IptablesRule] {
       ports.map { IptablesRule(matches: prefix + $0.tokens, target: options.markSet, comment: comment) }
     }
-    let usesChain = ports.count > 1 && (peers.count > 1 || peers.contains { if case .block(_, let e) = $0 { return !e.isEmpty } else { return false } })
+    let usesChain =
+      ports.count > 1
+      && (peers.count > 1
+        || peers.contains { if case .block(_, let e) = $0 { return !e.isEmpty } else { return false } })
     if usesChain {
       let name = namer.name(kind: "P", identity)
       chains.append(IptablesChain(name: name, owner: owner, rules: portRules([])))
@@ -176,7 +186,9 @@ public struct IptablesCompiler {
         out += portTarget.map { [IptablesRule(matches: m, target: $0, comment: comment)] } ?? portRules(m)
       case .block(let cidr, let except):
         let name = namer.name(kind: "B", identity + [String(i)])
-        var rules = except.map { IptablesRule(matches: Match.address(flag, $0), target: ["-j", "RETURN"], comment: comment) }
+        var rules = except.map {
+          IptablesRule(matches: Match.address(flag, $0), target: ["-j", "RETURN"], comment: comment)
+        }
         rules += portTarget.map { [IptablesRule(target: $0, comment: comment)] } ?? portRules([])
         chains.append(IptablesChain(name: name, owner: owner, rules: rules))
         out.append(IptablesRule(matches: Match.address(flag, cidr), target: ["-j", name], comment: comment))

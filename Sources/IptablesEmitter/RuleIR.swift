@@ -91,7 +91,10 @@ enum Match {
   static func port(_ proto: NetProtocol, _ range: ClosedRange<Int>?) -> [String] {
     var tokens = ["-p", proto.lowercased]
     if let range {
-      tokens += ["-m", proto.lowercased, "--dport", range.count == 1 ? "\(range.lowerBound)" : "\(range.lowerBound):\(range.upperBound)"]
+      tokens += [
+        "-m", proto.lowercased, "--dport",
+        range.count == 1 ? "\(range.lowerBound)" : "\(range.lowerBound):\(range.upperBound)",
+      ]
     }
     return tokens
   }

@@ -33,8 +33,14 @@ struct PortAlternative: Hashable, Comparable {
   var destination: IPAddress?
 
   static func < (lhs: PortAlternative, rhs: PortAlternative) -> Bool {
-    let l = (lhs.destination ?? IPAddress(family: .ipv4, value: 0), lhs.proto?.rawValue ?? "", lhs.range?.lowerBound ?? 0, lhs.range?.upperBound ?? 0)
-    let r = (rhs.destination ?? IPAddress(family: .ipv4, value: 0), rhs.proto?.rawValue ?? "", rhs.range?.lowerBound ?? 0, rhs.range?.upperBound ?? 0)
+    let l = (
+      lhs.destination ?? IPAddress(family: .ipv4, value: 0), lhs.proto?.rawValue ?? "", lhs.range?.lowerBound ?? 0,
+      lhs.range?.upperBound ?? 0
+    )
+    let r = (
+      rhs.destination ?? IPAddress(family: .ipv4, value: 0), rhs.proto?.rawValue ?? "", rhs.range?.lowerBound ?? 0,
+      rhs.range?.upperBound ?? 0
+    )
     return l < r
   }
 
@@ -68,7 +74,8 @@ struct RuleLowering {
         }
       case .ipBlock(let block):
         guard block.cidr.family == family else { continue }
-        out.insert(block.cidr.prefix == 0 && block.except.isEmpty ? .any : .block(block.cidr, except: block.except.sorted()))
+        out.insert(
+          block.cidr.prefix == 0 && block.except.isEmpty ? .any : .block(block.cidr, except: block.except.sorted()))
       }
     }
     return out.sorted()
@@ -93,7 +100,9 @@ struct RuleLowering {
 
   /// Numeric and protocol-only entries; named entries resolved per pod in
   /// `namedDestinations` ("against the DESTINATION pod's container ports").
-  func portAlternatives(_ rule: PolicyRule, namedDestinations: () -> [Pod]) -> (plain: [PortAlternative], named: [PortAlternative]) {
+  func portAlternatives(_ rule: PolicyRule, namedDestinations: () -> [Pod]) -> (
+    plain: [PortAlternative], named: [PortAlternative]
+  ) {
     // "`ports` empty or missing: all ports, all protocols."
     if rule.ports.isEmpty { return ([PortAlternative(proto: nil, range: nil, destination: nil)], []) }
     var plain = Set<PortAlternative>()

@@ -15,7 +15,9 @@ public struct Explanation: Sendable {
       return .address(ip)
     }
     let parts = spec.split(separator: "/", omittingEmptySubsequences: false)
-    guard parts.count == 2, cluster.podIndex(namespace: String(parts[0]), name: String(parts[1])) != nil else { return nil }
+    guard parts.count == 2, cluster.podIndex(namespace: String(parts[0]), name: String(parts[1])) != nil else {
+      return nil
+    }
     return .pod(namespace: String(parts[0]), name: String(parts[1]))
   }
 
@@ -28,8 +30,12 @@ public struct Explanation: Sendable {
       return Explanation(allowed: true, text: lines.joined(separator: "\n") + "\n")
     }
     let (egress, ingress) = verdict.explain(from: from, to: to, port: probe.port, proto: probe.proto)
-    lines.append("  egress of \(name(from, cluster)): " + describe(egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster)))
-    lines.append("  ingress of \(name(to, cluster)): " + describe(ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster)))
+    lines.append(
+      "  egress of \(name(from, cluster)): "
+        + describe(egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster)))
+    lines.append(
+      "  ingress of \(name(to, cluster)): "
+        + describe(ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster)))
     return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
   }
 

@@ -81,7 +81,11 @@ public struct ConnectivityMatrix: Sendable {
     var seconds: [ConnectivityEngine.Side?] = Array(repeating: nil, count: width)
     var present = Array(repeating: 0, count: width)
     for (i, c) in classOf.enumerated() {
-      if standIns[c] == nil { standIns[c] = endpoints[i].side } else if seconds[c] == nil { seconds[c] = endpoints[i].side }
+      if standIns[c] == nil {
+        standIns[c] = endpoints[i].side
+      } else if seconds[c] == nil {
+        seconds[c] = endpoints[i].side
+      }
       present[c] += 1
     }
     // One verdict row per ordered pair of classes that occurs; a class with
@@ -91,10 +95,13 @@ public struct ConnectivityMatrix: Sendable {
       for b in 0..<width where present[b] > 0 && (a != b || present[a] > 1) {
         let t = a == b ? seconds[b]! : standIns[b]!
         let f = standIns[a]!
-        rows[a * width + b] = ports.map { verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto) }
+        rows[a * width + b] = ports.map {
+          verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto)
+        }
       }
     }
-    return ConnectivityMatrix(endpoints: endpoints.map(\.name), ports: ports, classOf: classOf, width: width, rows: rows)
+    return ConnectivityMatrix(
+      endpoints: endpoints.map(\.name), ports: ports, classOf: classOf, width: width, rows: rows)
   }
 }
 
@@ -143,7 +150,9 @@ public enum MatrixReporter {
     var out = "from,to," + m.ports.map(\.description).joined(separator: ",") + "\n"
     for (i, from) in m.endpoints.enumerated() {
       for (j, to) in m.endpoints.enumerated() where i != j {
-        out += "\(from),\(to)," + m.ports.indices.map { m.isAllowed(i, j, $0) ? "allow" : "deny" }.joined(separator: ",") + "\n"
+        out +=
+          "\(from),\(to)," + m.ports.indices.map { m.isAllowed(i, j, $0) ? "allow" : "deny" }.joined(separator: ",")
+          + "\n"
       }
     }
     return out

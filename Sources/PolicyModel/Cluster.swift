@@ -19,7 +19,9 @@ public struct Cluster: Sendable {
       labels[name] = [Namespace.nameLabel: name]
     }
     namespaceLabels = labels
-    self.pods = pods.filter(\.participates).sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
+    self.pods = pods.filter(\.participates).sorted {
+      ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name)
+    }
     self.policies = policies.sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
     var byNamespace: [String: [Int]] = [:]
     var byName: [String: Int] = [:]
@@ -72,7 +74,9 @@ public struct Cluster: Sendable {
   }
 
   /// Whether a pod (by index) is a member of a selector peer.
-  public func peerContains(pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String, pod: Pod) -> Bool {
+  public func peerContains(
+    pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String, pod: Pod
+  ) -> Bool {
     if let nsSelector {
       guard let labels = namespaceLabels[pod.meta.namespace], nsSelector.matches(labels) else { return false }
     } else if pod.meta.namespace != policyNamespace {

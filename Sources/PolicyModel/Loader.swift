@@ -79,7 +79,8 @@ public enum Loader {
         case .depthLimit, .aliasLimit, .nodeLimit, .scalarLimit: rule = RuleID.yamlLimit
         }
         reader.diagnostics.append(
-          Diagnostic(ruleID: rule, message: error.message, location: SourceLocation(file: source.path, mark: error.mark)))
+          Diagnostic(
+            ruleID: rule, message: error.message, location: SourceLocation(file: source.path, mark: error.mark)))
       }
       for document in stream.documents {
         inventory.documentCount += 1
@@ -120,7 +121,8 @@ public enum Loader {
         inventory.policies.append(policy)
       }
     case _ where Workloads.templatePath[kind] != nil && Workloads.apiVersions.contains(apiVersion):
-      if let workload = reader.workload(fields, rootNode: root, kind: kind, defaultNamespace: options.defaultNamespace) {
+      if let workload = reader.workload(fields, rootNode: root, kind: kind, defaultNamespace: options.defaultNamespace)
+      {
         inventory.workloads.append(workload)
       }
     case _ where kind.hasSuffix("List") && fields["items"] != nil:
@@ -138,9 +140,17 @@ public enum Loader {
   /// definitions the result would depend on file order.
   static func finish(_ inventory: inout Inventory) {
     inventory.namespaces.sort { ($0.name, $0.location!) < ($1.name, $1.location!) }
-    inventory.pods.sort { ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location) }
-    inventory.policies.sort { ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location) }
-    inventory.workloads.sort { ($0.meta.namespace, $0.meta.name, $0.workloadKind ?? "", $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.workloadKind ?? "", $1.meta.location) }
+    inventory.pods.sort {
+      ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location)
+    }
+    inventory.policies.sort {
+      ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location)
+    }
+    inventory.workloads.sort {
+      ($0.meta.namespace, $0.meta.name, $0.workloadKind ?? "", $0.meta.location) < (
+        $1.meta.namespace, $1.meta.name, $1.workloadKind ?? "", $1.meta.location
+      )
+    }
     inventory.skipped.sort { $0.location < $1.location }
     func dedupe<T>(_ items: inout [T], kind: String, key: (T) -> String, location: (T) -> SourceLocation) {
       var kept: [T] = []
@@ -159,7 +169,8 @@ public enum Loader {
       items = kept
     }
     dedupe(&inventory.namespaces, kind: "namespace", key: { $0.name }, location: { $0.location! })
-    dedupe(&inventory.pods, kind: "pod", key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
+    dedupe(
+      &inventory.pods, kind: "pod", key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
     dedupe(
       &inventory.policies, kind: "networkpolicy", key: { "\($0.meta.namespace)/\($0.meta.name)" },
       location: { $0.meta.location })

@@ -28,17 +28,21 @@ extension NodeReader {
     if let pair = fields["name"] {
       name = string(pair.value, path: "metadata.name")
       if let n = name, let problem = nameCheck(n) {
-        report(RuleID.invalidName, "invalid name \"\(Self.sanitize(n))\": \(problem)", at: pair.value, path: "metadata.name")
+        report(
+          RuleID.invalidName, "invalid name \"\(Self.sanitize(n))\": \(problem)", at: pair.value, path: "metadata.name")
       }
     }
     guard let name, !name.isEmpty else {
-      report(RuleID.missingField, "\(kind) has no metadata.name", at: fields["name"]?.value ?? metaPair.value, path: "metadata.name")
+      report(
+        RuleID.missingField, "\(kind) has no metadata.name", at: fields["name"]?.value ?? metaPair.value,
+        path: "metadata.name")
       return nil
     }
     var namespace = defaultNamespace
     var written = false
     // An empty namespace decodes like a missing one (Go's zero value), so it defaults.
-    if namespaced, let pair = fields["namespace"], let ns = string(pair.value, path: "metadata.namespace"), !ns.isEmpty {
+    if namespaced, let pair = fields["namespace"], let ns = string(pair.value, path: "metadata.namespace"), !ns.isEmpty
+    {
       if let problem = NameRules.dns1123Label(ns) {
         report(
           RuleID.invalidName, "invalid namespace \"\(Self.sanitize(ns))\": \(problem)", at: pair.value,
@@ -73,7 +77,9 @@ extension NodeReader {
     for pair in node.mappingPairs ?? [] {
       guard let key = pair.key.scalarText else { continue }
       if let problem = NameRules.qualifiedName(key) {
-        report(RuleID.invalidLabel, "invalid label key \"\(Self.sanitize(key))\": \(problem)", at: pair.key, path: Self.join(path, key))
+        report(
+          RuleID.invalidLabel, "invalid label key \"\(Self.sanitize(key))\": \(problem)", at: pair.key,
+          path: Self.join(path, key))
       }
       if let value = labels[key], let problem = NameRules.labelValue(value) {
         report(

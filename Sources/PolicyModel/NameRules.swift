@@ -49,7 +49,8 @@ public enum NameRules {
       if let problem = dns1123Subdomain(prefix) { return "prefix part \(problem)" }
       name = parts[1]
     } else if parts.count > 2 {
-      return "a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional DNS subdomain prefix and '/'"
+      return
+        "a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional DNS subdomain prefix and '/'"
     }
     if name.isEmpty { return "name part must be non-empty" }
     if name.count > 63 { return "name part must be no more than 63 characters" }
@@ -73,7 +74,9 @@ public enum NameRules {
   public static func portName(_ s: String) -> String? {
     let b = Array(s.utf8)
     if b.count > 15 { return "must be no more than 15 characters" }
-    if b.isEmpty { return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), and at least one letter" }
+    if b.isEmpty {
+      return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), and at least one letter"
+    }
     if !b.allSatisfy({ isLowerAlnum($0) || $0 == 0x2d }) {
       return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
     }

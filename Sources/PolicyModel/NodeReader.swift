@@ -67,7 +67,9 @@ struct NodeReader {
       return nil
     }
     guard Self.standardTag(node, "map") else {
-      report(RuleID.invalidType, "unsupported tag \(Self.sanitize(Self.shortTag(node.tag))) on a mapping", at: node, path: path)
+      report(
+        RuleID.invalidType, "unsupported tag \(Self.sanitize(Self.shortTag(node.tag))) on a mapping", at: node,
+        path: path)
       return nil
     }
     var out = Fields()
@@ -94,7 +96,8 @@ struct NodeReader {
       return nil
     }
     guard Self.standardTag(node, "seq") else {
-      report(RuleID.invalidType, "unsupported tag \(Self.sanitize(Self.shortTag(node.tag))) on a list", at: node, path: path)
+      report(
+        RuleID.invalidType, "unsupported tag \(Self.sanitize(Self.shortTag(node.tag))) on a list", at: node, path: path)
       return nil
     }
     return items
@@ -131,7 +134,8 @@ struct NodeReader {
       }
       return n
     case .bigInteger(let text)?:
-      report(rule, "\(Self.sanitize(text)) is out of range \(range.lowerBound)-\(range.upperBound)", at: node, path: path)
+      report(
+        rule, "\(Self.sanitize(text)) is out of range \(range.lowerBound)-\(range.upperBound)", at: node, path: path)
       return nil
     case .float(let f)? where f.isFinite && f == f.rounded() && abs(f) < 1e15:
       return integer(

@@ -47,7 +47,9 @@ extension NodeReader {
         if field == "initContainers" {
           guard let policy = c["restartPolicy"], policy.value.scalarText == "Always" else { continue }
         }
-        guard let portsPair = c["ports"], let ports = sequence(portsPair.value, path: "\(cpath).ports") else { continue }
+        guard let portsPair = c["ports"], let ports = sequence(portsPair.value, path: "\(cpath).ports") else {
+          continue
+        }
         // validateContainerPorts: names are unique within a container. Across
         // containers the first definition wins, as Service port lookup does.
         var names = Set<String>()
@@ -55,7 +57,8 @@ extension NodeReader {
           let ppath = Self.index("\(cpath).ports", j)
           guard let p = fields(portNode, path: ppath) else { continue }
           guard let numberPair = p["containerPort"],
-            let number = integer(numberPair.value, path: "\(ppath).containerPort", range: 1...65535, rule: RuleID.invalidPort)
+            let number = integer(
+              numberPair.value, path: "\(ppath).containerPort", range: 1...65535, rule: RuleID.invalidPort)
           else { continue }
           var proto = Defaults.portProtocol
           if let protoPair = p["protocol"], let text = string(protoPair.value, path: "\(ppath).protocol") {
@@ -70,9 +73,13 @@ extension NodeReader {
           var name: String?
           if let namePair = p["name"], let text = string(namePair.value, path: "\(ppath).name") {
             if let problem = NameRules.portName(text) {
-              report(RuleID.invalidPort, "invalid port name \"\(Self.sanitize(text))\": \(problem)", at: namePair.value, path: "\(ppath).name")
+              report(
+                RuleID.invalidPort, "invalid port name \"\(Self.sanitize(text))\": \(problem)", at: namePair.value,
+                path: "\(ppath).name")
             } else if !names.insert(text).inserted {
-              report(RuleID.invalidPort, "duplicate port name \"\(Self.sanitize(text))\" in one container", at: namePair.value, path: "\(ppath).name")
+              report(
+                RuleID.invalidPort, "duplicate port name \"\(Self.sanitize(text))\" in one container",
+                at: namePair.value, path: "\(ppath).name")
             }
             name = text
           }

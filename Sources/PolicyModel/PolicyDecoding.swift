@@ -50,7 +50,9 @@ extension NodeReader {
         types.append(type)
       }
       if items.count > 2 {
-        report(RuleID.invalidPolicyType, "too many policy types: \(items.count), at most 2", at: p.value, path: "spec.policyTypes")
+        report(
+          RuleID.invalidPolicyType, "too many policy types: \(items.count), at most 2", at: p.value,
+          path: "spec.policyTypes")
       }
       written = types
     }
@@ -100,7 +102,8 @@ extension NodeReader {
     let namespaces = f["namespaceSelector"].flatMap { Self.isNull($0.value) ? nil : $0 }
     let block = f["ipBlock"].flatMap { Self.isNull($0.value) ? nil : $0 }
     if pods == nil, namespaces == nil, block == nil {
-      report(RuleID.invalidPeer, "must specify a peer (podSelector, namespaceSelector or ipBlock)", at: node, path: path)
+      report(
+        RuleID.invalidPeer, "must specify a peer (podSelector, namespaceSelector or ipBlock)", at: node, path: path)
       return nil
     }
     if let block {
@@ -145,7 +148,8 @@ extension NodeReader {
         guard cidr.strictlyContains(except) else {
           let why = except.family != cidr.family ? " (different address family)" : ""
           report(
-            RuleID.invalidCIDR, "except \"\(Self.sanitize(etext))\" must be a strict subset of cidr \"\(Self.sanitize(text))\"\(why)",
+            RuleID.invalidCIDR,
+            "except \"\(Self.sanitize(etext))\" must be a strict subset of cidr \"\(Self.sanitize(text))\"\(why)",
             at: item, path: epath)
           ok = false
           continue
@@ -182,7 +186,9 @@ extension NodeReader {
       case .string(let name)?:
         if let problem = NameRules.portName(name) {
           let hint = Int(name) != nil ? " (a quoted number is a port name; write the number unquoted)" : ""
-          report(RuleID.invalidPort, "invalid port name \"\(Self.sanitize(name))\": \(problem)\(hint)", at: p.value, path: path + ".port")
+          report(
+            RuleID.invalidPort, "invalid port name \"\(Self.sanitize(name))\": \(problem)\(hint)", at: p.value,
+            path: path + ".port")
           ok = false
         } else {
           port = .name(name)
@@ -200,13 +206,19 @@ extension NodeReader {
       if let n = integer(p.value, path: path + ".endPort", range: 1...65535, rule: RuleID.invalidPort) {
         switch port {
         case .number(let start)? where n < start:
-          report(RuleID.invalidPort, "endPort \(n) must be greater than or equal to port \(start)", at: p.value, path: path + ".endPort")
+          report(
+            RuleID.invalidPort, "endPort \(n) must be greater than or equal to port \(start)", at: p.value,
+            path: path + ".endPort")
           ok = false
         case .name?:
-          report(RuleID.invalidPort, "endPort may not be specified when port is non-numeric", at: p.value, path: path + ".endPort")
+          report(
+            RuleID.invalidPort, "endPort may not be specified when port is non-numeric", at: p.value,
+            path: path + ".endPort")
           ok = false
         case nil where f["port"].map({ !Self.isNull($0.value) }) != true:
-          report(RuleID.invalidPort, "endPort may not be specified when port is not specified", at: p.value, path: path + ".endPort")
+          report(
+            RuleID.invalidPort, "endPort may not be specified when port is not specified", at: p.value,
+            path: path + ".endPort")
           ok = false
         default:
           endPort = n

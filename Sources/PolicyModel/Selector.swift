@@ -16,7 +16,8 @@ extension LabelSelector {
   /// say the same thing share sets and compare equal in diffs.
   public var canonicalText: String {
     let labels = matchLabels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    let exprs = expressions.map { "\($0.key) \($0.op.rawValue) (\($0.values.sorted().joined(separator: ",")))" }.sorted()
+    let exprs = expressions.map { "\($0.key) \($0.op.rawValue) (\($0.values.sorted().joined(separator: ",")))" }
+      .sorted()
     return "{" + (labels + exprs).joined(separator: ";") + "}"
   }
 }
@@ -63,7 +64,9 @@ extension NodeReader {
       return nil
     }
     if let problem = NameRules.qualifiedName(key) {
-      report(RuleID.invalidLabel, "invalid label key \"\(Self.sanitize(key))\": \(problem)", at: keyPair.value, path: path + ".key")
+      report(
+        RuleID.invalidLabel, "invalid label key \"\(Self.sanitize(key))\": \(problem)", at: keyPair.value,
+        path: path + ".key")
     }
     guard let opPair = f["operator"], let opText = string(opPair.value, path: path + ".operator") else {
       report(RuleID.invalidSelector, "selector requirement needs an operator", at: node, path: path + ".operator")
@@ -71,7 +74,8 @@ extension NodeReader {
     }
     guard let op = SelectorOperator(rawValue: opText) else {
       report(
-        RuleID.invalidSelector, "\"\(Self.sanitize(opText))\" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)",
+        RuleID.invalidSelector,
+        "\"\(Self.sanitize(opText))\" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)",
         at: opPair.value, path: path + ".operator")
       return nil
     }

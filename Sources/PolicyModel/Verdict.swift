@@ -82,7 +82,9 @@ public struct ReferenceVerdict {
 
   /// "A connection from A to B is allowed when A's egress allows it AND B's
   /// ingress allows it." A pod talking to itself is never blocked.
-  public func allows(from: Endpoint, to: Endpoint, port: Int, proto: NetProtocol, family: IPAddress.Family = .ipv4) -> Bool {
+  public func allows(from: Endpoint, to: Endpoint, port: Int, proto: NetProtocol, family: IPAddress.Family = .ipv4)
+    -> Bool
+  {
     if from == to, case .pod = from { return true }
     let (egress, ingress) = explain(from: from, to: to, port: port, proto: proto, family: family)
     return egress.allows && ingress.allows
@@ -94,17 +96,22 @@ public struct ReferenceVerdict {
   {
     let source = pod(from)
     let destination = pod(to)
-    let egress = source.map {
-      verdict(subject: $0, peer: to, peerPod: destination, direction: .egress, port: port, proto: proto, family: family)
-    } ?? .notApplicable
-    let ingress = destination.map {
-      verdict(subject: $0, peer: from, peerPod: source, direction: .ingress, port: port, proto: proto, family: family)
-    } ?? .notApplicable
+    let egress =
+      source.map {
+        verdict(
+          subject: $0, peer: to, peerPod: destination, direction: .egress, port: port, proto: proto, family: family)
+      } ?? .notApplicable
+    let ingress =
+      destination.map {
+        verdict(subject: $0, peer: from, peerPod: source, direction: .ingress, port: port, proto: proto, family: family)
+      } ?? .notApplicable
     return (egress, ingress)
   }
 
   func pod(_ endpoint: Endpoint) -> Pod? {
-    guard case .pod(let ns, let name) = endpoint, let i = cluster.podIndex(namespace: ns, name: name) else { return nil }
+    guard case .pod(let ns, let name) = endpoint, let i = cluster.podIndex(namespace: ns, name: name) else {
+      return nil
+    }
     return cluster.pods[i]
   }
 
@@ -125,7 +132,9 @@ public struct ReferenceVerdict {
     var matched: [RuleRef] = []
     for policy in selecting {
       for (index, rule) in policy.rules(direction).enumerated() {
-        guard let peerIndex = peerMatch(rule, policy: policy, peerPod: peerPod, peerAddress: peerAddress) else { continue }
+        guard let peerIndex = peerMatch(rule, policy: policy, peerPod: peerPod, peerAddress: peerAddress) else {
+          continue
+        }
         // Named ports resolve against the destination pod: the subject for
         // ingress, the peer for egress.
         let destination = direction == .ingress ? subject : peerPod
@@ -147,7 +156,8 @@ public struct ReferenceVerdict {
       switch peer.kind {
       case .selectors(let pods, let namespaces):
         guard let peerPod else { return false }
-        return cluster.peerContains(pods: pods, namespaces: namespaces, policyNamespace: policy.meta.namespace, pod: peerPod)
+        return cluster.peerContains(
+          pods: pods, namespaces: namespaces, policyNamespace: policy.meta.namespace, pod: peerPod)
       case .ipBlock(let block):
         // "ipBlock matches any address inside cidr and outside every except, INCLUDING pod IPs."
         guard let peerAddress else { return false }

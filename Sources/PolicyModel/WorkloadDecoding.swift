@@ -46,6 +46,7 @@ extension NodeReader {
     var templateMeta = meta
     templateMeta.labels = labels
     return Pod(
-      meta: templateMeta, nodeName: nil, hostNetwork: hostNetwork, phase: nil, ips: [], ports: ports, workloadKind: kind)
+      meta: templateMeta, nodeName: nil, hostNetwork: hostNetwork, phase: nil, ips: [], ports: ports, workloadKind: kind
+    )
   }
 }

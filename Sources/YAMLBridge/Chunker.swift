@@ -39,7 +39,9 @@ public enum Chunker {
       return b == 0x20 || b == 0x0a || b == 0x0d || b == 0x23
     }
     // kubectl List: "items:" at column 0, items as "- " at column 0.
-    if let itemsLine = lineStarts.indices.first(where: { starts($0, with: "items:\n") || starts($0, with: "items:\r\n") }) {
+    if let itemsLine = lineStarts.indices.first(where: {
+      starts($0, with: "items:\n") || starts($0, with: "items:\r\n")
+    }) {
       var itemStarts: [Int] = []
       var line = itemsLine + 1
       while line < lineStarts.count {
@@ -66,7 +68,8 @@ public enum Chunker {
     }
     // Multi-document stream: "---" lines at column 0.
     let markers = lineStarts.indices.filter { line in
-      starts(line, with: "---") && (lineStarts[line] + 3 >= bytes.count || [0x0a, 0x0d, 0x20].contains(bytes[lineStarts[line] + 3]))
+      starts(line, with: "---")
+        && (lineStarts[line] + 3 >= bytes.count || [0x0a, 0x0d, 0x20].contains(bytes[lineStarts[line] + 3]))
     }
     guard markers.count >= wanted else { return nil }
     var cuts = [0]

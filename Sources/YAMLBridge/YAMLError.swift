@@ -75,7 +75,9 @@ public struct Pruning: Sendable {
   /// Deeper paths are never skipped (and never asked about).
   public var maxDepth: Int
 
-  public init(maxDepth: Int, skip: @escaping @Sendable (_ kind: String, _ path: ArraySlice<String>, _ key: String) -> Bool) {
+  public init(
+    maxDepth: Int, skip: @escaping @Sendable (_ kind: String, _ path: ArraySlice<String>, _ key: String) -> Bool
+  ) {
     self.maxDepth = maxDepth
     self.skip = skip
   }

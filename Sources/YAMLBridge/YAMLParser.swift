@@ -24,7 +24,9 @@ public enum YAMLParser {
     guard yaml_parser_initialize(&parser) != 0 else {
       return YAMLStream(
         documents: [],
-        errors: [YAMLError(kind: .syntax, message: "libyaml could not start (out of memory)", mark: Mark(line: 1, column: 1))])
+        errors: [
+          YAMLError(kind: .syntax, message: "libyaml could not start (out of memory)", mark: Mark(line: 1, column: 1))
+        ])
     }
     defer { yaml_parser_delete(&parser) }
     // An empty buffer may have a nil base address; libyaml wants a valid pointer.
@@ -89,7 +91,9 @@ struct TreeBuilder {
   /// is one the consumer said it never reads.
   func shouldSkipValue() -> Bool {
     guard let pruning, let top = stack.last, top.isMapping, let key = top.pendingKey?.scalarText else { return false }
-    guard let k = stack.lastIndex(where: { $0.kind != nil }), stack.count - k - 1 <= pruning.maxDepth else { return false }
+    guard let k = stack.lastIndex(where: { $0.kind != nil }), stack.count - k - 1 <= pruning.maxDepth else {
+      return false
+    }
     var path: [String] = []
     path.reserveCapacity(stack.count - k - 1)
     for frame in stack[(k + 1)...] { path.append(frame.key) }
@@ -242,11 +246,14 @@ struct TreeBuilder {
     switch event.type {
     case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
       skipDepth += 1
-      let anchor = event.type == YAML_MAPPING_START_EVENT ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+      let anchor =
+        event.type == YAML_MAPPING_START_EVENT ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
       if let name = Self.string(anchor) { prunedAnchors.insert(name) }
     case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
       skipDepth -= 1
-      if skipDepth == 0 { return add(Self.null(SourceSpan(start: skipStart, end: end)), count: 1, newNodes: 1, anchor: nil) }
+      if skipDepth == 0 {
+        return add(Self.null(SourceSpan(start: skipStart, end: end)), count: 1, newNodes: 1, anchor: nil)
+      }
     case YAML_SCALAR_EVENT:
       if let name = Self.string(event.data.scalar.anchor) { prunedAnchors.insert(name) }
     default:
@@ -328,7 +335,8 @@ struct TreeBuilder {
       case .sequence(let items) where items.allSatisfy({ $0.mappingPairs != nil }): sources.append(contentsOf: items)
       default:
         return YAMLError(
-          kind: .invalidMerge, message: "merge key '<<' needs a mapping or a list of mappings, not a \(pair.value.kindName)",
+          kind: .invalidMerge,
+          message: "merge key '<<' needs a mapping or a list of mappings, not a \(pair.value.kindName)",
           mark: pair.value.start)
       }
     }

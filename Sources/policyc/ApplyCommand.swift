@@ -64,17 +64,21 @@ struct ApplyCommand: ParsableCommand {
     saveState(plan.newState)
     if input.verbose {
       Output.stderr(
-        "policyc: \(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed\n")
+        "policyc: \(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed\n"
+      )
     }
   }
 
   /// Names of the sets in the kernel; without the ipset tool, none (an error
   /// only when sets are needed).
   func currentSets(needed: Bool) throws -> [String] {
-    if !needed, (try? Subprocess.run(["sh", "-c", "command -v \(ipset)"], input: nil, what: "find ipset", quiet: true)) == nil {
+    if !needed,
+      (try? Subprocess.run(["sh", "-c", "command -v \(ipset)"], input: nil, what: "find ipset", quiet: true)) == nil
+    {
       return []
     }
-    return try Subprocess.run([ipset, "list", "-n"], input: nil, what: "list ipsets").split(separator: "\n").map(String.init)
+    return try Subprocess.run([ipset, "list", "-n"], input: nil, what: "list ipsets").split(separator: "\n").map(
+      String.init)
   }
 
   func execute(_ plan: ApplyPlan) throws {
@@ -85,7 +89,8 @@ struct ApplyCommand: ParsableCommand {
     func abort() {
       // One call per set: a set that was never made must not stop the rest.
       for line in plan.abortSets.split(separator: "\n") {
-        _ = try? Subprocess.run([ipset] + line.split(separator: " ").map(String.init), input: nil, what: "clean up", quiet: true)
+        _ = try? Subprocess.run(
+          [ipset] + line.split(separator: " ").map(String.init), input: nil, what: "clean up", quiet: true)
       }
     }
     do {
@@ -112,7 +117,8 @@ struct ApplyCommand: ParsableCommand {
 
   func saveState(_ state: ApplyState) {
     let directory = (self.state as NSString).deletingLastPathComponent
-    try? FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
+    try? FileManager.default.createDirectory(
+      atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
     do {
       try Output.atomicWrite(state.text, to: self.state)
     } catch {

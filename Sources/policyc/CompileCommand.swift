@@ -47,7 +47,8 @@ struct CompileCommand: ParsableCommand {
     if output == nil { Output.stdout(text) }
     if input.verbose {
       Output.stderr(
-        "policyc: \(ruleSet.chains.count) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.sets.reduce(0) { $0 + $1.members.count }) set entries\n")
+        "policyc: \(ruleSet.chains.count) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.sets.reduce(0) { $0 + $1.members.count }) set entries\n"
+      )
       Output.stderr("policyc: read \(loaded - started), compiled \(compiled - loaded), wrote \(clock.now - compiled)\n")
     }
   }

@@ -39,7 +39,9 @@ struct DiffCommand: ParsableCommand {
   @OptionGroup var load: LoadFlags
 
   func validate() throws {
-    guard ["text", "markdown", "json"].contains(format) else { throw ValidationError("--format must be text, markdown or json") }
+    guard ["text", "markdown", "json"].contains(format) else {
+      throw ValidationError("--format must be text, markdown or json")
+    }
     if git == nil, inputs.count != 2 { throw ValidationError("give OLD and NEW, or --git REV [PATH...]") }
     guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
   }
@@ -81,9 +83,11 @@ enum GitSources {
     for path in listing.split(separator: "\0").map(String.init).sorted() {
       let ext = (path as NSString).pathExtension.lowercased()
       // The same files the working-tree side reads: no hidden entries.
-      guard InputFiles.extensions.contains(ext), !path.split(separator: "/").contains(where: { $0.hasPrefix(".") && $0 != "." && $0 != ".." })
+      guard InputFiles.extensions.contains(ext),
+        !path.split(separator: "/").contains(where: { $0.hasPrefix(".") && $0 != "." && $0 != ".." })
       else { continue }
-      let text = try Subprocess.run(["git", "show", "\(revision):./\(path)"], input: nil, what: "read \(revision):\(path)")
+      let text = try Subprocess.run(
+        ["git", "show", "\(revision):./\(path)"], input: nil, what: "read \(revision):\(path)")
       sources.append(InputSource(path: "\(revision):\(path)", bytes: Array(text.utf8)))
     }
     return sources
@@ -99,7 +103,9 @@ enum RulesDiffReporter {
       }
       return "{\"owners\":[" + owners.joined(separator: ",") + "],\"version\":1}\n"
     }
-    if diff.isEmpty { return format == "markdown" ? "### policyc: rules diff\n\nNo rule change.\n" : "no rule change\n" }
+    if diff.isEmpty {
+      return format == "markdown" ? "### policyc: rules diff\n\nNo rule change.\n" : "no rule change\n"
+    }
     var out = format == "markdown" ? "### policyc: rules diff\n\n" : ""
     for o in diff.owners {
       out += format == "markdown" ? "#### \(o.owner)\n\n```diff\n" : "\(o.owner):\n"

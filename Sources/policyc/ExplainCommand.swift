@@ -27,20 +27,25 @@ struct ExplainCommand: ParsableCommand {
   @OptionGroup var input: InputOptions
 
   func validate() throws {
-    guard PortProbe(parsing: port) != nil else { throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL]") }
+    guard PortProbe(parsing: port) != nil else {
+      throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL]")
+    }
   }
 
   func run() throws {
     let cluster = Cluster.forAnalysis(try input.loadOrExit())
     guard let source = Explanation.endpoint(from, in: cluster) else {
-      Output.stderr("policyc: error: --from '\(from)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
+      Output.stderr(
+        "policyc: error: --from '\(from)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
       throw ExitCode(ExitStatus.trouble)
     }
     guard let destination = Explanation.endpoint(to, in: cluster) else {
-      Output.stderr("policyc: error: --to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
+      Output.stderr(
+        "policyc: error: --to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
       throw ExitCode(ExitStatus.trouble)
     }
-    let explanation = Explanation.explain(cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!)
+    let explanation = Explanation.explain(
+      cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!)
     Output.stdout(explanation.text)
     throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
   }

@@ -17,7 +17,9 @@ struct LoadFlags: ParsableArguments {
   @Flag(name: .shortAndLong, help: "Also report skipped objects and a summary on standard error.")
   var verbose = false
 
-  @Option(name: .shortAndLong, help: "Threads for parsing large inputs (default: all cores; 1 = one thread). The result is the same.")
+  @Option(
+    name: .shortAndLong,
+    help: "Threads for parsing large inputs (default: all cores; 1 = one thread). The result is the same.")
   var jobs: Int?
 
   func validate() throws {
@@ -56,11 +58,13 @@ struct LoadFlags: ParsableArguments {
     if verbose {
       for object in inventory.skipped {
         Output.stderr(
-          "\(object.location.file):\(object.location.line):\(object.location.column): note: skipped \(object.kind) \(object.name ?? "")\n")
+          "\(object.location.file):\(object.location.line):\(object.location.column): note: skipped \(object.kind) \(object.name ?? "")\n"
+        )
       }
       let kinds = Set(inventory.skipped.map(\.kind)).sorted()
       Output.stderr(
-        "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.workloads.count) workload(s), \(inventory.policies.count) network polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n")
+        "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.workloads.count) workload(s), \(inventory.policies.count) network polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n"
+      )
     }
     let errors = inventory.errors.count
     if errors > 0 {

@@ -15,7 +15,10 @@ struct Policyc: ParsableCommand {
       2 usage error, unreadable path or invalid input.
       """,
     version: "0.1.0",
-    subcommands: [CompileCommand.self, ApplyCommand.self, MatrixCommand.self, ExplainCommand.self, DiffCommand.self, LintCommand.self, RulesCommand.self]
+    subcommands: [
+      CompileCommand.self, ApplyCommand.self, MatrixCommand.self, ExplainCommand.self, DiffCommand.self,
+      LintCommand.self, RulesCommand.self,
+    ]
   )
 
   /// One place maps every error to an exit code: usage problems exit 2,

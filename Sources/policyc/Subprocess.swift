@@ -14,7 +14,8 @@ enum Subprocess {
         let message = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if !quiet {
           Output.stderr(
-            "policyc: error: cannot \(what): \(arguments[0]) exited with status \(status)\(message.isEmpty ? "" : ": " + message)\n")
+            "policyc: error: cannot \(what): \(arguments[0]) exited with status \(status)\(message.isEmpty ? "" : ": " + message)\n"
+          )
         }
         throw ExitCode(ExitStatus.trouble)
       }

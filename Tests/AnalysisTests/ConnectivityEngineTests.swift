@@ -194,7 +194,8 @@ final class ConnectivityEngineTests: XCTestCase {
     for from in sides {
       // A workload with itself is two replicas, which the reference (one pod
       // talking to itself) cannot say; testWorkloadReplicasAreAPair covers it.
-      for to in sides where !(from == to && { if case .pod(let i) = from { cluster.pods[i].workloadKind != nil } else { false } }()) {
+      for to in sides
+      where !(from == to && { if case .pod(let i) = from { cluster.pods[i].workloadKind != nil } else { false } }()) {
         let ports = engine.allowedPorts(from: from, to: to)
         for probe in probes.sorted() {
           let expected = verdict.allows(

@@ -97,7 +97,9 @@ final class ScaleTests: XCTestCase {
       cluster: cluster, ports: [PortProbe(port: 8080, proto: .tcp)])
     let elapsed = Date().timeIntervalSince(start)
     var allowed = 0
-    for i in matrix.endpoints.indices { for j in matrix.endpoints.indices where matrix.isAllowed(i, j, 0) { allowed += 1 } }
+    for i in matrix.endpoints.indices {
+      for j in matrix.endpoints.indices where matrix.isAllowed(i, j, 0) { allowed += 1 }
+    }
     let seconds = String(format: "%.2f", elapsed)
     print(
       "policyc scale: matrix of 5,000 pods on 8080/TCP: \(seconds) s, \(allowed) of 25000000 cells allowed"

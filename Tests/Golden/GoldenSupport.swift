@@ -31,7 +31,9 @@ enum Golden {
         InputSource(path: file, bytes: [UInt8](try Data(contentsOf: directory.appendingPathComponent(file))))
       }
       let argsText = (try? String(contentsOf: directory.appendingPathComponent("args"), encoding: .utf8)) ?? ""
-      return Case(name: name, directory: directory, sources: sources, args: argsText.split(whereSeparator: \.isWhitespace).map(String.init))
+      return Case(
+        name: name, directory: directory, sources: sources,
+        args: argsText.split(whereSeparator: \.isWhitespace).map(String.init))
     }
   }
 
@@ -45,7 +47,8 @@ enum Golden {
   }
 
   static func emitOptions(_ c: Case) -> EmitOptions {
-    EmitOptions(node: option(c.args, "--node"), denyAction: option(c.args, "--deny").flatMap(DenyAction.init) ?? .reject)
+    EmitOptions(
+      node: option(c.args, "--node"), denyAction: option(c.args, "--deny").flatMap(DenyAction.init) ?? .reject)
   }
 
   /// The rules the case compiles to, or the diagnostics if it does not.
@@ -69,7 +72,8 @@ enum Golden {
       return
     }
     if expected != actual {
-      XCTFail("\(label): output differs from \(file.lastPathComponent)\n--- expected\n\(expected)\n--- actual\n\(actual)")
+      XCTFail(
+        "\(label): output differs from \(file.lastPathComponent)\n--- expected\n\(expected)\n--- actual\n\(actual)")
     }
   }
 }

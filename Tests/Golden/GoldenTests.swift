@@ -35,7 +35,9 @@ final class GoldenTests: XCTestCase {
       XCTAssertNil(rules, "\(c.name): invalid input compiled")
       XCTAssertFalse(diagnostics.isEmpty, "\(c.name): no diagnostics")
       for line in diagnostics.split(separator: "\n") {
-        XCTAssertNotNil(line.range(of: #"^[^:]+:\d+:\d+: (error|warning): .+ \[[a-z-]+\]$"#, options: .regularExpression), "\(c.name): unlocated: \(line)")
+        XCTAssertNotNil(
+          line.range(of: #"^[^:]+:\d+:\d+: (error|warning): .+ \[[a-z-]+\]$"#, options: .regularExpression),
+          "\(c.name): unlocated: \(line)")
       }
       Golden.check(diagnostics, c.directory.appendingPathComponent("expected.stderr"), c.name)
     }
@@ -52,7 +54,8 @@ final class GoldenTests: XCTestCase {
     for c in try Golden.cases("cases") {
       let file = c.directory.appendingPathComponent("expected.rules")
       guard FileManager.default.fileExists(atPath: file.path) else { continue }
-      let result = try Shell.run("ip netns exec \(netns) iptables-restore --test --noflush < '\(file.path)'", check: false)
+      let result = try Shell.run(
+        "ip netns exec \(netns) iptables-restore --test --noflush < '\(file.path)'", check: false)
       XCTAssertEqual(result.status, 0, "\(c.name): iptables-restore refused it: \(result.output)")
       checked += 1
     }

@@ -14,11 +14,14 @@ final class EmitterAgreementTests: XCTestCase {
 
   func testGoldenCasesAgreeWithTheReference() throws {
     var checked = 0
-    for name in try FileManager.default.contentsOfDirectory(atPath: Self.goldenRoot.path).sorted() where !name.hasPrefix(".") {
+    for name in try FileManager.default.contentsOfDirectory(atPath: Self.goldenRoot.path).sorted()
+    where !name.hasPrefix(".") {
       let dir = Self.goldenRoot.appendingPathComponent(name)
       let files = (FileManager.default.enumerator(atPath: dir.path)?.allObjects as? [String] ?? [])
         .filter { InputFiles.extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-      let sources = try files.map { InputSource(path: $0, bytes: [UInt8](try Data(contentsOf: dir.appendingPathComponent($0)))) }
+      let sources = try files.map {
+        InputSource(path: $0, bytes: [UInt8](try Data(contentsOf: dir.appendingPathComponent($0))))
+      }
       let args = ((try? String(contentsOf: dir.appendingPathComponent("args"), encoding: .utf8)) ?? "")
         .split(whereSeparator: \.isWhitespace).map(String.init)
       let namespace = args.firstIndex(of: "--namespace").map { args[$0 + 1] } ?? "default"
@@ -36,7 +39,9 @@ final class EmitterAgreementTests: XCTestCase {
     for round in 0..<150 {
       let cluster = RandomCluster.make(&generator)
       let nodes: [String?] = [nil, "node-a", "node-b"]
-      for node in nodes { probes += try Agreement.check(cluster, node: node, label: "random #\(round) node \(node ?? "all")") }
+      for node in nodes {
+        probes += try Agreement.check(cluster, node: node, label: "random #\(round) node \(node ?? "all")")
+      }
     }
     XCTAssertGreaterThan(probes, 100_000)
   }
@@ -59,7 +64,9 @@ enum Agreement {
     for policy in cluster.policies {
       for rule in policy.ingress + policy.egress {
         for p in rule.ports {
-          if case .number(let n)? = p.port { ports.formUnion([n - 1, n, n + 1, (p.endPort ?? n), (p.endPort ?? n) + 1]) }
+          if case .number(let n)? = p.port {
+            ports.formUnion([n - 1, n, n + 1, (p.endPort ?? n), (p.endPort ?? n) + 1])
+          }
         }
       }
     }
@@ -79,10 +86,13 @@ enum Agreement {
             for port in portList {
               let (egress, ingress) = reference.explain(from: from, to: to, port: port, proto: proto)
               let expected = (!local(fromPod) || egress.allows) && (!local(toPod) || ingress.allows)
-              let actual = evaluator.evaluate(.init(source: fromIP, destination: toIP, proto: proto, port: port)) == .accept
+              let actual =
+                evaluator.evaluate(.init(source: fromIP, destination: toIP, proto: proto, port: port)) == .accept
               probes += 1
               if expected != actual {
-                XCTFail("\(label) [\(useSets ? "ipset" : "rules")]: \(from) -> \(to) \(port)/\(proto.rawValue): reference \(expected), rules \(actual)\n\(text)")
+                XCTFail(
+                  "\(label) [\(useSets ? "ipset" : "rules")]: \(from) -> \(to) \(port)/\(proto.rawValue): reference \(expected), rules \(actual)\n\(text)"
+                )
                 return probes
               }
             }

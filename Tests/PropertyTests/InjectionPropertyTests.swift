@@ -26,7 +26,11 @@ final class InjectionPropertyTests: XCTestCase {
       case "\n": out += "\\n"
       case "\r": out += "\\r"
       default:
-        if scalar.value < 0x20 || scalar.value == 0x7f { out += String(format: "\\x%02x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+          out += String(format: "\\x%02x", scalar.value)
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
       }
     }
     return out + "\""
@@ -77,7 +81,8 @@ final class InjectionPropertyTests: XCTestCase {
   static let freeText: Set<String> = ["annotation", "phase", "node", "container"]
 
   static let valid: [String: String] = [
-    "ns": "shop", "nslabelkey": "team", "nslabel": "a", "annotation": "x", "pod": "web", "podlabel": "web", "node": "node-a",
+    "ns": "shop", "nslabelkey": "team", "nslabel": "a", "annotation": "x", "pod": "web", "podlabel": "web",
+    "node": "node-a",
     "container": "c", "portname": "http", "protocol": "TCP", "phase": "Running", "ip": "10.0.0.5", "policy": "p",
     "cidr": "10.0.0.0/8", "except": "10.1.0.0/16",
   ]
@@ -134,7 +139,8 @@ final class InjectionPropertyTests: XCTestCase {
       try sets.write(to: dir.appendingPathComponent("s\(i)"), atomically: true, encoding: .utf8)
       let loadSets = try Shell.run("ip netns exec \(netns) ipset restore < \(dir.path)/s\(i)", check: false)
       XCTAssertEqual(loadSets.status, 0, "ipset refused sample \(i): \(loadSets.output)")
-      let test = try Shell.run("ip netns exec \(netns) iptables-restore --test --noflush < \(dir.path)/r\(i)", check: false)
+      let test = try Shell.run(
+        "ip netns exec \(netns) iptables-restore --test --noflush < \(dir.path)/r\(i)", check: false)
       XCTAssertEqual(test.status, 0, "iptables-restore refused sample \(i): \(test.output)\n\(rules)")
     }
   }
@@ -152,7 +158,9 @@ enum Shell {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let output = String(decoding: data, as: UTF8.self)
-    if check, process.terminationStatus != 0 { throw RestoreProgram.Failure(description: "`\(command)` failed: \(output)") }
+    if check, process.terminationStatus != 0 {
+      throw RestoreProgram.Failure(description: "`\(command)` failed: \(output)")
+    }
     return (process.terminationStatus, output)
   }
 }

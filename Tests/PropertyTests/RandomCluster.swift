@@ -20,7 +20,9 @@ enum RandomCluster {
   static let here = SourceLocation(file: "random", mark: Mark(line: 1, column: 1))
 
   static func make(_ g: inout SeededGenerator) -> Cluster {
-    let namespaces = ["x", "y", "z"].map { Namespace(name: $0, labels: ["team": ["a", "b"].randomElement(using: &g)!], location: here) }
+    let namespaces = ["x", "y", "z"].map {
+      Namespace(name: $0, labels: ["team": ["a", "b"].randomElement(using: &g)!], location: here)
+    }
     var pods: [Pod] = []
     var octet = 10
     for ns in namespaces {

@@ -45,7 +45,8 @@ struct RestoreProgram {
       }
       if line.hasPrefix(":") {
         let parts = line.dropFirst().split(separator: " ")
-        guard parts.count == 3, parts[1] == "-", parts[2] == "[0:0]", parts[0].hasPrefix("POLICYC-"), parts[0].count <= 28
+        guard parts.count == 3, parts[1] == "-", parts[2] == "[0:0]", parts[0].hasPrefix("POLICYC-"),
+          parts[0].count <= 28
         else { throw Failure(description: "bad chain declaration: \(line)") }
         guard chains[String(parts[0])] == nil else { throw Failure(description: "chain declared twice: \(line)") }
         chains[String(parts[0])] = []
@@ -121,7 +122,8 @@ struct RestoreProgram {
     }
     func hex(_ s: String) throws -> (UInt32, UInt32) {
       let parts = s.split(separator: "/")
-      guard parts.count == 2, let v = UInt32(parts[0].dropFirst(2), radix: 16), let m = UInt32(parts[1].dropFirst(2), radix: 16)
+      guard parts.count == 2, let v = UInt32(parts[0].dropFirst(2), radix: 16),
+        let m = UInt32(parts[1].dropFirst(2), radix: 16)
       else { throw Failure(description: "bad mark \(s): \(line)") }
       return (v, m)
     }
@@ -130,7 +132,9 @@ struct RestoreProgram {
       case "-s": r.source = try cidr(try next())
       case "-d": r.destination = try cidr(try next())
       case "-p":
-        guard let p = NetProtocol(rawValue: try next().uppercased()) else { throw Failure(description: "bad protocol: \(line)") }
+        guard let p = NetProtocol(rawValue: try next().uppercased()) else {
+          throw Failure(description: "bad protocol: \(line)")
+        }
         r.proto = p
       case "-m":
         switch try next() {
@@ -143,7 +147,8 @@ struct RestoreProgram {
         case "tcp", "udp", "sctp":
           guard try next() == "--dport" else { throw Failure(description: "bad port match: \(line)") }
           let parts = try next().split(separator: ":").compactMap { Int($0) }
-          guard (1...2).contains(parts.count), parts.allSatisfy({ (1...65535).contains($0) }), parts.first! <= parts.last!
+          guard (1...2).contains(parts.count), parts.allSatisfy({ (1...65535).contains($0) }),
+            parts.first! <= parts.last!
           else { throw Failure(description: "bad port: \(line)") }
           r.ports = parts.first!...parts.last!
         case "mark":
@@ -166,7 +171,8 @@ struct RestoreProgram {
         case "RETURN": target = .ret
         case "DROP": target = .drop
         case "REJECT":
-          guard try next() == "--reject-with", ["icmp-admin-prohibited", "icmp6-adm-prohibited"].contains(try next()) else {
+          guard try next() == "--reject-with", ["icmp-admin-prohibited", "icmp6-adm-prohibited"].contains(try next())
+          else {
             throw Failure(description: "bad reject: \(line)")
           }
           target = .reject

@@ -40,7 +40,9 @@ public enum ConnectivityDiffer {
       var new: Int?
     }
     var names: [String: (old: ConnectivityEngine.Side?, new: ConnectivityEngine.Side?)] = [:]
-    for (i, pod) in before.pods.enumerated() { names[AnalysisEndpoint.name(of: pod), default: (nil, nil)].old = .pod(i) }
+    for (i, pod) in before.pods.enumerated() {
+      names[AnalysisEndpoint.name(of: pod), default: (nil, nil)].old = .pod(i)
+    }
     for (i, pod) in after.pods.enumerated() { names[AnalysisEndpoint.name(of: pod), default: (nil, nil)].new = .pod(i) }
     let ordered = names.keys.sorted()
     var groups: [Joint: [String]] = [:]
@@ -80,7 +82,8 @@ public enum ConnectivityDiffer {
         let kind: ConnectivityChange.Kind = was == nil ? .added : now == nil ? .removed : .changed
         for from in g.members {
           for to in h.members where from != to || workloads {
-            let causes = kind == .changed
+            let causes =
+              kind == .changed
               ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
             changes.append(ConnectivityChange(kind: kind, from: from, to: to, before: was, after: now, causes: causes))
           }
@@ -89,7 +92,8 @@ public enum ConnectivityDiffer {
     }
     changes.sort { ($0.from, $0.to) < ($1.from, $1.to) }
     return ConnectivityDiff(
-      changes: changes, endpointsBefore: before.pods.count + regions.count, endpointsAfter: after.pods.count + regions.count,
+      changes: changes, endpointsBefore: before.pods.count + regions.count,
+      endpointsAfter: after.pods.count + regions.count,
       changedPolicies: changedPolicies.map { "\($0.namespace)/\($0.name)" })
   }
 
@@ -102,7 +106,9 @@ public enum ConnectivityDiffer {
   /// Policies added, removed or edited in meaning.
   static func changed(old: [NetworkPolicy], new: [NetworkPolicy]) -> [PolicyKey] {
     func index(_ list: [NetworkPolicy]) -> [PolicyKey: String] {
-      Dictionary(list.map { (PolicyKey(namespace: $0.meta.namespace, name: $0.meta.name), Canonical.text($0)) }, uniquingKeysWith: { a, _ in a })
+      Dictionary(
+        list.map { (PolicyKey(namespace: $0.meta.namespace, name: $0.meta.name), Canonical.text($0)) },
+        uniquingKeysWith: { a, _ in a })
     }
     let a = index(old)
     let b = index(new)
@@ -116,7 +122,9 @@ public enum ConnectivityDiffer {
     for key in policies {
       var relevant = false
       for cluster in [before, after] {
-        guard let policy = cluster.policies.first(where: { $0.meta.namespace == key.namespace && $0.meta.name == key.name }) else { continue }
+        guard
+          let policy = cluster.policies.first(where: { $0.meta.namespace == key.namespace && $0.meta.name == key.name })
+        else { continue }
         for (endpoint, direction) in [(from, PolicyType.egress), (to, .ingress)] where policy.applies(to: direction) {
           if let pod = cluster.pods.first(where: { AnalysisEndpoint.name(of: $0) == endpoint }),
             pod.meta.namespace == policy.meta.namespace, policy.podSelector.matches(pod.meta.labels)

@@ -22,17 +22,23 @@ public struct ConnectivityEngine: Sendable {
         for peer in rule.peers { if case .ipBlock(let b) = peer.kind { blocks.insert(b) } }
       }
     }
-    self.blocks = blocks.sorted { ($0.cidr, $0.except.map(\.description).joined(separator: ",")) < ($1.cidr, $1.except.map(\.description).joined(separator: ",")) }
+    self.blocks = blocks.sorted {
+      ($0.cidr, $0.except.map(\.description).joined(separator: ",")) < (
+        $1.cidr, $1.except.map(\.description).joined(separator: ",")
+      )
+    }
     var index: [ClassKey: Int] = [:]
     var members: [[Int]] = []
     var classOf: [Int] = []
     for (i, pod) in cluster.pods.enumerated() {
       let key = ClassKey(pod: pod, blocks: self.blocks)
-      let c = index[key] ?? {
-        index[key] = members.count
-        members.append([])
-        return members.count - 1
-      }()
+      let c =
+        index[key]
+        ?? {
+          index[key] = members.count
+          members.append([])
+          return members.count - 1
+        }()
       members[c].append(i)
       classOf.append(c)
     }
@@ -77,7 +83,8 @@ public struct ConnectivityEngine: Sendable {
     if egress.isEmpty { return .none }
     guard case .pod(let b) = to else { return egress }
     return egress.intersection(
-      directionPorts(subject: cluster.pods[b], selecting: selecting[.ingress]![classOfPod[b]], peer: from, direction: .ingress))
+      directionPorts(
+        subject: cluster.pods[b], selecting: selecting[.ingress]![classOfPod[b]], peer: from, direction: .ingress))
   }
 
   public enum Side: Sendable, Hashable {
@@ -88,7 +95,9 @@ public struct ConnectivityEngine: Sendable {
   /// The union of the ports every matching rule allows; everything when no
   /// policy isolates the subject in this direction.
   public func directionPorts(subject: Pod, peer: Side, direction: PolicyType) -> PortSet {
-    directionPorts(subject: subject, selecting: cluster.policies(selecting: subject, for: direction), peer: peer, direction: direction)
+    directionPorts(
+      subject: subject, selecting: cluster.policies(selecting: subject, for: direction), peer: peer,
+      direction: direction)
   }
 
   func directionPorts(subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType) -> PortSet {
@@ -135,7 +144,9 @@ public struct ConnectivityEngine: Sendable {
       case nil: set = set.union(PortSet(entry.proto, PortSet.full))
       case .number(let start)?: set = set.union(PortSet(entry.proto, start...(entry.endPort ?? start)))
       case .name(let name)?:
-        for n in destination?.numbers(forPortName: name, proto: entry.proto) ?? [] { set = set.union(PortSet(entry.proto, n...n)) }
+        for n in destination?.numbers(forPortName: name, proto: entry.proto) ?? [] {
+          set = set.union(PortSet(entry.proto, n...n))
+        }
       }
     }
     return set

@@ -46,7 +46,8 @@ public enum DiffReporter {
       "{\"after\":\(c.after.map { JSON.string($0.description) } ?? "null"),\"before\":\(c.before.map { JSON.string($0.description) } ?? "null"),\"causes\":[\(c.causes.map(JSON.string).joined(separator: ","))],\"from\":\(JSON.string(c.from)),\"kind\":\(JSON.string(c.kind.rawValue)),\"to\":\(JSON.string(c.to))}"
     }
     let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
-    return "{\"changes\":[" + changes.joined(separator: ",") + "],\"summary\":{\"added\":\(counts[.added] ?? 0),\"changed\":\(counts[.changed] ?? 0),\"changedPolicies\":[\(diff.changedPolicies.map(JSON.string).joined(separator: ","))],\"endpointsAfter\":\(diff.endpointsAfter),\"endpointsBefore\":\(diff.endpointsBefore),\"removed\":\(counts[.removed] ?? 0)},\"version\":1}\n"
+    return "{\"changes\":[" + changes.joined(separator: ",")
+      + "],\"summary\":{\"added\":\(counts[.added] ?? 0),\"changed\":\(counts[.changed] ?? 0),\"changedPolicies\":[\(diff.changedPolicies.map(JSON.string).joined(separator: ","))],\"endpointsAfter\":\(diff.endpointsAfter),\"endpointsBefore\":\(diff.endpointsBefore),\"removed\":\(counts[.removed] ?? 0)},\"version\":1}\n"
   }
 }
 

@@ -65,7 +65,8 @@ public enum ExternalRegions {
           let inner = mentioned.filter { smallest.strictlyContains($0) && !inside.contains($0) }
           // Only the outermost excluded blocks: one inside another adds nothing.
           let excluded = inner.filter { c in !inner.contains { $0 != c && $0.strictlyContains(c) } }
-          name = "\(smallest)" + (excluded.isEmpty ? "" : " except " + excluded.map(\.description).joined(separator: ","))
+          name =
+            "\(smallest)" + (excluded.isEmpty ? "" : " except " + excluded.map(\.description).joined(separator: ","))
         } else {
           let zero = family == .ipv4 ? "0.0.0.0/0" : "::/0"
           let top = mentioned.filter { c in !mentioned.contains { $0 != c && $0.strictlyContains(c) } }
@@ -74,7 +75,9 @@ public enum ExternalRegions {
         regions[membership] = (candidate, "external " + name)
       }
       for (_, region) in regions {
-        out.append(AnalysisEndpoint(kind: .external, name: region.name, representative: IPAddress(family: family, value: region.start)))
+        out.append(
+          AnalysisEndpoint(
+            kind: .external, name: region.name, representative: IPAddress(family: family, value: region.start)))
       }
     }
     return out.sorted()

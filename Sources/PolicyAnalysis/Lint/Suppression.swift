@@ -17,8 +17,7 @@ enum Suppression {
 
   /// Drops the findings their object asks to ignore; returns the rest and
   /// how many were dropped.
-  static func apply(_ findings: [Finding], index: SourceIndex) -> (kept: [Finding], suppressed: Int)
-  {
+  static func apply(_ findings: [Finding], index: SourceIndex) -> (kept: [Finding], suppressed: Int) {
     var kept: [Finding] = []
     for finding in findings {
       guard index.mentions(finding.location.file, ignoreKey) else {

@@ -10,8 +10,7 @@ struct LoaderRule: LintRule {
   var accepts: @Sendable (Diagnostic, LintContext) -> Bool = { _, _ in true }
 
   func check(_ context: LintContext) -> [Finding] {
-    context.inventory.diagnostics.filter { $0.ruleID == description.id && accepts($0, context) }.map
-    {
+    context.inventory.diagnostics.filter { $0.ruleID == description.id && accepts($0, context) }.map {
       Finding(diagnostic: $0, severity: description.severity)
     }
   }
