@@ -32,6 +32,11 @@ unit: build
 kernel: build
 	python3 Tests/Kernel/run.py --policyc $(BIN)
 
+# Builds in release, generates W1-W3 (seeded) and prints the table of
+# bench/README.md: parse floor, compile times, RSS, counts, load times.
+bench: setup
+	bash bench/run.sh
+
 # The style check STYLE.md asks for: the checked-in .swift-format, kept clean.
 format-lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift

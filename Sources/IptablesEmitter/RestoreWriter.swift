@@ -4,17 +4,19 @@ import PolicyModel
 /// names already fit; anything else becomes '_' so no input can close the
 /// quoted comment, start an option, or add a line.
 enum Sanitize {
+  /// One byte per allowed character: letters, digits and `-_./:[] ,=()`.
+  static let allowed: [Bool] = (0..<128).map { b in
+    let c = Character(Unicode.Scalar(UInt8(b)))
+    return c.isLetter || c.isNumber || "-_./:[] ,=()".contains(c)
+  }
+
   static func comment(_ text: String) -> String {
-    var out = ""
+    var out: [UInt8] = []
+    out.reserveCapacity(min(text.utf8.count, 200))
     for scalar in text.unicodeScalars.prefix(200) {
-      let c = Character(scalar)
-      if scalar.isASCII, c.isLetter || c.isNumber || "-_./:[] ,=()".contains(c) {
-        out.append(c)
-      } else {
-        out.append("_")
-      }
+      out.append(scalar.value < 128 && allowed[Int(scalar.value)] ? UInt8(scalar.value) : UInt8(ascii: "_"))
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
   static func token(_ text: String) -> String {

@@ -10,6 +10,7 @@ public struct Cluster: Sendable {
   public let policies: [NetworkPolicy]
   let podsByNamespace: [String: [Int]]
   let podByName: [String: Int]
+  let policiesByNamespace: [String: [Int]]
 
   public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy]) {
     var labels: [String: [String: String]] = [:]
@@ -31,6 +32,9 @@ public struct Cluster: Sendable {
     }
     podsByNamespace = byNamespace
     podByName = byName
+    var policyIndex: [String: [Int]] = [:]
+    for (i, policy) in self.policies.enumerated() { policyIndex[policy.meta.namespace, default: []].append(i) }
+    policiesByNamespace = policyIndex
   }
 
   /// The cluster as the node sees it: real pods only.
@@ -91,8 +95,9 @@ public struct Cluster: Sendable {
 
   /// Policies that select a pod for a direction ("isolated" when non-empty).
   public func policies(selecting pod: Pod, for direction: PolicyType) -> [NetworkPolicy] {
-    policies.filter {
-      $0.applies(to: direction) && $0.meta.namespace == pod.meta.namespace && $0.podSelector.matches(pod.meta.labels)
+    // A policy's podSelector only reaches pods of its own namespace.
+    (policiesByNamespace[pod.meta.namespace] ?? []).map { policies[$0] }.filter {
+      $0.applies(to: direction) && $0.podSelector.matches(pod.meta.labels)
     }
   }
 }

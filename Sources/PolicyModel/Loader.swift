@@ -136,20 +136,35 @@ public enum Loader {
     }
   }
 
+  struct SortKey: Comparable {
+    var a: String
+    var b: String
+    var c: String
+    var location: SourceLocation
+    static func < (l: SortKey, r: SortKey) -> Bool { (l.a, l.b, l.c, l.location) < (r.a, r.b, r.c, r.location) }
+  }
+
+  /// Sorts large values through their keys and indices instead of moving
+  /// the values at every comparison.
+  static func sortedByKey<T>(_ items: [T], key: (T) -> SortKey) -> [T] {
+    let keys = items.map(key)
+    return items.indices.sorted { keys[$0] < keys[$1] }.map { items[$0] }
+  }
+
   /// Sorts by identity and reports objects defined twice: with two
   /// definitions the result would depend on file order.
   static func finish(_ inventory: inout Inventory) {
-    inventory.namespaces.sort { ($0.name, $0.location!) < ($1.name, $1.location!) }
-    inventory.pods.sort {
-      ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location)
+    inventory.namespaces = sortedByKey(inventory.namespaces) {
+      SortKey(a: $0.name, b: "", c: "", location: $0.location!)
     }
-    inventory.policies.sort {
-      ($0.meta.namespace, $0.meta.name, $0.meta.location) < ($1.meta.namespace, $1.meta.name, $1.meta.location)
+    inventory.pods = sortedByKey(inventory.pods) {
+      SortKey(a: $0.meta.namespace, b: $0.meta.name, c: "", location: $0.meta.location)
     }
-    inventory.workloads.sort {
-      ($0.meta.namespace, $0.meta.name, $0.workloadKind ?? "", $0.meta.location) < (
-        $1.meta.namespace, $1.meta.name, $1.workloadKind ?? "", $1.meta.location
-      )
+    inventory.policies = sortedByKey(inventory.policies) {
+      SortKey(a: $0.meta.namespace, b: $0.meta.name, c: "", location: $0.meta.location)
+    }
+    inventory.workloads = sortedByKey(inventory.workloads) {
+      SortKey(a: $0.meta.namespace, b: $0.meta.name, c: $0.workloadKind ?? "", location: $0.meta.location)
     }
     inventory.skipped.sort { $0.location < $1.location }
     func dedupe<T>(_ items: inout [T], kind: String, key: (T) -> String, location: (T) -> SourceLocation) {

@@ -25,7 +25,9 @@ public enum NameRules {
     let ok =
       isLowerAlnum(b.first!) && isLowerAlnum(b.last!)
       && b.allSatisfy { isLowerAlnum($0) || $0 == 0x2d || $0 == 0x2e }
-      && !s.contains("..") && !s.contains(".-") && !s.contains("-.")
+      && !zip(b, b.dropFirst()).contains { pair in
+        pair.0 == 0x2e && (pair.1 == 0x2e || pair.1 == 0x2d) || pair.0 == 0x2d && pair.1 == 0x2e
+      }
     return ok
       ? nil
       : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"

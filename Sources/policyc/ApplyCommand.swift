@@ -60,11 +60,15 @@ struct ApplyCommand: ParsableCommand {
       Output.stdout(Self.describe(plan))
       return
     }
+    let clock = ContinuousClock()
+    let started = clock.now
     try execute(plan)
+    let took = clock.now - started
     saveState(plan.newState)
     if input.verbose {
+      let ms = Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
       Output.stderr(
-        "policyc: \(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed\n"
+        "policyc: \(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(ms) ms\n"
       )
     }
   }
