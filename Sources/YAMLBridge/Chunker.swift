@@ -24,7 +24,7 @@ public enum Chunker {
 
   /// The pieces, or nil when the stream has no shape worth splitting.
   public static func split(_ bytes: UnsafeBufferPointer<UInt8>, pieces wanted: Int) -> Split? {
-    guard wanted > 1, bytes.count > 1 << 16 else { return nil }
+    guard wanted > 1, bytes.count > 1 << 16, !hasOtherLineBreaks(bytes) else { return nil }
     var lineStarts: [Int] = [0]
     for i in 0..<bytes.count where bytes[i] == 0x0a && i + 1 < bytes.count { lineStarts.append(i + 1) }
     func starts(_ line: Int, with text: String) -> Bool {
@@ -81,5 +81,19 @@ public enum Chunker {
       return Piece(range: start..<end, firstLine: cuts[i] + 1, isListItems: false)
     }
     return Split(pieces: pieces, header: nil, footer: nil)
+  }
+
+  /// libyaml also breaks lines at a lone CR, NEL (U+0085), LS (U+2028) and
+  /// PS (U+2029); pieces count lines by LF, so such text is not split.
+  static func hasOtherLineBreaks(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    for i in 0..<b.count {
+      switch b[i] {
+      case 0x0d where i + 1 == b.count || b[i + 1] != 0x0a: return true
+      case 0xc2 where i + 1 < b.count && b[i + 1] == 0x85: return true
+      case 0xe2 where i + 2 < b.count && b[i + 1] == 0x80 && (b[i + 2] == 0xa8 || b[i + 2] == 0xa9): return true
+      default: continue
+      }
+    }
+    return false
   }
 }
