@@ -22,9 +22,18 @@ public enum Chunker {
     public var footer: Piece?
   }
 
+  /// libyaml reads a stream as UTF-16 when it opens with a UTF-16 byte
+  /// order mark (FF FE or FE FF) and as UTF-8 otherwise; a piece cut from
+  /// the middle has no mark, so it would be read in another encoding than
+  /// the whole file. Such streams are parsed whole.
+  static func isUTF16(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes.count >= 2 else { return false }
+    return (bytes[0] == 0xff && bytes[1] == 0xfe) || (bytes[0] == 0xfe && bytes[1] == 0xff)
+  }
+
   /// The pieces, or nil when the stream has no shape worth splitting.
   public static func split(_ bytes: UnsafeBufferPointer<UInt8>, pieces wanted: Int) -> Split? {
-    guard wanted > 1, bytes.count > 1 << 16, !hasOtherLineBreaks(bytes) else { return nil }
+    guard wanted > 1, bytes.count > 1 << 16, !hasOtherLineBreaks(bytes), !isUTF16(bytes) else { return nil }
     var lineStarts: [Int] = [0]
     for i in 0..<bytes.count where bytes[i] == 0x0a && i + 1 < bytes.count { lineStarts.append(i + 1) }
     func starts(_ line: Int, with text: String) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import PolicyModel
 import XCTest
 
@@ -85,5 +86,31 @@ final class ParallelLoadTests: XCTestCase {
     assertSameOnOneAndManyThreads(first + second)
     let many = Load.inventory([("big.yaml", first + second)], options: LoadOptions(jobs: 4))
     XCTAssertEqual(many.policies.map(\.meta.name), ["fine"])
+  }
+
+  /// Every input the fuzzer found where the threads disagreed
+  /// (Fuzz/regressions), padded past the 64 KiB threshold as the fuzz
+  /// target pads it: one and two threads must read the same.
+  func testFuzzRegressions() throws {
+    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../../Fuzz/regressions").standardized
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    XCTAssertGreaterThanOrEqual(names.count, 4, "the regressions are where the test looks")
+    for name in names {
+      var bytes = try [UInt8](Data(contentsOf: directory.appendingPathComponent(name)))
+      bytes += Array("\n#".utf8) + [UInt8](repeating: 0x78, count: max(0, (1 << 16) + 1 - bytes.count)) + [0x0a]
+      let source = InputSource(path: name, bytes: bytes)
+      let one = Loader.load([source], options: LoadOptions(jobs: 1))
+      let two = Loader.load([source], options: LoadOptions(jobs: 2))
+      XCTAssertEqual(regressionSummary(one), regressionSummary(two), name)
+    }
+  }
+
+  func regressionSummary(_ inventory: Inventory) -> [String] {
+    ["documents \(inventory.documentCount)"] + inventory.diagnostics.map(\.formatted)
+      + inventory.namespaces.map { "ns \($0.name)" }
+      + inventory.pods.map { "pod \($0.meta.namespace)/\($0.meta.name) \($0.meta.location.line)" }
+      + inventory.policies.map { "netpol \($0.meta.namespace)/\($0.meta.name) \($0.meta.location.line)" }
+      + inventory.skipped.map { "skipped \($0.kind) \($0.location.line):\($0.location.column)" }
   }
 }
