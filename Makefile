@@ -5,7 +5,7 @@ NODE ?= node-a
 APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time
 BIN := .build/debug/policyc
 
-.PHONY: setup build demo test unit kernel format-lint bench clean
+.PHONY: setup build demo test unit kernel fuzz format-lint bench clean
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -32,6 +32,12 @@ unit: build
 kernel: build
 	python3 Tests/Kernel/run.py --policyc $(BIN)
 
+# Every input the fuzzer ever broke policyc with, then a one-minute
+# coverage-guided run (libFuzzer + ASan; see Fuzz/README.md).
+fuzz: setup
+	bash Fuzz/run.sh --replay
+	bash Fuzz/run.sh 60
+
 # Builds in release, generates W1-W3 (seeded) and prints the table of
 # bench/README.md: parse floor, compile times, RSS, counts, load times.
 bench: setup
@@ -39,10 +45,11 @@ bench: setup
 
 # The style check STYLE.md asks for: the checked-in .swift-format, kept clean.
 format-lint:
-	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+	$(SWIFT) format lint --strict -r Sources Tests Fuzz/FuzzTarget.swift Package.swift
 
-# The whole suite: formatting, unit and golden tests, then the real-kernel suite.
-test: format-lint unit kernel
+# The whole suite: formatting, unit and golden tests, the real-kernel suite,
+# then the fuzz regressions and a one-minute fuzz run.
+test: format-lint unit kernel fuzz
 
 clean:
 	rm -rf .build
