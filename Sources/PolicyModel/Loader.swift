@@ -141,13 +141,21 @@ public enum Loader {
     var b: String
     var c: String
     var location: SourceLocation
-    static func < (l: SortKey, r: SortKey) -> Bool { (l.a, l.b, l.c, l.location) < (r.a, r.b, r.c, r.location) }
+    static func < (l: SortKey, r: SortKey) -> Bool {
+      // Field by field: a tuple comparison copies all four first.
+      if l.a != r.a { return l.a < r.a }
+      if l.b != r.b { return l.b < r.b }
+      if l.c != r.c { return l.c < r.c }
+      return l.location < r.location
+    }
   }
 
   /// Sorts large values through their keys and indices instead of moving
   /// the values at every comparison.
   static func sortedByKey<T>(_ items: [T], key: (T) -> SortKey) -> [T] {
     let keys = items.map(key)
+    // kubectl prints objects sorted by namespace and name: check first.
+    if keys.indices.dropFirst().allSatisfy({ !(keys[$0] < keys[$0 - 1]) }) { return items }
     return items.indices.sorted { keys[$0] < keys[$1] }.map { items[$0] }
   }
 

@@ -5,17 +5,29 @@ import YAMLBridge
 /// A mapping's string-keyed pairs in document order. Kubernetes mappings are
 /// small, so a scan beats building a hash table for each one.
 struct Fields: Sequence {
-  private(set) var entries: [(key: String, value: YAMLPair)] = []
+  /// The mapping's pairs (shared with its node, not copied) and, in order,
+  /// the string keys kept with the index of their pair.
+  private let pairs: [YAMLPair]
+  private var entries: [(key: String, index: Int)] = []
 
-  subscript(key: String) -> YAMLPair? {
-    get { entries.first { $0.key == key }?.value }
-    set {
-      entries.removeAll { $0.key == key }
-      if let newValue { entries.append((key, newValue)) }
-    }
+  init(_ pairs: [YAMLPair]) {
+    self.pairs = pairs
+    entries.reserveCapacity(pairs.count)
   }
 
-  func makeIterator() -> IndexingIterator<[(key: String, value: YAMLPair)]> { entries.makeIterator() }
+  subscript(key: String) -> YAMLPair? {
+    entries.first { $0.key == key }.map { pairs[$0.index] }
+  }
+
+  /// Keeps the pair at `index` under `key`; a repeated key keeps the last.
+  mutating func keep(_ key: String, at index: Int) {
+    if entries.contains(where: { $0.key == key }) { entries.removeAll { $0.key == key } }
+    entries.append((key, index))
+  }
+
+  func makeIterator() -> some IteratorProtocol<(key: String, value: YAMLPair)> {
+    entries.lazy.map { (key: $0.key, value: pairs[$0.index]) }.makeIterator()
+  }
 }
 
 struct NodeReader {
@@ -72,8 +84,8 @@ struct NodeReader {
         path: path)
       return nil
     }
-    var out = Fields()
-    for pair in pairs {
+    var out = Fields(pairs)
+    for (index, pair) in pairs.enumerated() {
       guard case .string(let key)? = pair.key.resolved else {
         report(RuleID.invalidType, "mapping key must be a string, found \(pair.key.kindName)", at: pair.key, path: path)
         continue
@@ -84,7 +96,7 @@ struct NodeReader {
           path: Self.join(path, key))
         continue
       }
-      out[key] = pair
+      out.keep(key, at: index)
     }
     return out
   }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Cuts a large stream into pieces that parse on their own, so several
 /// threads can share the work: the documents of a multi-document stream,
 /// or the items of a top-level `items:` list as kubectl prints it
@@ -32,62 +38,69 @@ public enum Chunker {
   }
 
   /// The pieces, or nil when the stream has no shape worth splitting.
+  ///
+  /// One pass over the lines (found with `memchr`), remembering only the
+  /// lines that matter: the first `items:` line and the `- ` items after it,
+  /// or else the `---` markers.
   public static func split(_ bytes: UnsafeBufferPointer<UInt8>, pieces wanted: Int) -> Split? {
-    guard wanted > 1, bytes.count > 1 << 16, !hasOtherLineBreaks(bytes), !isUTF16(bytes) else { return nil }
-    var lineStarts: [Int] = [0]
-    for i in 0..<bytes.count where bytes[i] == 0x0a && i + 1 < bytes.count { lineStarts.append(i + 1) }
-    func starts(_ line: Int, with text: String) -> Bool {
-      let start = lineStarts[line]
-      let t = Array(text.utf8)
-      guard start + t.count <= bytes.count else { return false }
-      for (k, c) in t.enumerated() where bytes[start + k] != c { return false }
-      return true
+    guard wanted > 1, bytes.count > 1 << 16, let base = bytes.baseAddress, !isUTF16(bytes),
+      !hasOtherLineBreaks(bytes)
+    else { return nil }
+    let count = bytes.count
+    func has(_ start: Int, _ text: StaticString) -> Bool {
+      let length = text.utf8CodeUnitCount
+      return start + length <= count && memcmp(base + start, text.utf8Start, length) == 0
     }
-    func lineIsBlankOrIndented(_ line: Int) -> Bool {
-      let b = bytes[lineStarts[line]]
-      return b == 0x20 || b == 0x0a || b == 0x0d || b == 0x23
+    typealias Line = (number: Int, start: Int)
+    var markers: [Line] = []
+    var items: [Line] = []
+    var itemsLine: Int?
+    // The first line after the run of items (the footer), when it ends
+    // before the end of the file.
+    var runEnd: Line?
+    var line = 0
+    var start = 0
+    scan: while true {
+      if itemsLine != nil {
+        if has(start, "- ") {
+          items.append((line, start))
+        } else if ![0x20, 0x0a, 0x0d, 0x23].contains(bytes[start]) {
+          runEnd = (line, start)
+          break scan
+        }
+      } else if has(start, "items:\n") || has(start, "items:\r\n") {
+        itemsLine = line
+      } else if has(start, "---") && (start + 3 >= count || [0x0a, 0x0d, 0x20].contains(bytes[start + 3])) {
+        markers.append((line, start))
+      }
+      guard let newline = memchr(base + start, 0x0a, count - start) else { break }
+      let next = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(newline)) + 1
+      guard next < count else { break }
+      start = next
+      line += 1
     }
     // kubectl List: "items:" at column 0, items as "- " at column 0.
-    if let itemsLine = lineStarts.indices.first(where: {
-      starts($0, with: "items:\n") || starts($0, with: "items:\r\n")
-    }) {
-      var itemStarts: [Int] = []
-      var line = itemsLine + 1
-      while line < lineStarts.count {
-        if starts(line, with: "- ") {
-          itemStarts.append(line)
-        } else if !lineIsBlankOrIndented(line) {
-          break
-        }
-        line += 1
-      }
-      guard itemStarts.count >= wanted, itemStarts.first == itemsLine + 1 else { return nil }
-      let endLine = line
-      let endByte = endLine < lineStarts.count ? lineStarts[endLine] : bytes.count
+    if let itemsLine {
+      guard items.count >= wanted, items[0].number == itemsLine + 1 else { return nil }
+      let end = runEnd ?? (line + 1, count)
       var pieces: [Piece] = []
-      let per = (itemStarts.count + wanted - 1) / wanted
-      for k in stride(from: 0, to: itemStarts.count, by: per) {
-        let first = itemStarts[k]
-        let next = k + per < itemStarts.count ? lineStarts[itemStarts[k + per]] : endByte
-        pieces.append(Piece(range: lineStarts[first]..<next, firstLine: first + 1, isListItems: true))
+      let per = (items.count + wanted - 1) / wanted
+      for k in stride(from: 0, to: items.count, by: per) {
+        let next = k + per < items.count ? items[k + per].start : end.start
+        pieces.append(Piece(range: items[k].start..<next, firstLine: items[k].number + 1, isListItems: true))
       }
-      let header = Piece(range: 0..<lineStarts[itemsLine + 1], firstLine: 1, isListItems: false)
-      let footer = Piece(range: endByte..<bytes.count, firstLine: endLine + 1, isListItems: false)
+      let header = Piece(range: 0..<items[0].start, firstLine: 1, isListItems: false)
+      let footer = Piece(range: end.start..<count, firstLine: end.number + 1, isListItems: false)
       return Split(pieces: pieces, header: header, footer: footer)
     }
     // Multi-document stream: "---" lines at column 0.
-    let markers = lineStarts.indices.filter { line in
-      starts(line, with: "---")
-        && (lineStarts[line] + 3 >= bytes.count || [0x0a, 0x0d, 0x20].contains(bytes[lineStarts[line] + 3]))
-    }
     guard markers.count >= wanted else { return nil }
-    var cuts = [0]
+    var cuts: [Line] = [(0, 0)]
     let per = (markers.count + wanted - 1) / wanted
     for k in stride(from: per, to: markers.count, by: per) { cuts.append(markers[k]) }
     let pieces = cuts.indices.map { i in
-      let start = lineStarts[cuts[i]]
-      let end = i + 1 < cuts.count ? lineStarts[cuts[i + 1]] : bytes.count
-      return Piece(range: start..<end, firstLine: cuts[i] + 1, isListItems: false)
+      let end = i + 1 < cuts.count ? cuts[i + 1].start : count
+      return Piece(range: cuts[i].start..<end, firstLine: cuts[i].number + 1, isListItems: false)
     }
     return Split(pieces: pieces, header: nil, footer: nil)
   }
@@ -95,12 +108,18 @@ public enum Chunker {
   /// libyaml also breaks lines at a lone CR, NEL (U+0085), LS (U+2028) and
   /// PS (U+2029); pieces count lines by LF, so such text is not split.
   static func hasOtherLineBreaks(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-    for i in 0..<b.count {
-      switch b[i] {
-      case 0x0d where i + 1 == b.count || b[i + 1] != 0x0a: return true
-      case 0xc2 where i + 1 < b.count && b[i + 1] == 0x85: return true
-      case 0xe2 where i + 2 < b.count && b[i + 1] == 0x80 && (b[i + 2] == 0xa8 || b[i + 2] == 0xa9): return true
-      default: continue
+    guard let base = b.baseAddress else { return false }
+    // Each lead byte is rare in manifests: find it with memchr, then look.
+    for lead: Int32 in [0x0d, 0xc2, 0xe2] {
+      var from = 0
+      while from < b.count, let hit = memchr(base + from, lead, b.count - from) {
+        let i = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit))
+        switch lead {
+        case 0x0d where i + 1 == b.count || b[i + 1] != 0x0a: return true
+        case 0xc2 where i + 1 < b.count && b[i + 1] == 0x85: return true
+        case 0xe2 where i + 2 < b.count && b[i + 1] == 0x80 && (b[i + 2] == 0xa8 || b[i + 2] == 0xa9): return true
+        default: from = i + 1
+        }
       }
     }
     return false

@@ -66,6 +66,8 @@ enum ScalarResolver {
     default:
       return .string(text)
     }
+    // The longest null or boolean word is five letters ("false").
+    if first >= UInt8(ascii: "A"), text.utf8.count > 5 { return .string(text) }
     switch text {
     case "", "~", "null", "Null", "NULL": return .null
     default: break
@@ -94,6 +96,13 @@ enum ScalarResolver {
   /// Integers in decimal, 0x, 0o, 0b and leading-0 octal, with `_` separators;
   /// floats in decimal/exponent form and `.inf`/`.nan`.
   static func number(_ text: String) -> ResolvedScalar {
+    // The common case, a port or a count: plain decimal digits, no leading 0.
+    let utf8 = text.utf8
+    if utf8.count <= 18, let first = utf8.first, first > UInt8(ascii: "0"), first <= UInt8(ascii: "9"),
+      utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+    {
+      return .integer(utf8.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) })
+    }
     switch text {
     case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .float(.infinity)
     case "-.inf", "-.Inf", "-.INF": return .float(-.infinity)

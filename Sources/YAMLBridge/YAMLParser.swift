@@ -68,8 +68,6 @@ struct TreeBuilder {
     /// Only for large mappings; small ones are scanned (cheaper than hashing).
     var seenKeys: [String: Mark]?
     var count = 1
-    /// The key this collection sits under in its parent (`-` in a list).
-    var key: String
     /// The value of this mapping's `kind` key, once read.
     var kind: String?
   }
@@ -80,6 +78,9 @@ struct TreeBuilder {
   var skipDepth = 0
   var skipStart = Mark(line: 1, column: 1)
   var prunedAnchors = Set<String>()
+  /// The frames' keys, kept beside the stack (only with pruning), so a
+  /// path is a slice, not a new array per value.
+  var keyPath: [String] = []
 
   init(limits: YAMLLimits, lineOffset: Int = 0, pruning: Pruning? = nil) {
     self.limits = limits
@@ -94,10 +95,7 @@ struct TreeBuilder {
     guard let k = stack.lastIndex(where: { $0.kind != nil }), stack.count - k - 1 <= pruning.maxDepth else {
       return false
     }
-    var path: [String] = []
-    path.reserveCapacity(stack.count - k - 1)
-    for frame in stack[(k + 1)...] { path.append(frame.key) }
-    return pruning.skip(stack[k].kind!, path[...], key)
+    return pruning.skip(stack[k].kind!, keyPath[(k + 1)...], key)
   }
 
   static func anchorName(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? { string(pointer) }
@@ -204,11 +202,15 @@ struct TreeBuilder {
         skipStart = start
         return nil
       }
-      let key: String
-      if let top = stack.last { key = top.isMapping ? (top.pendingKey?.scalarText ?? "?") : "-" } else { key = "" }
-      stack.append(Frame(isMapping: isMapping, tag: tag, anchor: anchor, start: start, key: key))
+      if pruning != nil {
+        // The key this collection sits under in its parent (`-` in a list).
+        let top = stack.last
+        keyPath.append(top.map { $0.isMapping ? ($0.pendingKey?.scalarText ?? "?") : "-" } ?? "")
+      }
+      stack.append(Frame(isMapping: isMapping, tag: tag, anchor: anchor, start: start))
     case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
       guard var frame = stack.popLast() else { return nil }
+      if pruning != nil { keyPath.removeLast() }
       let span = SourceSpan(start: frame.start, end: end)
       let node: YAMLNode
       if frame.isMapping {

@@ -127,6 +127,30 @@ final class ExitCodeTests: XCTestCase {
     XCTAssertTrue(unnamed.stdout.hasPrefix("<stdin>:2:1: error: "), unnamed.stdout)
   }
 
+  /// Standard input arrives in pipe-sized reads; a stream far larger than
+  /// one read must compile to the rules the same bytes give from a file.
+  func testLargeStandardInputReadsLikeAFile() throws {
+    var text = ""
+    for i in 0..<3000 {
+      text +=
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p\(i), namespace: ns, labels: {app: a\(i % 7)}}\n"
+        + "spec: {nodeName: n1, containers: [{name: c}]}\nstatus: {podIP: 10.2.\(i / 250).\(i % 250 + 1)}\n"
+    }
+    text += "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: ns}\n"
+    text +=
+      "spec: {podSelector: {matchLabels: {app: a1}}, ingress: [{from: [{podSelector: {matchLabels: {app: a2}}}]}]}\n"
+    XCTAssertGreaterThan(text.utf8.count, 300_000)
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("policyc-stdin-\(getpid()).yaml")
+    try Data(text.utf8).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let fromFile = try PolicycBinary.policyc(["compile", "--node", "n1", file.path])
+    let fromStdin = try PolicycBinary.policyc(["compile", "--node", "n1", "-"], stdin: text)
+    XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+    XCTAssertEqual(fromStdin.status, 0, fromStdin.stderr)
+    XCTAssertTrue(fromFile.stdout.contains("-A POLICYC-"), fromFile.stdout)
+    XCTAssertEqual(fromStdin.stdout, fromFile.stdout)
+  }
+
   func testNoObjectsIsAWarning() throws {
     let run = try lint(["input"], in: "empty-input")
     XCTAssertEqual(run.status, 0)
