@@ -10,7 +10,12 @@ through a series of checks, each reported as its own case (apply/...):
   - a failed load (iptables-restore replaced on PATH by a failing wrapper, or by one that feeds
     the real iptables-restore a corrupted file) exits 2 and leaves the previous rules in force;
   - --dry-run prints the rules and changes nothing; bad input exits 2 and changes nothing;
-  - packets behave per `policyc matrix` after every successful apply.
+  - packets behave per `policyc matrix` after every successful apply;
+  - with --ipsets: the kernel holds exactly the sets `compile --ipset-out` describes, with their
+    members; a change that only moves pods in and out of peer sets is loaded incrementally (no
+    chain reloaded, sets updated in place) and leaves the kernel exactly as a full load does;
+    going back to plain rules removes policyc's sets.
+Every apply keeps its state file in the run's own folder (--state), never in /var/lib/policyc.
 """
 
 import os
@@ -80,6 +85,10 @@ CHECK_NAMES = [
     "apply/restores-deleted-jump",
     "apply/collapses-duplicate-jump",
     "apply/empty-snapshot",
+    "apply/ipset-first-apply",
+    "apply/ipset-idempotent",
+    "apply/ipset-churn-equals-full-load",
+    "apply/ipset-back-to-rules",
 ]
 
 
@@ -95,6 +104,41 @@ def snapshots(ip):
                                                    [{"protocol": "SCTP", "port": 81}])])]
     s3 = [policy("all-z", "z", {}, ingress=[{}], egress=[{}])]
     return {"s1": s1, "s2": s2, "s3": s3, "empty": []}
+
+
+# s1 again, but namespace z now carries ns=y and pod y/c gains app=web: pods move in and out
+# of the peer sets of s1's policies, while no policy or chain changes.
+CHURN = {"ns_labels": {"z": {"ns": "y"}}, "pod_labels": {"y/c": {"pod": "c", "app": "web"}}}
+
+
+def kernel_sets(node):
+    """policyc's sets in a node namespace: name -> sorted members (ipset save)."""
+    sets = {}
+    for l in node.exec(["ipset", "save"]).stdout.splitlines():
+        w = l.split()
+        if len(w) >= 2 and w[1].startswith("POLICYC-"):
+            if w[0] == "create":
+                sets.setdefault(w[1], [])
+            elif w[0] == "add" and len(w) >= 3:
+                sets.setdefault(w[1], []).append(_member(w[2]))
+    return {k: sorted(v) for k, v in sets.items()}
+
+
+def script_sets(text):
+    """The sets an `ipset restore` script from policyc leaves behind: members are added to a
+    temporary set that is then swapped with the real one."""
+    adds, sets = {}, {}
+    for l in text.splitlines():
+        w = l.split()
+        if len(w) >= 3 and w[0] == "add":
+            adds.setdefault(w[1], []).append(_member(w[2]))
+        elif len(w) == 3 and w[0] == "swap":
+            sets[w[2]] = sorted(adds.get(w[1], []))
+    return sets
+
+
+def _member(text):
+    return text[:-3] if text.endswith("/32") else text
 
 
 def normalize(save_text):
@@ -149,25 +193,45 @@ class ApplyRunner:
         self.pool = None
         self.plan = None
         self.snap_paths = {}
+        self.state = os.path.join(tmp, "apply.state")
 
     def save(self):
         return normalize(self.node.exec(["iptables-save"]).stdout)
 
-    def write_snapshot(self, key, policies):
+    def write_snapshot(self, key, policies, **labels):
         d = os.path.join(self.tmp, key)
         os.makedirs(d, exist_ok=True)
         cluster, pols = os.path.join(d, "cluster.yaml"), os.path.join(d, "policies.yaml")
-        _write(cluster, model.dump_all(model.cluster_docs(self.topo.pods)))
+        _write(cluster, model.dump_all(model.cluster_docs(self.topo.pods, **labels)))
         _write(pols, model.dump_all(policies) if policies else "")
         self.snap_paths[key] = [cluster, pols]
 
-    def apply(self, key, dry_run=False, env=None):
+    def apply(self, key, dry_run=False, env=None, ipsets=False, full=False, verbose=False):
         return self.pc.apply(self.snap_paths[key], self.topo.nodes[NODE], node=NODE,
-                             dry_run=dry_run, env=env)
+                             dry_run=dry_run, env=env, state=self.state, ipsets=ipsets,
+                             full=full, verbose=verbose)
 
-    def compiled_chains(self, key):
-        text = self.pc.compile(self.snap_paths[key], NODE)
+    def compiled_chains(self, key, ipsets=False):
+        sets = os.path.join(self.tmp, "compiled-sets.txt") if ipsets else None
+        text = self.pc.compile(self.snap_paths[key], NODE, ipset_out=sets)
         return policyc_chains(text.splitlines()).get("filter", set())
+
+    def compiled_sets(self, key):
+        path = os.path.join(self.tmp, "compiled-sets.txt")
+        self.pc.compile(self.snap_paths[key], NODE, ipset_out=path)
+        with open(path) as f:
+            return script_sets(f.read())
+
+    def check_sets(self, out, key, what):
+        want, have = self.compiled_sets(key), kernel_sets(self.node)
+        if want != have:
+            lines = ["%s: policyc's sets in the kernel differ from `compile --ipset-out`" % what]
+            for name in sorted(set(want) | set(have)):
+                if want.get(name) != have.get(name):
+                    lines.append("    %s: compiled %s, kernel %s"
+                                 % (name, want.get(name), have.get(name)))
+            out.fail("\n".join(lines[:20]))
+        return have
 
     def probe_against_matrix(self, key, out):
         _eps, allowed = self.pc.matrix(self.snap_paths[key], [EXT_IP])
@@ -193,7 +257,7 @@ class ApplyRunner:
             return False
         return True
 
-    def check_state(self, out, key, before_foreign, what):
+    def check_state(self, out, key, before_foreign, what, ipsets=False):
         after = self.save()
         if foreign(after) != before_foreign:
             out.fail("%s: non-POLICYC rules changed\n%s"
@@ -201,7 +265,7 @@ class ApplyRunner:
         n = forward_jumps(after)
         if n != 1:
             out.fail("%s: %d FORWARD jumps to POLICYC-FORWARD, expected exactly 1" % (what, n))
-        want = self.compiled_chains(key)
+        want = self.compiled_chains(key, ipsets)
         have = policyc_chains(after).get("filter", set())
         if have != want:
             out.fail("%s: POLICYC chains in the kernel differ from `compile` "
@@ -222,6 +286,7 @@ class ApplyRunner:
         self.plan = model.IPPlan(self.topo.endpoints())
         for key, pols in snapshots(self.plan).items():
             self.write_snapshot(key, pols)
+        self.write_snapshot("s1-churn", snapshots(self.plan)["s1"], **CHURN)
         self.node.exec(["iptables-restore"], input=FOREIGN_RULES)
         self.foreign0 = foreign(self.save())
         for name in CHECK_NAMES:
@@ -336,6 +401,60 @@ class ApplyRunner:
         if self.expect_exit(out, self.apply("empty"), 0, "apply with no policies"):
             self.check_state(out, "empty", self.foreign0, "after apply of an empty snapshot")
             self.probe_against_matrix("empty", out)
+
+
+    # --- the same node, now with --ipsets --------------------------------------------------
+
+    def c_ipset_first_apply(self, out):
+        if self.expect_exit(out, self.apply("s1", ipsets=True), 0, "apply --ipsets s1"):
+            self.check_state(out, "s1", self.foreign0, "after apply --ipsets s1", ipsets=True)
+            if not self.check_sets(out, "s1", "after apply --ipsets s1"):
+                out.fail("apply --ipsets s1 loaded no sets: the check would prove nothing")
+            self.probe_against_matrix("s1", out)
+
+    def c_ipset_idempotent(self, out):
+        before = (self.save(), kernel_sets(self.node))
+        p = self.apply("s1", ipsets=True, verbose=True)
+        if self.expect_exit(out, p, 0, "second apply --ipsets s1"):
+            if (self.save(), kernel_sets(self.node)) != before:
+                out.fail("applying s1 twice with --ipsets changed the rules or sets")
+            summary = p[1].stderr
+            if "0 chain(s) loaded" not in summary or "0 created, 0 swapped, 0 updated" not in summary:
+                out.fail("the second apply did work it did not need: %s" % summary.strip())
+
+    def c_ipset_churn_equals_full_load(self, out):
+        before_chains = [l for l in self.save() if "POLICYC" in l]
+        p = self.apply("s1-churn", ipsets=True, verbose=True)
+        if not self.expect_exit(out, p, 0, "apply --ipsets after pods moved between peer sets"):
+            return
+        summary = p[1].stderr.strip()
+        m = re.search(r"incremental apply: (\d+) chain\(s\) loaded.*sets: (\d+) created, "
+                      r"(\d+) swapped, (\d+) updated", summary)
+        if not m:
+            out.fail("apply --verbose did not report an incremental apply: %r" % summary)
+        elif m.group(1) != "0" or int(m.group(4)) + int(m.group(3)) == 0:
+            out.fail("a membership-only change should load no chain and update sets: %r" % summary)
+        after_chains = [l for l in self.save() if "POLICYC" in l]
+        if after_chains != before_chains:
+            out.fail("a membership-only change changed POLICYC rules:\n"
+                     + _diff(before_chains, after_chains))
+        incremental = (self.save(), self.check_sets(out, "s1-churn", "after the incremental apply"))
+        self.probe_against_matrix("s1-churn", out)
+        if self.expect_exit(out, self.apply("s1-churn", ipsets=True, full=True), 0,
+                            "apply --ipsets --full of the same input"):
+            full = (self.save(), kernel_sets(self.node))
+            if full != incremental:
+                out.fail("the incremental apply left the kernel different from a full load:\n"
+                         + _diff(incremental[0], full[0])
+                         + "\n    sets incremental %s\n    sets full %s" % (incremental[1], full[1]))
+
+    def c_ipset_back_to_rules(self, out):
+        if self.expect_exit(out, self.apply("s2"), 0, "apply s2 without --ipsets"):
+            self.check_state(out, "s2", self.foreign0, "after going back to plain rules")
+            left = kernel_sets(self.node)
+            if left:
+                out.fail("policyc's sets remain after going back to plain rules: %s" % sorted(left))
+            self.probe_against_matrix("s2", out)
 
 
 def _diff(a, b):

@@ -12,6 +12,7 @@ this runner started, by pid, and deletes the namespaces it created; it is idempo
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -319,10 +320,13 @@ class Topology:
         return out
 
     def reset_filter(self):
-        """Empty the filter table of every node (policy chains of the previous case go away)."""
+        """Empty the filter table of every node (policy chains of the previous case go away),
+        then destroy the node's ipsets, which no rule refers to any more."""
         for ns in self.nodes.values():
             ns.exec(["iptables-restore"], input="*filter\n:INPUT ACCEPT [0:0]\n"
                     ":FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
+            if shutil.which("ipset"):
+                ns.exec(["ipset", "destroy"], check=False)
 
     def flush_conntrack(self):
         for ns in self.nodes.values():

@@ -43,12 +43,17 @@ class Policyc:
             raise ContractError("could not run %s: %s" % (" ".join(cmd), e))
         return cmd, p
 
-    def compile(self, paths, node=None):
-        """The restore text for one node (or all pods local when node is None)."""
-        args = ["compile"] + (["--node", node] if node else []) + list(paths)
+    def compile(self, paths, node=None, ipset_out=None):
+        """The restore text for one node (or all pods local when node is None). With ipset_out,
+        peers live in sets written to that file (`--ipset-out`), checked by check_ipset_script."""
+        args = (["compile"] + (["--node", node] if node else [])
+                + (["--ipset-out", ipset_out] if ipset_out else []) + list(paths))
         cmd, p = self.run(args)
         if p.returncode != 0:
             raise ContractError("policyc compile failed\n" + _describe(cmd, p))
+        if ipset_out:
+            with open(ipset_out) as f:
+                check_ipset_script(f.read(), cmd)
         text = p.stdout
         lines = [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
         if not lines or lines[0] != "*filter" or lines[-1] != "COMMIT":
@@ -95,9 +100,32 @@ class Policyc:
                                     % (list(t), _describe(cmd, p)))
         return endpoints, allowed
 
-    def apply(self, paths, netns, node=None, dry_run=False, env=None):
-        args = ["apply"] + (["--node", node] if node else []) + (["--dry-run"] if dry_run else [])
+    def apply(self, paths, netns, node=None, dry_run=False, env=None, state=None, ipsets=False,
+              full=False, verbose=False):
+        args = (["apply"] + (["--node", node] if node else []) + (["--dry-run"] if dry_run else [])
+                + (["--state", state] if state else []) + (["--ipsets"] if ipsets else [])
+                + (["--full"] if full else []) + (["--verbose"] if verbose else []))
         return self.run(args + list(paths), netns=netns, env=env)
+
+
+IPSET_WORDS = {"create", "flush", "add", "swap", "destroy"}
+
+
+def check_ipset_script(text, cmd):
+    """An `ipset restore` script that only touches POLICYC- sets with the five commands policyc
+    uses, every set sized explicitly (maxelem)."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        words = line.split()
+        if words[0] not in IPSET_WORDS or len(words) < 2 or not words[1].startswith("POLICYC-"):
+            raise ContractError("ipset script line %d is not a POLICYC- set command: %r\n"
+                                "command: %s" % (n, line, " ".join(cmd)))
+        if words[0] == "swap" and (len(words) != 3 or not words[2].startswith("POLICYC-")):
+            raise ContractError("ipset script line %d swaps with a foreign set: %r" % (n, line))
+        if words[0] == "create" and "maxelem" not in words:
+            raise ContractError("ipset script line %d creates a set without maxelem: %r"
+                                % (n, line))
 
 
 def find_binary(repo_root, given):

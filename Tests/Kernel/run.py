@@ -52,6 +52,9 @@ def parse_args():
                     "that cannot be built, a lost agent); mismatches never stop the run")
     ap.add_argument("--topology", action="append", choices=netns.Topology.KINDS,
                     help="only these topologies (repeatable; default all)")
+    ap.add_argument("--mode", action="append", choices=suite.MODES,
+                    help="only these modes (repeatable; default all): rules = plain rules, "
+                    "ipset = --ipset-out with the sets loaded by ipset restore")
     ap.add_argument("--no-apply", action="store_true", help="leave out the policyc apply checks")
     ap.add_argument("--machinery-only", action="store_true",
                     help="only the hand-written-rule checks of the probe machinery (no policyc)")
@@ -89,9 +92,10 @@ class Report:
             print("ERROR %s: %s" % (unit, err), flush=True)
 
 
-def run_unit(kind, shard, nshards, selected, want_machinery, report, workroot, pc):
-    """Build one topology, run the machinery checks (shard 0) and this shard's cases on it."""
-    unit = "%s%d" % (kind[0], shard)
+def run_unit(kind, mode, shard, nshards, selected, want_machinery, report, workroot, pc):
+    """Build one topology, run the machinery checks (shard 0, rules mode) and this shard's cases
+    on it in one mode."""
+    unit = "%s%s%d" % (kind[0], "" if mode == "rules" else mode[0], shard)
     tmp = os.path.join(workroot, unit)
     os.makedirs(tmp, exist_ok=True)
     topo = netns.Topology(kind, unit, tmp)
@@ -106,14 +110,14 @@ def run_unit(kind, shard, nshards, selected, want_machinery, report, workroot, p
                     report.skipped.append((kind, str(e)))
             print("SKIP  topology %s: %s" % (kind, e), flush=True)
             return
-        if shard == 0 and want_machinery:
+        if shard == 0 and want_machinery and mode == "rules":
             for o in suite.run_machinery(topo, pool):
                 report.add(o)
         mine = selected[shard::nshards]
         for case in mine:
             if STOP.is_set():
                 return
-            report.add(suite.run_case(topo, case, pc, tmp, STOP, pool))
+            report.add(suite.run_case(topo, case, pc, tmp, STOP, pool, mode))
         print("unit %s: %d cases in %.1fs" % (unit, len(mine), time.monotonic() - started),
               flush=True)
     finally:
@@ -147,7 +151,7 @@ def preflight():
         netns.delete_namespace(ns.name)
     except Exception as e:
         return "cannot create a network namespace: %s" % e
-    for tool in ("ip", "iptables-restore", "iptables-save", "conntrack"):
+    for tool in ("ip", "iptables-restore", "iptables-save", "conntrack", "ipset"):
         if not shutil.which(tool):
             return "%s not found in PATH" % tool
     return None
@@ -191,10 +195,13 @@ def main():
     run_apply = (pc is not None and not args.no_apply
                  and any(args.filter in n for n in apply_tests.CHECK_NAMES))
     kinds = args.topology or list(netns.Topology.KINDS)
+    modes = args.mode or list(suite.MODES)
     nshards = max(1, args.jobs) if selected else 1
-    units = [(k, s) for s in range(nshards) for k in kinds] if (selected or want_machinery) else []
-    print("policyc kernel tests: %d cases x %d topologies (%s), %d units, %d jobs%s" % (
-        len(selected), len(kinds), ", ".join(kinds), len(units), args.jobs,
+    units = ([(k, m, s) for s in range(nshards) for m in modes for k in kinds]
+             if (selected or want_machinery) else [])
+    print("policyc kernel tests: %d cases x %d topologies (%s) x %d modes (%s), %d units, %d jobs%s"
+          % (len(selected), len(kinds), ", ".join(kinds), len(modes), ", ".join(modes), len(units),
+             args.jobs,
         ", plus apply checks" if run_apply else ""), flush=True)
     if not units and not run_apply:
         print("FAIL  nothing selected (filter %r)" % args.filter)
@@ -207,9 +214,9 @@ def main():
             futures = {}
             if run_apply:
                 futures[ex.submit(run_apply_unit, pc, report, workroot)] = "apply"
-            for k, s in units:
-                futures[ex.submit(run_unit, k, s, nshards, selected, want_machinery, report,
-                                  workroot, pc)] = "%s/%d" % (k, s)
+            for k, m, s in units:
+                futures[ex.submit(run_unit, k, m, s, nshards, selected, want_machinery, report,
+                                  workroot, pc)] = "%s/%s/%d" % (k, m, s)
             for fut, unit in futures.items():
                 try:
                     fut.result()

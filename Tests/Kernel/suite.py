@@ -47,6 +47,15 @@ def _write(path, text):
         f.write(text)
 
 
+def load_sets(topo, node, sets_path):
+    with open(sets_path) as f:
+        text = f.read()
+    p = topo.nodes[node].exec(["ipset", "restore"], input=text, check=False)
+    if p.returncode != 0:
+        raise ContractError("ipset restore rejected the compiled sets for %s (%s)\nexit %d: %s"
+                            % (node, sets_path, p.returncode, (p.stderr or p.stdout).strip()))
+
+
 def load_rules(topo, node, text, rules_path):
     p = topo.nodes[node].exec(["iptables-restore", "--noflush"], input=text, check=False)
     if p.returncode != 0:
@@ -67,8 +76,18 @@ def _show_rules(paths):
     return "\n".join(out)
 
 
-def run_case(topo, case, pc, workdir, stop_event, pool):
-    out = Outcome(case.name, topo.kind)
+MODES = ("rules", "ipset")
+
+
+def label(kind, mode):
+    """How a topology run in a mode is reported: `routed`, `routed+ipset`."""
+    return kind if mode == "rules" else "%s+%s" % (kind, mode)
+
+
+def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
+    """mode "rules": plain rules; "ipset": `--ipset-out`, the sets loaded with `ipset restore`
+    before the rules (over the previous step's sets, through the script's own swaps)."""
+    out = Outcome(case.name, label(topo.kind, mode))
     plan = model.IPPlan(topo.endpoints())
     ours = list(topo.endpoints())
     case_dir = os.path.join(workdir, safe_name(case.name))
@@ -91,7 +110,7 @@ def run_case(topo, case, pc, workdir, stop_event, pool):
         _write(cluster, model.dump_all(docs))
         _write(policies, model.dump_all(step.policies) if step.policies else "")
         paths = [cluster, policies]
-        where = "[%s] %s step %d" % (topo.kind, case.name, si)
+        where = "[%s] %s step %d" % (label(topo.kind, mode), case.name, si)
         rule_files = []
         try:
             endpoints, allowed = pc.matrix(paths, [EXT_IP])
@@ -106,10 +125,14 @@ def run_case(topo, case, pc, workdir, stop_event, pool):
             for node in topo.nodes:
                 # Single-node topologies alternate between --node and "every pod local".
                 node_arg = node if (topo.kind != "routed") else None
-                text = pc.compile(paths, node_arg)
+                sp = os.path.join(sdir, "sets-%s.txt" % node) if mode == "ipset" else None
+                text = pc.compile(paths, node_arg, ipset_out=sp)
                 rp = os.path.join(sdir, "rules-%s.txt" % node)
                 _write(rp, text)
                 rule_files.append(rp)
+                if sp:
+                    rule_files.append(sp)
+                    load_sets(topo, node, sp)
                 load_rules(topo, node, text, rp)
             topo.flush_conntrack()
         except (ContractError, SetupError) as e:
