@@ -239,7 +239,9 @@ for shape in $WORKLOADS; do
     chains=$(grep -c '^:' "$rules_file" || true)
     sets=n/a entries=n/a
     if [[ $mode == ipset ]]; then
-      sets=$(grep -c '^create ' "$WORK/default.ipset" || true)
+      # Each set is created twice (itself, and the temporary -T set it is
+      # filled under) and swapped once: count the swaps.
+      sets=$(grep -c '^swap ' "$WORK/default.ipset" || true)
       entries=$(grep -c '^add ' "$WORK/default.ipset" || true)
     fi
 

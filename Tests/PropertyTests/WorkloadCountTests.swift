@@ -41,7 +41,8 @@ final class WorkloadCountTests: XCTestCase {
     XCTAssertLessThanOrEqual(rules.rules, 2_200)
     let sets = try counts(shape: "w1", ipsets: true)
     XCTAssertLessThanOrEqual(sets.rules, 1_000)
-    XCTAssertLessThanOrEqual(sets.sets, 160)
+    XCTAssertGreaterThan(sets.sets, 20, "ipset mode no longer puts peers in sets")
+    XCTAssertLessThanOrEqual(sets.sets, 80)
   }
 
   /// W2 is the realistic profile (5,400 pods, 13,700 policies, 50 nodes).
@@ -50,7 +51,7 @@ final class WorkloadCountTests: XCTestCase {
     XCTAssertGreaterThan(c.rules, 1_000, "the workload no longer exercises the emitter")
     XCTAssertLessThanOrEqual(c.rules, 9_000)
     XCTAssertLessThanOrEqual(c.chains, 2_000)
-    XCTAssertLessThanOrEqual(c.sets, 4_500)
+    XCTAssertLessThanOrEqual(c.sets, 2_250)
     XCTAssertLessThanOrEqual(c.entries, 110_000)
   }
 }
