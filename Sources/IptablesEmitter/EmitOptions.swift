@@ -7,9 +7,10 @@ public enum DenyAction: String, Sendable, CaseIterable {
   case reject
   case drop
 
-  var target: [String] {
+  func target(_ family: IPAddress.Family) -> [String] {
     switch self {
-    case .reject: return ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
+    case .reject:
+      return ["-j", "REJECT", "--reject-with", family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"]
     case .drop: return ["-j", "DROP"]
     }
   }
@@ -25,15 +26,24 @@ public struct EmitOptions: Sendable {
   /// Put peer addresses in ipsets shared by definition instead of one rule
   /// per address.
   public var useIPSets: Bool
+  /// The address family of the file: ipv4 for `iptables-restore`, ipv6 for
+  /// `ip6tables-restore`. Pods are enforced by their address of this family;
+  /// ipBlocks of the other family are left out.
+  public var family: IPAddress.Family
 
   public init(
-    node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false
+    node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false,
+    family: IPAddress.Family = .ipv4
   ) {
     self.node = node
     self.markBit = markBit
     self.denyAction = denyAction
     self.useIPSets = useIPSets
+    self.family = family
   }
+
+  /// The prefix of set kinds: sets of both families share one namespace.
+  var setFamily: String { family == .ipv4 ? "4" : "6" }
 
   var markSet: [String] { ["-j", "MARK", "--set-xmark", "\(hex(markBit))/\(hex(markBit))"] }
   var markClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(markBit))"] }

@@ -74,16 +74,28 @@ public struct IptablesCompiler {
           rules.append(IptablesRule(matches: options.markTest, target: ["-j", "RETURN"]))
         }
         rules.append(
-          IptablesRule(target: options.denyAction.target, comment: "deny \(direction.rawValue.lowercased()) \(podID)"))
+          IptablesRule(
+            target: options.denyAction.target(options.family),
+            comment: "deny \(direction.rawValue.lowercased()) \(podID)"))
         podChains.append(IptablesChain(name: podChain, owner: podID, rules: rules))
         let flag = direction == .ingress ? "-d" : "-s"
         dispatch[direction]!.append(
           IptablesRule(matches: Match.address(flag, ip), target: ["-g", podChain], comment: podID))
       }
     }
+    // IPv6 needs neighbour discovery (and router discovery, redirects)
+    // whatever the policies say, or nothing reaches a policed pod at all;
+    // conntrack does not track it, so it is let through by type, first.
+    let neighbourDiscovery =
+      options.family == .ipv6
+      ? Self.ndpTypes.map {
+        IptablesRule(
+          matches: ["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", $0], target: ["-j", "RETURN"],
+          comment: "ICMPv6 \($0)")
+      } : []
     let root = IptablesChain(
       name: "POLICYC-FORWARD", owner: "policyc",
-      rules: [
+      rules: neighbourDiscovery + [
         IptablesRule(matches: ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"], target: ["-j", "RETURN"]),
         IptablesRule(target: ["-j", "POLICYC-EGRESS"]),
         IptablesRule(target: ["-j", "POLICYC-INGRESS"]),
@@ -97,15 +109,22 @@ public struct IptablesCompiler {
     if !namer.collisions.isEmpty { throw .nameCollision(namer.collisions.sorted()) }
     let all = shared + podChains + chains.sorted { $0.name < $1.name }
     let summary = [
-      "node: \(options.node.map(Sanitize.token) ?? "(all pods local)")",
+      "node: \(options.node.map(Sanitize.token) ?? "(all pods local)")"
+        + (options.family == .ipv6 ? ", family: ipv6" : ""),
       "local pods: \(local.count), pods in cluster: \(cluster.pods.count), policies: \(cluster.policies.count)",
       "isolated: \(dispatch[.ingress]!.count) for ingress, \(dispatch[.egress]!.count) for egress",
     ]
     var ruleSet = IptablesRuleSet(
       chains: all, hooks: [IptablesHook(builtin: "FORWARD", chain: "POLICYC-FORWARD")], summary: summary)
     ruleSet.sets = sets.values.sorted { $0.name < $1.name }
+    ruleSet.family = options.family
     return ruleSet
   }
+
+  /// ICMPv6 types of neighbour and router discovery (RFC 4861).
+  static let ndpTypes = [
+    "router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement", "redirect",
+  ]
 
   /// Builds the chain of one policy's rules for one direction and returns
   /// its name, or "" when the policy allows nothing in that direction.

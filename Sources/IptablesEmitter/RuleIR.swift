@@ -72,6 +72,8 @@ public struct IptablesRuleSet: Sendable {
   public var summary: [String]
   /// Empty unless the rules were compiled for ipset mode.
   public var sets: [IPSetDefinition] = []
+  /// ipv4: an iptables-restore file; ipv6: an ip6tables-restore file.
+  public var family: IPAddress.Family = .ipv4
 
   public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } + hooks.count }
 }

@@ -57,7 +57,7 @@ struct PortAlternative: Hashable, Comparable {
 struct RuleLowering {
   let cluster: Cluster
   let options: EmitOptions
-  let family: IPAddress.Family = .ipv4
+  var family: IPAddress.Family { options.family }
 
   func address(_ pod: Pod) -> IPAddress? { pod.ips.first { $0.family == family } }
 
@@ -92,7 +92,11 @@ struct RuleLowering {
       case .selectors(let pods, let namespaces):
         indices.formUnion(cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace))
       case .ipBlock(let block):
-        for (i, pod) in cluster.pods.enumerated() where pod.ips.contains(where: block.contains) { indices.insert(i) }
+        // By the address of this file's family: a dual-stack pod inside an
+        // IPv6 block is no IPv4 peer.
+        for (i, pod) in cluster.pods.enumerated() where address(pod).map(block.contains) ?? false {
+          indices.insert(i)
+        }
       }
     }
     return indices.sorted().map { cluster.pods[$0] }

@@ -8,9 +8,10 @@ extension IptablesCompiler {
   mutating func registerSet(
     kind: String, identity: [String], type: IPSetDefinition.SetType, members: [String], owner: String
   ) -> String {
-    let name = namer.name(kind: kind, identity)
+    let name = namer.name(kind: options.setFamily + kind, identity)
     if sets[name] == nil {
-      sets[name] = IPSetDefinition(name: name, type: type, family: .ipv4, members: members.sorted(), owner: owner)
+      sets[name] = IPSetDefinition(
+        name: name, type: type, family: options.family, members: members.sorted(), owner: owner)
     }
     return name
   }
@@ -46,7 +47,7 @@ extension IptablesCompiler {
           if let ip = lowering.address(cluster.pods[i]) { hosts.insert(ip) }
         }
       case .ipBlock(let block):
-        guard block.cidr.family == .ipv4 else { continue }
+        guard block.cidr.family == options.family else { continue }
         if block.except.isEmpty {
           if block.cidr.prefix == 0 { return [.any] }
           plainBlocks.append(block.cidr)
@@ -56,29 +57,29 @@ extension IptablesCompiler {
         let except = block.except.sorted()
         let members = Self.netMembers(block.cidr) + except.map { "\($0) nomatch" }
         let identity = ["block", block.cidr.description] + except.map(\.description)
-        out.append(.set(registerSet(kind: "4B", identity: identity, type: .hashNet, members: members, owner: owner)))
+        out.append(.set(registerSet(kind: "B", identity: identity, type: .hashNet, members: members, owner: owner)))
       }
     }
     if !selectorIdentity.isEmpty {
       // Referenced even while empty, so the first pod to match needs no chain change.
       let name = registerSet(
-        kind: "4P", identity: selectorIdentity.sorted(), type: .hashIP, members: hosts.sorted().map(\.description),
+        kind: "P", identity: selectorIdentity.sorted(), type: .hashIP, members: hosts.sorted().map(\.description),
         owner: owner)
       out.append(.set(name))
     }
     if !plainBlocks.isEmpty {
       let cidrs = Set(plainBlocks).sorted()
       let name = registerSet(
-        kind: "4N", identity: cidrs.map(\.description), type: .hashNet, members: cidrs.map(\.description), owner: owner)
+        kind: "N", identity: cidrs.map(\.description), type: .hashNet, members: cidrs.map(\.description), owner: owner)
       out.append(.set(name))
     }
     return out.sorted()
   }
 
-  /// hash:net takes prefixes 1-32: a /0 becomes its two halves.
+  /// hash:net takes prefixes from 1: a /0 becomes its two halves.
   static func netMembers(_ cidr: CIDR) -> [String] {
     guard cidr.prefix == 0 else { return [cidr.description] }
-    return ["0.0.0.0/1", "128.0.0.0/1"]
+    return cidr.family == .ipv4 ? ["0.0.0.0/1", "128.0.0.0/1"] : ["::/1", "8000::/1"]
   }
 
   /// Named egress ports: the pods that define the name, grouped by the
@@ -97,7 +98,7 @@ extension IptablesCompiler {
     return groups.keys.sorted().map { key in
       let range = key.range.map { "\($0.lowerBound)" } ?? "*"
       let name = registerSet(
-        kind: "4D", identity: identity + ["named", key.proto?.rawValue ?? "", range], type: .hashIP,
+        kind: "D", identity: identity + ["named", key.proto?.rawValue ?? "", range], type: .hashIP,
         members: groups[key]!, owner: owner)
       return (.set(name), key)
     }

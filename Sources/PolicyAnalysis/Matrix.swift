@@ -53,10 +53,11 @@ public struct ConnectivityMatrix: Sendable {
   /// the reference verdict, asked once per pair of pod classes (see
   /// `ConnectivityEngine`) rather than once per pair of pods.
   public static func compute(
-    cluster: Cluster, ports: [PortProbe], namespaces: Set<String>? = nil, addresses: [IPAddress] = []
+    cluster: Cluster, ports: [PortProbe], namespaces: Set<String>? = nil, addresses: [IPAddress] = [],
+    family: IPAddress.Family = .ipv4
   ) -> ConnectivityMatrix {
     let verdict = ReferenceVerdict(cluster: cluster)
-    let engine = ConnectivityEngine(cluster: cluster)
+    let engine = ConnectivityEngine(cluster: cluster, family: family)
     var endpoints: [(name: String, side: ConnectivityEngine.Side)] = []
     for (i, pod) in cluster.pods.enumerated() where namespaces?.contains(pod.meta.namespace) ?? true {
       endpoints.append((AnalysisEndpoint.name(of: pod), .pod(i)))
@@ -96,7 +97,7 @@ public struct ConnectivityMatrix: Sendable {
         let t = a == b ? seconds[b]! : standIns[b]!
         let f = standIns[a]!
         rows[a * width + b] = ports.map {
-          verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto)
+          verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto, family: family)
         }
       }
     }

@@ -32,29 +32,41 @@ struct ApplyCommand: ParsableCommand {
   @Flag(help: "Print the steps that would be run and change nothing.")
   var dryRun = false
 
-  @Option(help: "Where apply remembers what it loaded, to load only changes next time.")
-  var state = "/var/lib/policyc/apply.state"
+  @Option(
+    help: """
+      Where apply remembers what it loaded, to load only changes next time \
+      (default: /var/lib/policyc/apply.state, or apply6.state with --family ipv6).
+      """)
+  var state: String?
 
   @Flag(help: "Ignore the state file and reload everything.")
   var full = false
 
-  @Option(help: "The iptables-save program.")
-  var iptablesSave = "iptables-save"
+  @Option(help: "The iptables-save program (default: iptables-save, or ip6tables-save with --family ipv6).")
+  var iptablesSave: String?
 
-  @Option(help: "The iptables-restore program.")
-  var iptablesRestore = "iptables-restore"
+  @Option(help: "The iptables-restore program (default: iptables-restore, or ip6tables-restore with --family ipv6).")
+  var iptablesRestore: String?
 
   @Option(help: "The ipset program.")
   var ipset = "ipset"
+
+  var isIPv6: Bool { emit.parsedFamily == .ipv6 }
+  var saveProgram: String { iptablesSave ?? (isIPv6 ? "ip6tables-save" : "iptables-save") }
+  var restoreProgram: String { iptablesRestore ?? (isIPv6 ? "ip6tables-restore" : "iptables-restore") }
+  var statePath: String { state ?? (isIPv6 ? "/var/lib/policyc/apply6.state" : "/var/lib/policyc/apply.state") }
 
   func run() throws {
     let inventory = try input.loadOrExit(pruned: true)
     var flags = emit
     flags.useIPSets = ipsets
     let ruleSet = try flags.ruleSet(Cluster(inventory))
-    let saved = try Subprocess.run([iptablesSave, "-t", "filter"], input: nil, what: "read the current rules")
-    let setNames = try currentSets(needed: !ruleSet.sets.isEmpty)
-    let previous = full ? nil : (try? String(contentsOfFile: state, encoding: .utf8)).flatMap(ApplyState.init(text:))
+    let saved = try Subprocess.run([saveProgram, "-t", "filter"], input: nil, what: "read the current rules")
+    // Sets of the other family belong to the other family's apply.
+    let otherFamily = "POLICYC-" + (isIPv6 ? "4" : "6")
+    let setNames = try currentSets(needed: !ruleSet.sets.isEmpty).filter { !$0.hasPrefix(otherFamily) }
+    let previous =
+      full ? nil : (try? String(contentsOfFile: statePath, encoding: .utf8)).flatMap(ApplyState.init(text:))
     let plan = ApplyPlan.make(current: saved, setNames: setNames, state: previous, ruleSet: ruleSet)
     if dryRun {
       Output.stdout(Self.describe(plan))
@@ -105,7 +117,7 @@ struct ApplyCommand: ParsableCommand {
     }
     try ipsetRestore(plan.commitSets, "update the sets")
     do {
-      _ = try Subprocess.run([iptablesRestore, "--noflush"], input: plan.restoreText, what: "load the rules")
+      _ = try Subprocess.run([restoreProgram, "--noflush"], input: plan.restoreText, what: "load the rules")
     } catch {
       // The rules did not change; put the sets back as they were.
       _ = try? ipsetRestore(plan.rollbackSets, "roll back the sets")
@@ -120,11 +132,11 @@ struct ApplyCommand: ParsableCommand {
   }
 
   func saveState(_ state: ApplyState) {
-    let directory = (self.state as NSString).deletingLastPathComponent
+    let directory = (statePath as NSString).deletingLastPathComponent
     try? FileManager.default.createDirectory(
       atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
     do {
-      try Output.atomicWrite(state.text, to: self.state)
+      try Output.atomicWrite(state.text, to: statePath)
     } catch {
       Output.stderr("policyc: warning: cannot save state (the next apply reloads everything): \(error)\n")
     }

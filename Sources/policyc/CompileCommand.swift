@@ -33,7 +33,8 @@ struct CompileCommand: ParsableCommand {
     let loaded = clock.now
     var flags = emit
     flags.useIPSets = ipsetOut != nil
-    let ruleSet = try flags.ruleSet(Cluster(inventory))
+    let cluster = Cluster(inventory)
+    let ruleSet = try flags.ruleSet(cluster)
     let compiled = clock.now
     let text = RestoreWriter.render(ruleSet)
     do {
@@ -49,6 +50,11 @@ struct CompileCommand: ParsableCommand {
       Output.stderr(
         "policyc: \(ruleSet.chains.count) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.sets.reduce(0) { $0 + $1.members.count }) set entries\n"
       )
+      let skipped = flags.otherFamilyBlocks(cluster)
+      if skipped > 0 {
+        Output.stderr(
+          "policyc: \(skipped) ipBlock(s) of the other address family left out of this \(flags.family) file\n")
+      }
       Output.stderr("policyc: read \(loaded - started), compiled \(compiled - loaded), wrote \(clock.now - compiled)\n")
     }
   }
@@ -65,11 +71,18 @@ struct EmitFlags: ParsableArguments {
   @Option(help: "The packet-mark bit policyc may use while evaluating a packet (hex).")
   var markBit: String = "0x800000"
 
+  @Option(
+    help: """
+      ipv4 (an iptables-restore file) or ipv6 (an ip6tables-restore file, for the pods' IPv6 \
+      addresses; ipBlocks of the other family are left out).
+      """)
+  var family: String = "ipv4"
+
   /// Set by commands that write an ipset script.
   var useIPSets = false
 
   enum CodingKeys: String, CodingKey {
-    case node, deny, markBit
+    case node, deny, markBit, family
   }
 
   func validate() throws {
@@ -77,6 +90,7 @@ struct EmitFlags: ParsableArguments {
       throw ValidationError("invalid --node '\(node)': \(problem)")
     }
     guard DenyAction(rawValue: deny) != nil else { throw ValidationError("--deny must be reject or drop") }
+    guard parsedFamily != nil else { throw ValidationError("--family must be ipv4 or ipv6") }
     guard let bit = parsedMarkBit, bit != 0, bit & (bit - 1) == 0 else {
       throw ValidationError("--mark-bit must be a single bit such as 0x800000")
     }
@@ -87,10 +101,33 @@ struct EmitFlags: ParsableArguments {
     return UInt32(digits, radix: 16)
   }
 
+  var parsedFamily: IPAddress.Family? {
+    switch family {
+    case "ipv4": return .ipv4
+    case "ipv6": return .ipv6
+    default: return nil
+    }
+  }
+
   var options: EmitOptions {
     EmitOptions(
       node: node, markBit: parsedMarkBit ?? 0x80_0000, denyAction: DenyAction(rawValue: deny) ?? .reject,
-      useIPSets: useIPSets)
+      useIPSets: useIPSets, family: parsedFamily ?? .ipv4)
+  }
+
+  /// The ipBlocks a file of this family leaves out, for --verbose.
+  func otherFamilyBlocks(_ cluster: Cluster) -> Int {
+    let family = parsedFamily ?? .ipv4
+    return cluster.policies.reduce(0) { total, policy in
+      total
+        + (policy.ingress + policy.egress).reduce(0) { sum, rule in
+          sum
+            + rule.peers.filter {
+              if case .ipBlock(let block) = $0.kind { return block.cidr.family != family }
+              return false
+            }.count
+        }
+    }
   }
 
   func ruleSet(_ cluster: Cluster) throws -> IptablesRuleSet {

@@ -29,6 +29,9 @@ struct MatrixCommand: ParsableCommand {
   @Option(name: .customLong("endpoint"), help: "An address outside the cluster to include; repeatable.")
   var endpoints: [String] = []
 
+  @Option(help: "The address family of the traffic, ipv4 or ipv6: ipBlocks match pods by their address of it.")
+  var family: String = "ipv4"
+
   func validate() throws {
     for port in ports where PortProbe(parsing: port) == nil {
       throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL], e.g. 80/TCP")
@@ -36,6 +39,7 @@ struct MatrixCommand: ParsableCommand {
     for endpoint in endpoints where IPAddress(endpoint) == nil {
       throw ValidationError("invalid --endpoint '\(endpoint)': expected an IP address")
     }
+    guard ["ipv4", "ipv6"].contains(family) else { throw ValidationError("--family must be ipv4 or ipv6") }
     guard ["text", "json", "csv", "dot"].contains(format) else {
       throw ValidationError("--format must be text, json, csv or dot")
     }
@@ -46,7 +50,7 @@ struct MatrixCommand: ParsableCommand {
     let probes = ports.isEmpty ? [PortProbe(port: 80, proto: .tcp)] : ports.compactMap(PortProbe.init(parsing:))
     let matrix = ConnectivityMatrix.compute(
       cluster: Cluster.forAnalysis(inventory), ports: probes, namespaces: namespaces.isEmpty ? nil : Set(namespaces),
-      addresses: endpoints.compactMap(IPAddress.init))
+      addresses: endpoints.compactMap(IPAddress.init), family: family == "ipv6" ? .ipv6 : .ipv4)
     switch format {
     case "json": Output.stdout(MatrixReporter.json(matrix))
     case "csv": Output.stdout(MatrixReporter.csv(matrix))

@@ -5,7 +5,7 @@ import XCTest
 
 /// Golden cases: `cases/<name>/` holds manifests (any .yaml/.yml/.json below
 /// it), an optional `args` line (`--node NAME`, `--namespace NS`,
-/// `--deny drop`) and `expected.rules`; `invalid/<name>/` holds manifests
+/// `--deny drop`, `--family ipv6`) and `expected.rules`; `invalid/<name>/` holds manifests
 /// and `expected.stderr`. Set POLICYC_RECORD=1 to re-record: the run then
 /// fails on purpose, so a re-record can never pass silently.
 enum Golden {
@@ -48,7 +48,8 @@ enum Golden {
 
   static func emitOptions(_ c: Case) -> EmitOptions {
     EmitOptions(
-      node: option(c.args, "--node"), denyAction: option(c.args, "--deny").flatMap(DenyAction.init) ?? .reject)
+      node: option(c.args, "--node"), denyAction: option(c.args, "--deny").flatMap(DenyAction.init) ?? .reject,
+      family: option(c.args, "--family") == "ipv6" ? .ipv6 : .ipv4)
   }
 
   /// The rules the case compiles to, or the diagnostics if it does not.

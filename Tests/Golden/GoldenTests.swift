@@ -54,8 +54,9 @@ final class GoldenTests: XCTestCase {
     for c in try Golden.cases("cases") {
       let file = c.directory.appendingPathComponent("expected.rules")
       guard FileManager.default.fileExists(atPath: file.path) else { continue }
+      let tool = Golden.option(c.args, "--family") == "ipv6" ? "ip6tables-restore" : "iptables-restore"
       let result = try Shell.run(
-        "ip netns exec \(netns) iptables-restore --test --noflush < '\(file.path)'", check: false)
+        "ip netns exec \(netns) \(tool) --test --noflush < '\(file.path)'", check: false)
       XCTAssertEqual(result.status, 0, "\(c.name): iptables-restore refused it: \(result.output)")
       checked += 1
     }

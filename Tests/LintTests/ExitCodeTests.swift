@@ -151,6 +151,21 @@ final class ExitCodeTests: XCTestCase {
     XCTAssertEqual(fromStdin.stdout, fromFile.stdout)
   }
 
+  /// `--family ipv6` writes the ip6tables file the golden case holds;
+  /// a family policyc does not know is a usage error.
+  func testCompileFamilyFlag() throws {
+    let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../Golden/cases/dual-stack-ipv6").standardized
+    let run = try PolicycBinary.policyc(
+      ["compile", "--node", "node-a", "--family", "ipv6", golden.appendingPathComponent("input.yaml").path])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let expected = try String(contentsOf: golden.appendingPathComponent("expected.rules"), encoding: .utf8)
+    XCTAssertEqual(run.stdout, expected)
+    let bad = try PolicycBinary.policyc(["compile", "--family", "ipv5", golden.path])
+    XCTAssertEqual(bad.status, 2)
+    XCTAssertTrue(bad.stderr.contains("--family must be ipv4 or ipv6"), bad.stderr)
+  }
+
   func testNoObjectsIsAWarning() throws {
     let run = try lint(["input"], in: "empty-input")
     XCTAssertEqual(run.status, 0)

@@ -28,7 +28,8 @@ final class EmitterAgreementTests: XCTestCase {
       let inventory = Loader.load(sources, options: LoadOptions(defaultNamespace: namespace))
       XCTAssertTrue(inventory.errors.isEmpty, "\(name): \(inventory.errors.map(\.formatted))")
       let node = args.firstIndex(of: "--node").map { args[$0 + 1] }
-      checked += try Agreement.check(Cluster(inventory), node: node, label: name)
+      let family: IPAddress.Family = args.firstIndex(of: "--family").map { args[$0 + 1] } == "ipv6" ? .ipv6 : .ipv4
+      checked += try Agreement.check(Cluster(inventory), node: node, label: name, family: family)
     }
     XCTAssertGreaterThan(checked, 10_000, "too few probes: the comparison may not be running")
   }
@@ -42,6 +43,10 @@ final class EmitterAgreementTests: XCTestCase {
       for node in nodes {
         probes += try Agreement.check(cluster, node: node, label: "random #\(round) node \(node ?? "all")")
       }
+      // Pods are dual-stack: the IPv6 file must agree too (every third round, to bound the time).
+      if round % 3 == 0 {
+        probes += try Agreement.check(cluster, node: "node-a", label: "random #\(round) ipv6", family: .ipv6)
+      }
     }
     XCTAssertGreaterThan(probes, 100_000)
   }
@@ -50,14 +55,14 @@ final class EmitterAgreementTests: XCTestCase {
 enum Agreement {
   /// Compares every (source, destination, protocol, port) of interest on
   /// one node, in rule mode and in ipset mode; returns the probe count.
-  static func check(_ cluster: Cluster, node: String?, label: String) throws -> Int {
+  static func check(_ cluster: Cluster, node: String?, label: String, family: IPAddress.Family = .ipv4) throws -> Int {
     let reference = ReferenceVerdict(cluster: cluster)
     var endpoints: [(Endpoint, IPAddress, Pod?)] = cluster.pods.compactMap { pod in
-      pod.ips.first { $0.family == .ipv4 }.map { (.pod(namespace: pod.meta.namespace, name: pod.meta.name), $0, pod) }
+      pod.ips.first { $0.family == family }.map { (.pod(namespace: pod.meta.namespace, name: pod.meta.name), $0, pod) }
     }
     let podIPs = Set(endpoints.map(\.1))
     for region in ExternalRegions.regions(for: cluster.policies, avoiding: podIPs) {
-      if let ip = region.representative, ip.family == .ipv4 { endpoints.append((.address(ip), ip, nil)) }
+      if let ip = region.representative, ip.family == family { endpoints.append((.address(ip), ip, nil)) }
     }
     var ports = Set([1, 65535])
     for pod in cluster.pods { for p in pod.ports { ports.formUnion([p.number, p.number + 1]) } }
@@ -73,7 +78,8 @@ enum Agreement {
     let portList = ports.filter { (1...65535).contains($0) }.sorted()
     var probes = 0
     for useSets in [false, true] {
-      let ruleSet = try IptablesCompiler.compile(cluster, options: EmitOptions(node: node, useIPSets: useSets))
+      let ruleSet = try IptablesCompiler.compile(
+        cluster, options: EmitOptions(node: node, useIPSets: useSets, family: family))
       let text = RestoreWriter.render(ruleSet)
       let program = try RestoreProgram(text)
       let sets = useSets ? try IPSetState(IPSetWriter.render(ruleSet.sets)) : nil
@@ -84,7 +90,8 @@ enum Agreement {
           guard local(fromPod) || local(toPod) else { continue }
           for proto in NetProtocol.allCases {
             for port in portList {
-              let (egress, ingress) = reference.explain(from: from, to: to, port: port, proto: proto)
+              let (egress, ingress) = reference.explain(
+                from: from, to: to, port: port, proto: proto, family: family)
               let expected = (!local(fromPod) || egress.allows) && (!local(toPod) || ingress.allows)
               let actual =
                 evaluator.evaluate(.init(source: fromIP, destination: toIP, proto: proto, port: port)) == .accept

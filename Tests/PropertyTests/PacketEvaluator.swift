@@ -28,7 +28,7 @@ struct IPSetState {
         guard t.count == 3 || (t.count == 4 && t[3] == "nomatch"), sets[t[1]] != nil else {
           throw RestoreProgram.Failure(description: "bad add: \(line)")
         }
-        let text = t[2].contains("/") ? t[2] : t[2] + "/32"
+        let text = t[2].contains("/") ? t[2] : t[2] + (t[2].contains(":") ? "/128" : "/32")
         guard let cidr = CIDR(text) else { throw RestoreProgram.Failure(description: "bad member: \(line)") }
         sets[t[1]]!.entries.append(Entry(cidr: cidr, nomatch: t.count == 4))
       case "swap":
@@ -97,6 +97,7 @@ struct PacketEvaluator {
   func matches(_ r: RestoreProgram.Rule, _ p: Packet, _ mark: UInt32) -> Bool {
     if let s = r.source, !s.contains(p.source) { return false }
     if let d = r.destination, !d.contains(p.destination) { return false }
+    if r.icmpv6Type != nil { return false }
     if let proto = r.proto, proto != p.proto { return false }
     if let ports = r.ports, !ports.contains(p.port) { return false }
     if let states = r.ctstates, !states.contains("NEW") { return false }

@@ -39,7 +39,10 @@ enum RandomCluster {
           Pod(
             meta: ObjectMeta(name: name, namespace: ns.name, labels: labels, location: here),
             nodeName: Bool.random(using: &g) ? "node-a" : "node-b", phase: "Running",
-            ips: [IPAddress("10.0.\(octet / 4).\(octet)")!], ports: ports))
+            ips: [
+              IPAddress("10.0.\(octet / 4).\(octet)")!,
+              IPAddress("fd00:0:0:\(String(octet / 4, radix: 16))::\(String(octet, radix: 16))")!,
+            ], ports: ports))
       }
     }
     var policies: [NetworkPolicy] = []
@@ -71,12 +74,15 @@ enum RandomCluster {
     var peers: [Peer] = []
     for _ in 0..<Int.random(in: 0...2, using: &g) {
       let kind: PeerKind
-      switch Int.random(in: 0..<5, using: &g) {
+      switch Int.random(in: 0..<7, using: &g) {
       case 0: kind = .selectors(pods: selector(&g), namespaces: nil)
       case 1: kind = .selectors(pods: nil, namespaces: LabelSelector(matchLabels: ["team": "a"]))
       case 2: kind = .selectors(pods: selector(&g), namespaces: .everything)
       case 3: kind = .ipBlock(IPBlock(cidr: CIDR("10.0.0.0/16")!, except: [CIDR("10.0.3.0/24")!]))
-      default: kind = .ipBlock(IPBlock(cidr: CIDR("10.0.3.0/24")!, except: []))
+      case 4: kind = .ipBlock(IPBlock(cidr: CIDR("10.0.3.0/24")!, except: []))
+      // The same blocks in IPv6: pods are dual-stack.
+      case 5: kind = .ipBlock(IPBlock(cidr: CIDR("fd00::/48")!, except: [CIDR("fd00:0:0:3::/64")!]))
+      default: kind = .ipBlock(IPBlock(cidr: CIDR("fd00:0:0:3::/64")!, except: []))
       }
       peers.append(Peer(kind: kind, location: here))
     }

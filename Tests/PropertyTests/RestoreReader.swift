@@ -13,6 +13,9 @@ struct RestoreProgram {
     var ctstates: Set<String>?
     var mark: (value: UInt32, mask: UInt32)?
     var set: (name: String, source: Bool)?
+    /// `-p ipv6-icmp -m icmp6 --icmpv6-type T`: neighbour discovery; never
+    /// a TCP, UDP or SCTP packet.
+    var icmpv6Type: String?
     var target: Target
   }
 
@@ -131,6 +134,9 @@ struct RestoreProgram {
       switch t[i] {
       case "-s": r.source = try cidr(try next())
       case "-d": r.destination = try cidr(try next())
+      case "-p" where i + 1 < t.count && t[i + 1] == "ipv6-icmp":
+        i += 1
+        r.icmpv6Type = "any"
       case "-p":
         guard let p = NetProtocol(rawValue: try next().uppercased()) else {
           throw Failure(description: "bad protocol: \(line)")
@@ -151,6 +157,15 @@ struct RestoreProgram {
             parts.first! <= parts.last!
           else { throw Failure(description: "bad port: \(line)") }
           r.ports = parts.first!...parts.last!
+        case "icmp6":
+          let types = [
+            "router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement",
+            "redirect",
+          ]
+          guard r.icmpv6Type != nil, try next() == "--icmpv6-type", types.contains(try next()) else {
+            throw Failure(description: "bad icmp6 match (only neighbour discovery types): \(line)")
+          }
+          r.icmpv6Type = t[i]
         case "mark":
           guard try next() == "--mark" else { throw Failure(description: "bad mark match: \(line)") }
           r.mark = try hex(try next())

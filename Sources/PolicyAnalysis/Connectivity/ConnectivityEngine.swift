@@ -6,6 +6,9 @@ public import PolicyModel
 /// so a 5,000-pod cluster costs as much as its few hundred classes.
 public struct ConnectivityEngine: Sendable {
   public let cluster: Cluster
+  /// The address family of the traffic: ipBlocks match a pod by its address
+  /// of this family, as in `ReferenceVerdict`.
+  public let family: IPAddress.Family
   /// Class index of each pod of `cluster.pods`.
   public let classOfPod: [Int]
   /// Members (pod indices) of each class, sorted.
@@ -14,7 +17,8 @@ public struct ConnectivityEngine: Sendable {
   /// Policies selecting each class, per direction (computed once).
   let selecting: [PolicyType: [[NetworkPolicy]]]
 
-  public init(cluster: Cluster) {
+  public init(cluster: Cluster, family: IPAddress.Family = .ipv4) {
+    self.family = family
     self.cluster = cluster
     var blocks = Set<IPBlock>()
     for policy in cluster.policies {
@@ -107,7 +111,7 @@ public struct ConnectivityEngine: Sendable {
     switch peer {
     case .pod(let i):
       peerPod = cluster.pods[i]
-      peerAddresses = cluster.pods[i].ips
+      peerAddresses = cluster.pods[i].ips.filter { $0.family == family }
     case .address(let ip): peerAddresses = [ip]
     }
     var set = PortSet.none
