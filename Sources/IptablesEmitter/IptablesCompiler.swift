@@ -90,8 +90,8 @@ public struct IptablesCompiler {
       options.family == .ipv6
       ? Self.ndpTypes.map {
         IptablesRule(
-          matches: ["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", $0], target: ["-j", "RETURN"],
-          comment: "ICMPv6 \($0)")
+          matches: ["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", String($0.type)], target: ["-j", "RETURN"],
+          comment: "ICMPv6 \($0.name)")
       } : []
     let root = IptablesChain(
       name: "POLICYC-FORWARD", owner: "policyc",
@@ -121,9 +121,11 @@ public struct IptablesCompiler {
     return ruleSet
   }
 
-  /// ICMPv6 types of neighbour and router discovery (RFC 4861).
-  static let ndpTypes = [
-    "router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement", "redirect",
+  /// ICMPv6 types of neighbour and router discovery (RFC 4861), by number,
+  /// as ip6tables-save prints them (apply compares what it loaded with that).
+  static let ndpTypes: [(type: Int, name: String)] = [
+    (133, "router-solicitation"), (134, "router-advertisement"), (135, "neighbour-solicitation"),
+    (136, "neighbour-advertisement"), (137, "redirect"),
   ]
 
   /// Builds the chain of one policy's rules for one direction and returns

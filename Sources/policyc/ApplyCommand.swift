@@ -20,6 +20,7 @@ struct ApplyCommand: ParsableCommand {
       Examples:
         kubectl get ns,pods,netpol -A -o yaml | policyc apply --node "$(hostname)" --ipsets -
         policyc apply --node node-a --dry-run manifests/
+        policyc apply --node node-a --family both --ipsets manifests/   # dual-stack: IPv4, then IPv6
       """
   )
 
@@ -56,8 +57,28 @@ struct ApplyCommand: ParsableCommand {
   var restoreProgram: String { iptablesRestore ?? (isIPv6 ? "ip6tables-restore" : "iptables-restore") }
   var statePath: String { state ?? (isIPv6 ? "/var/lib/policyc/apply6.state" : "/var/lib/policyc/apply.state") }
 
+  func validate() throws {
+    if emit.family == "both", iptablesSave != nil || iptablesRestore != nil {
+      throw ValidationError(
+        "--iptables-save and --iptables-restore name one family's tools: use them with --family ipv4 or ipv6")
+    }
+  }
+
+  /// Both families in one call: IPv4 first, then IPv6, each all or nothing
+  /// on its own, each with its own state file (with --state, the IPv6 one is
+  /// FILE.ipv6).
   func run() throws {
     let inventory = try input.loadOrExit(pruned: true)
+    guard emit.family == "both" else { return try applyOne(inventory) }
+    for family in ["ipv4", "ipv6"] {
+      var one = self
+      one.emit.family = family
+      if family == "ipv6", let state { one.state = state + ".ipv6" }
+      try one.applyOne(inventory)
+    }
+  }
+
+  func applyOne(_ inventory: Inventory) throws {
     var flags = emit
     flags.useIPSets = ipsets
     let ruleSet = try flags.ruleSet(Cluster(inventory))
@@ -80,7 +101,7 @@ struct ApplyCommand: ParsableCommand {
     if input.verbose {
       let ms = Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
       Output.stderr(
-        "policyc: \(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(ms) ms\n"
+        "policyc: \(isIPv6 ? "ipv6 " : "")\(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(ms) ms\n"
       )
     }
   }

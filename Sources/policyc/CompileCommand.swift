@@ -20,6 +20,12 @@ struct CompileCommand: ParsableCommand {
   @OptionGroup var input: InputOptions
   @OptionGroup var emit: EmitFlags
 
+  func validate() throws {
+    if emit.family == "both" {
+      throw ValidationError("compile writes one file per family: use --family ipv4 or --family ipv6")
+    }
+  }
+
   @Option(name: .shortAndLong, help: "Write the rules here (atomically) instead of standard output.")
   var output: String?
 
@@ -74,13 +80,12 @@ struct EmitFlags: ParsableArguments {
   @Option(
     help: """
       ipv4 (an iptables-restore file) or ipv6 (an ip6tables-restore file, for the pods' IPv6 \
-      addresses; ipBlocks of the other family are left out).
+      addresses; ipBlocks of the other family are left out). apply also takes both.
       """)
   var family: String = "ipv4"
 
   /// Set by commands that write an ipset script.
   var useIPSets = false
-
   enum CodingKeys: String, CodingKey {
     case node, deny, markBit, family
   }
@@ -90,7 +95,9 @@ struct EmitFlags: ParsableArguments {
       throw ValidationError("invalid --node '\(node)': \(problem)")
     }
     guard DenyAction(rawValue: deny) != nil else { throw ValidationError("--deny must be reject or drop") }
-    guard parsedFamily != nil else { throw ValidationError("--family must be ipv4 or ipv6") }
+    guard parsedFamily != nil || family == "both" else {
+      throw ValidationError("--family must be ipv4, ipv6 or (apply only) both")
+    }
     guard let bit = parsedMarkBit, bit != 0, bit & (bit - 1) == 0 else {
       throw ValidationError("--mark-bit must be a single bit such as 0x800000")
     }

@@ -41,22 +41,31 @@ class Agent:
         self.lock = threading.Lock()
         self.sctp_seen = []
         self.raw_tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
+        self.raw_tx6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
         self.listeners = []
-        for port in ports:
-            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            t.bind(("0.0.0.0", port))
-            t.listen(512)
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind(("0.0.0.0", port))
-            self.listeners.append((t, u))
+        for family, anyaddr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            for port in ports:
+                t = socket.socket(family, socket.SOCK_STREAM)
+                t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                u = socket.socket(family, socket.SOCK_DGRAM)
+                if family == socket.AF_INET6:
+                    for s in (t, u):
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                t.bind((anyaddr, port))
+                t.listen(512)
+                u.bind((anyaddr, port))
+                self.listeners.append((t, u))
         self.raw_rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
+        # A raw IPv6 socket delivers the SCTP packet without the IP header; the source
+        # address comes from recvfrom.
+        self.raw_rx6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, sctp.IPPROTO_SCTP)
 
     def start_servers(self):
         for t, u in self.listeners:
             threading.Thread(target=self._tcp_loop, args=(t,), daemon=True).start()
             threading.Thread(target=self._udp_loop, args=(u,), daemon=True).start()
         threading.Thread(target=self._sctp_loop, daemon=True).start()
+        threading.Thread(target=self._sctp6_loop, daemon=True).start()
 
     @staticmethod
     def _tcp_loop(listener):
@@ -91,6 +100,20 @@ class Agent:
                 with self.lock:
                     self.sctp_seen.append([src_ip, dport, tag])
 
+    def _sctp6_loop(self):
+        while True:
+            try:
+                data, addr = self.raw_rx6.recvfrom(65535)
+            except OSError:
+                continue
+            parsed = sctp.parse_init(data)
+            if parsed is None:
+                continue
+            _sport, dport, tag = parsed
+            if dport in self.ports:
+                with self.lock:
+                    self.sctp_seen.append([addr[0], dport, tag])
+
     def sctp_take(self):
         with self.lock:
             seen, self.sctp_seen = self.sctp_seen, []
@@ -106,13 +129,16 @@ class Agent:
             if proto == "sctp":
                 pkt = sctp.build_init(random.randint(20000, 60000), port, p["tag"])
                 try:
-                    self.raw_tx.sendto(pkt, (dst, 0))
+                    if ":" in dst:
+                        self.raw_tx6.sendto(pkt, (dst, 0, 0, 0))
+                    else:
+                        self.raw_tx.sendto(pkt, (dst, 0))
                     results[pid] = [None, "sent"]
                 except OSError as e:
                     results[pid] = [False, "send: " + errno.errorcode.get(e.errno, str(e))]
                 continue
             kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-            s = socket.socket(socket.AF_INET, kind)
+            s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, kind)
             s.setblocking(False)
             if proto == "tcp":
                 err = s.connect_ex((dst, port))

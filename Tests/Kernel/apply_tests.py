@@ -89,6 +89,8 @@ CHECK_NAMES = [
     "apply/ipset-idempotent",
     "apply/ipset-churn-equals-full-load",
     "apply/ipset-back-to-rules",
+    "apply/ipv6-beside-ipv4",
+    "apply/both-families-in-one-call",
 ]
 
 
@@ -455,6 +457,66 @@ class ApplyRunner:
             if left:
                 out.fail("policyc's sets remain after going back to plain rules: %s" % sorted(left))
             self.probe_against_matrix("s2", out)
+
+
+    # --- IPv6: apply --family ipv6 next to the IPv4 rules ------------------------------------
+
+    def c_ipv6_beside_ipv4(self, out):
+        state6 = self.state + ".ipv6"  # where `--family both --state FILE` keeps IPv6's
+        v4_before = self.save()
+        cmd, p = self.pc.apply(self.snap_paths["s1"], self.node, node=NODE, state=state6,
+                               ipsets=True, family="ipv6")
+        if not self.expect_exit(out, (cmd, p), 0, "apply --family ipv6 --ipsets s1"):
+            return
+        if self.save() != v4_before:
+            out.fail("apply --family ipv6 changed the IPv4 rules:\n" + _diff(v4_before, self.save()))
+        saved6 = normalize(self.node.exec(["ip6tables-save"]).stdout)
+        if forward_jumps(saved6) != 1:
+            out.fail("ip6tables FORWARD jumps to POLICYC-FORWARD: %d, expected 1"
+                     % forward_jumps(saved6))
+        sets = os.path.join(self.tmp, "compiled-sets6.txt")
+        text = self.pc.compile(self.snap_paths["s1"], NODE, ipset_out=sets, family="ipv6")
+        want = policyc_chains(text.splitlines()).get("filter", set())
+        have = policyc_chains(saved6).get("filter", set())
+        if want != have:
+            out.fail("POLICYC chains in ip6tables differ from `compile --family ipv6` "
+                     "(stale: %s, missing: %s)" % (sorted(have - want), sorted(want - have)))
+        with open(sets) as f:
+            want_sets = script_sets(f.read())
+        have_sets = {k: v for k, v in kernel_sets(self.node).items() if k.startswith("POLICYC-6")}
+        if not want_sets or want_sets != have_sets:
+            out.fail("IPv6 sets in the kernel differ from the compiled ones:\n    compiled %s\n"
+                     "    kernel %s" % (want_sets, have_sets))
+        self.topo.family = "ipv6"
+        try:
+            _eps, allowed = self.pc.matrix(self.snap_paths["s1"], [netns.EXT_IP6], family="ipv6",
+                                           names={netns.EXT_IP6: EXT_IP})
+            self.topo.flush_conntrack()
+            ours = list(self.topo.endpoints())
+            observed = probe.run_probes(self.topo, ours, pool=self.pool, expected=allowed)
+            out.probes += len(observed)
+            out.expected_allowed += sum(1 for k in observed if k in allowed)
+            for s, d, port, w, g, det in probe.compare(observed, allowed, set(ours))[:10]:
+                out.fail("IPv6 after apply --family ipv6 s1: %s -> %s %s expected %s, actual %s (%s)"
+                         % (s, d, port, "allowed" if w else "denied",
+                            "allowed" if g else "denied", det))
+        finally:
+            self.topo.family = "ipv4"
+        self.saved6 = saved6
+
+    def c_both_families_in_one_call(self, out):
+        # IPv4 holds s2 in plain rules, IPv6 s1 with sets: one call brings IPv4 to s1 with sets
+        # and finds nothing to do for IPv6.
+        cmd, p = self.pc.apply(self.snap_paths["s1"], self.node, node=NODE, state=self.state,
+                               ipsets=True, family="both", verbose=True)
+        if not self.expect_exit(out, (cmd, p), 0, "apply --family both --ipsets s1"):
+            return
+        if normalize(self.node.exec(["ip6tables-save"]).stdout) != getattr(self, "saved6", None):
+            out.fail("apply --family both changed the IPv6 rules it had already loaded")
+        if not re.search(r"ipv6 incremental apply: 0 chain\(s\) loaded", p.stderr):
+            out.fail("the IPv6 half reloaded what it had: %s" % p.stderr.strip())
+        self.check_state(out, "s1", self.foreign0, "after apply --family both", ipsets=True)
+        self.probe_against_matrix("s1", out)
 
 
 def _diff(a, b):

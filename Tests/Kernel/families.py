@@ -106,10 +106,11 @@ def family_basic():
     add("egress-from-empty-list", [policy("t", n, {}, egress=[{"to": [], "ports": [
         {"protocol": "UDP"}]}], types=["Egress"]) for n in every],
         lambda s, a, b, p: (not _is_pod(a)) or p.endswith("/UDP"))
-    world = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
-    add("allow-world-cidr", [policy("w", n, {}, ingress=[{"from": world}], egress=[{"to": world}],
-                                    types=["Ingress", "Egress"]) for n in every],
-        lambda s, a, b, p: True)
+    # The whole address space of the run's family: 0.0.0.0/0 or ::/0.
+    C.append(Case("basic/allow-world-cidr", lambda ip: [Step([
+        policy("w", n, {}, ingress=[{"from": [{"ipBlock": {"cidr": ip.world}}]}],
+               egress=[{"to": [{"ipBlock": {"cidr": ip.world}}]}], types=["Ingress", "Egress"])
+        for n in every])], lambda s, a, b, p: True))
     return C
 
 

@@ -33,12 +33,16 @@ class IPPlan:
     def ip(self, key):
         return self.ips[key]
 
+    @staticmethod
+    def _full(ip):
+        return ip + ("/128" if ":" in ip else "/32")
+
     def host(self, key):
-        return self.ips[key] + "/32"
+        return self._full(self.ips[key])
 
     def cover(self, keys):
         """Smallest CIDR containing the addresses of all `keys` (may contain others too)."""
-        nets = [ipaddress.ip_network(self.ips[k] + "/32") for k in keys]
+        nets = [ipaddress.ip_network(self._full(self.ips[k])) for k in keys]
         net = nets[0]
         while not all(n.subnet_of(net) for n in nets):
             net = net.supernet()
@@ -49,7 +53,21 @@ class IPPlan:
 
     @property
     def ext(self):
-        return EXT_IP + "/32"
+        return self._full(self.ips[EXT_IP])
+
+    @property
+    def pod_net(self):
+        """Every pod address of every topology (10.244.0.0/16 or fd00:10:244::/48)."""
+        return "fd00:10:244::/48" if ":" in self.ips[EXT_IP] else "10.244.0.0/16"
+
+    @property
+    def world(self):
+        return "::/0" if ":" in self.ips[EXT_IP] else "0.0.0.0/0"
+
+    @property
+    def ext_net(self):
+        """The external host's link (it holds only that host and node 1's side)."""
+        return "fd00:251::/64" if ":" in self.ips[EXT_IP] else "192.168.251.0/24"
 
 
 def _container(name, port, proto, omit_tcp):
@@ -82,7 +100,8 @@ def pod_doc(pod, labels):
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": pod.name, "namespace": pod.namespace, "labels": labels},
             "spec": spec,
-            "status": {"phase": "Running", "podIP": pod.ip, "podIPs": [{"ip": pod.ip}]}}
+            "status": {"phase": "Running", "podIP": pod.ip,
+                       "podIPs": [{"ip": pod.ip}, {"ip": pod.ip6}]}}
 
 
 def cluster_docs(pods, pod_labels=None, ns_labels=None, ghosts=()):

@@ -10,6 +10,7 @@ exists. `cleanup_all()` (called from finally blocks, signal handlers and atexit)
 this runner started, by pid, and deletes the namespaces it created; it is idempotent.
 """
 
+import ipaddress
 import json
 import os
 import shutil
@@ -28,6 +29,22 @@ POD_NAMES = ["a", "b", "c"]
 EXT_IP = "192.168.251.9"       # the external (non-pod) host, on a link of node 1
 EXT_GW = "192.168.251.1"
 NODE_LINK = ["192.168.250.1", "192.168.250.2"]
+# Every namespace is dual-stack; the IPv6 addresses are ULAs that mirror the IPv4 ones:
+# pod 10.244.S.H is fd00:10:244:S::H (hex). A run in family "ipv6" probes these.
+EXT_IP6 = "fd00:251::9"
+EXT_GW6 = "fd00:251::1"
+NODE_LINK6 = ["fd00:250::1", "fd00:250::2"]
+FAMILIES = ("ipv4", "ipv6")
+# No duplicate address detection: a tentative address would drop the first probes.
+IPV6_SYSCTLS = [("net.ipv6.conf.all.disable_ipv6", 0), ("net.ipv6.conf.default.disable_ipv6", 0),
+                ("net.ipv6.conf.all.accept_dad", 0), ("net.ipv6.conf.default.accept_dad", 0)]
+
+
+def ip6_of(ip4):
+    """The pod's IPv6 address: 10.244.S.H -> fd00:10:244:S::H (hex groups)."""
+    o = [int(x) for x in ip4.split(".")]
+    # Canonical text (RFC 5952), as the kernel reports a source address.
+    return str(ipaddress.ip_address("fd00:10:244:%x::%x" % (o[2], o[3])))
 PORTS = [80, 81]
 
 _registry_lock = threading.Lock()
@@ -188,6 +205,7 @@ def stale_namespaces():
 class Pod:
     def __init__(self, namespace, name, ip, node):
         self.namespace, self.name, self.ip, self.node = namespace, name, ip, node
+        self.ip6 = ip6_of(ip)
         self.key = "%s/%s" % (namespace, name)
         self.netns = None
         self.agent = None
@@ -207,10 +225,10 @@ class Topology:
 
     KINDS = ("routed", "bridged", "twonode")
 
-    def __init__(self, kind, unit, tmpdir):
-        if kind not in self.KINDS:
-            raise ValueError(kind)
-        self.kind, self.unit, self.tmpdir = kind, unit, tmpdir
+    def __init__(self, kind, unit, tmpdir, family="ipv4"):
+        if kind not in self.KINDS or family not in FAMILIES:
+            raise ValueError((kind, family))
+        self.kind, self.unit, self.tmpdir, self.family = kind, unit, tmpdir, family
         self.nodes = {}          # node name (as in spec.nodeName) -> Netns
         self.pods = []           # Pod
         self.ext = None          # AgentClient of the external host
@@ -235,8 +253,12 @@ class Topology:
             ns = Netns.create(self.role("n%d" % (idx + 1)))
             self.nodes[node] = ns
             ns.sysctl([("net.ipv4.ip_forward", 1), ("net.ipv4.icmp_ratemask", 0),
-                       ("net.ipv4.conf.all.rp_filter", 0), ("net.ipv4.conf.default.rp_filter", 0),
-                       ("net.ipv6.conf.all.disable_ipv6", 1)])
+                       ("net.ipv4.conf.all.rp_filter", 0), ("net.ipv4.conf.default.rp_filter", 0)]
+                      + IPV6_SYSCTLS + [("net.ipv6.conf.all.forwarding", 1),
+                                        ("net.ipv6.icmp.ratelimit", 0),
+                                        # Rate-limit no ICMPv6 error (255 is a reserved type),
+                                        # or REJECTs stop answering and denies wait for timeouts.
+                                        ("net.ipv6.icmp.ratemask", 255)])
         if self.kind == "bridged":
             self._bridge_node()
         else:
@@ -244,7 +266,7 @@ class Topology:
                 ns.ip_batch(["addr add 169.254.1.1/32 dev lo"])
         for i, pod in enumerate(self.pods):
             pod.netns = Netns.create(self.role("%s-%s" % (pod.namespace, pod.name)))
-            pod.netns.sysctl([("net.ipv6.conf.all.disable_ipv6", 1)])
+            pod.netns.sysctl(IPV6_SYSCTLS)
             self._attach_pod(pod, i)
         self._external_host()
         if self.kind == "twonode":
@@ -254,13 +276,14 @@ class Topology:
     def _bridge_node(self):
         node = self.nodes["node-1"]
         node.ip_batch(["link add cni0 type bridge", "addr add 10.244.1.1/24 dev cni0",
-                       "link set cni0 up"])
-        p = node.exec(["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"], check=False)
-        value = node.exec(["sysctl", "-n", "net.bridge.bridge-nf-call-iptables"], check=False)
-        if p.returncode != 0 or value.stdout.strip() != "1":
-            raise SkipTopology("br_netfilter refused in the node namespace: %s" %
-                               (p.stderr.strip() or value.stderr.strip() or "value stays %r"
-                                % value.stdout.strip()))
+                       "addr add fd00:10:244:1::1/64 dev cni0 nodad", "link set cni0 up"])
+        for key in ("net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables"):
+            p = node.exec(["sysctl", "-qw", key + "=1"], check=False)
+            value = node.exec(["sysctl", "-n", key], check=False)
+            if p.returncode != 0 or value.stdout.strip() != "1":
+                raise SkipTopology("br_netfilter refused in the node namespace (%s): %s" % (
+                    key, p.stderr.strip() or value.stderr.strip() or "value stays %r"
+                    % value.stdout.strip()))
 
     def _attach_pod(self, pod, i):
         node = self.nodes[pod.node]
@@ -268,37 +291,54 @@ class Topology:
         node.ip_batch(["link add %s type veth peer name eth0 netns %s" % (host_if, pod.netns.name)])
         if self.kind == "bridged":
             node.ip_batch(["link set %s master cni0" % host_if, "link set %s up" % host_if])
-            pod.netns.ip_batch(["addr add %s/24 dev eth0" % pod.ip, "link set eth0 up",
-                                "route add default via 10.244.1.1 dev eth0"])
+            pod.netns.ip_batch(["addr add %s/24 dev eth0" % pod.ip,
+                                "addr add %s/64 dev eth0 nodad" % pod.ip6, "link set eth0 up",
+                                "route add default via 10.244.1.1 dev eth0",
+                                "route add ::/0 via fd00:10:244:1::1 dev eth0"])
         else:
             # Calico style: the pod's gateway is a link-local address the node owns (on lo, so
             # the node answers ARP for it on every pod link); the node routes each /32 to its veth.
-            node.ip_batch(["link set %s up" % host_if,
-                           "route add %s/32 dev %s scope link" % (pod.ip, host_if)])
-            pod.netns.ip_batch(["addr add %s/32 dev eth0" % pod.ip, "link set eth0 up",
+            # IPv6 the same way: the gateway is fe80::1 on the node's side of every pod link.
+            node.ip_batch(["addr add fe80::1/64 dev %s nodad" % host_if,
+                           "link set %s up" % host_if,
+                           "route add %s/32 dev %s scope link" % (pod.ip, host_if),
+                           "route add %s/128 dev %s" % (pod.ip6, host_if)])
+            pod.netns.ip_batch(["addr add %s/32 dev eth0" % pod.ip,
+                                "addr add %s/128 dev eth0 nodad" % pod.ip6, "link set eth0 up",
                                 "route add 169.254.1.1/32 dev eth0 scope link",
-                                "route add default via 169.254.1.1 dev eth0 onlink"])
+                                "route add default via 169.254.1.1 dev eth0 onlink",
+                                "route add ::/0 via fe80::1 dev eth0"])
 
     def _external_host(self):
         node = self.nodes["node-1"]
         ext = Netns.create(self.role("ext"))
-        ext.sysctl([("net.ipv6.conf.all.disable_ipv6", 1)])
+        ext.sysctl(IPV6_SYSCTLS)
         node.ip_batch(["link add ext0 type veth peer name eth0 netns %s" % ext.name,
-                       "addr add %s/24 dev ext0" % EXT_GW, "link set ext0 up"])
-        ext.ip_batch(["addr add %s/24 dev eth0" % EXT_IP, "link set eth0 up",
-                      "route add default via %s dev eth0" % EXT_GW])
+                       "addr add %s/24 dev ext0" % EXT_GW,
+                       "addr add %s/64 dev ext0 nodad" % EXT_GW6, "link set ext0 up"])
+        ext.ip_batch(["addr add %s/24 dev eth0" % EXT_IP,
+                      "addr add %s/64 dev eth0 nodad" % EXT_IP6, "link set eth0 up",
+                      "route add default via %s dev eth0" % EXT_GW,
+                      "route add ::/0 via %s dev eth0" % EXT_GW6])
         self.ext_netns = ext
 
     def _link_nodes(self):
         n1, n2 = self.nodes["node-1"], self.nodes["node-2"]
+        def net6(node):
+            return "fd00:10:244:%x::/64" % int(self.node_subnet[node].split(".")[2])
         n1.ip_batch(["link add peer0 type veth peer name peer0 netns %s" % n2.name,
-                     "addr add %s/24 dev peer0" % NODE_LINK[0], "link set peer0 up",
+                     "addr add %s/24 dev peer0" % NODE_LINK[0],
+                     "addr add %s/64 dev peer0 nodad" % NODE_LINK6[0], "link set peer0 up",
                      "route add %s.0/24 via %s dev peer0" % (self.node_subnet["node-2"],
-                                                             NODE_LINK[1])])
-        n2.ip_batch(["addr add %s/24 dev peer0" % NODE_LINK[1], "link set peer0 up",
+                                                             NODE_LINK[1]),
+                     "route add %s via %s dev peer0" % (net6("node-2"), NODE_LINK6[1])])
+        n2.ip_batch(["addr add %s/24 dev peer0" % NODE_LINK[1],
+                     "addr add %s/64 dev peer0 nodad" % NODE_LINK6[1], "link set peer0 up",
                      "route add %s.0/24 via %s dev peer0" % (self.node_subnet["node-1"],
                                                              NODE_LINK[0]),
-                     "route add 192.168.251.0/24 via %s dev peer0" % NODE_LINK[0]])
+                     "route add %s via %s dev peer0" % (net6("node-1"), NODE_LINK6[0]),
+                     "route add 192.168.251.0/24 via %s dev peer0" % NODE_LINK[0],
+                     "route add fd00:251::/64 via %s dev peer0" % NODE_LINK6[0]])
 
     def _start_agents(self):
         clients = []
@@ -314,23 +354,34 @@ class Topology:
             self.agents[c.name] = c
 
     def endpoints(self):
-        """Endpoint name -> IP, pods first, then the external host."""
+        """Endpoint name -> IP of the run's family, pods first, then the external host (named
+        EXT_IP in both families, so cases and results read the same)."""
+        if self.family == "ipv6":
+            out = {p.key: p.ip6 for p in self.pods}
+            out[EXT_IP] = EXT_IP6
+            return out
         out = {p.key: p.ip for p in self.pods}
         out[EXT_IP] = EXT_IP
         return out
 
+    @property
+    def ext_address(self):
+        return EXT_IP6 if self.family == "ipv6" else EXT_IP
+
     def reset_filter(self):
-        """Empty the filter table of every node (policy chains of the previous case go away),
-        then destroy the node's ipsets, which no rule refers to any more."""
+        """Empty the filter tables (both families) of every node (policy chains of the previous
+        case go away), then destroy the node's ipsets, which no rule refers to any more."""
         for ns in self.nodes.values():
-            ns.exec(["iptables-restore"], input="*filter\n:INPUT ACCEPT [0:0]\n"
-                    ":FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
+            for tool in ("iptables-restore", "ip6tables-restore"):
+                ns.exec([tool], input="*filter\n:INPUT ACCEPT [0:0]\n"
+                        ":FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
             if shutil.which("ipset"):
                 ns.exec(["ipset", "destroy"], check=False)
 
     def flush_conntrack(self):
         for ns in self.nodes.values():
-            ns.exec(["conntrack", "-F"])
+            ns.exec(["conntrack", "-F", "-f", "ipv4"])
+            ns.exec(["conntrack", "-F", "-f", "ipv6"])
 
     def teardown(self):
         for c in self.agents.values():

@@ -43,11 +43,12 @@ class Policyc:
             raise ContractError("could not run %s: %s" % (" ".join(cmd), e))
         return cmd, p
 
-    def compile(self, paths, node=None, ipset_out=None):
+    def compile(self, paths, node=None, ipset_out=None, family="ipv4"):
         """The restore text for one node (or all pods local when node is None). With ipset_out,
         peers live in sets written to that file (`--ipset-out`), checked by check_ipset_script."""
         args = (["compile"] + (["--node", node] if node else [])
-                + (["--ipset-out", ipset_out] if ipset_out else []) + list(paths))
+                + (["--ipset-out", ipset_out] if ipset_out else [])
+                + (["--family", family] if family != "ipv4" else []) + list(paths))
         cmd, p = self.run(args)
         if p.returncode != 0:
             raise ContractError("policyc compile failed\n" + _describe(cmd, p))
@@ -72,9 +73,11 @@ class Policyc:
                                         % (l, _describe(cmd, p)))
         return text
 
-    def matrix(self, paths, endpoints_extra=()):
-        """Parsed reference verdict: (endpoints list, allowed set of (from, to, port))."""
-        args = ["matrix", "--format", "json"]
+    def matrix(self, paths, endpoints_extra=(), family="ipv4", names=None):
+        """Parsed reference verdict: (endpoints list, allowed set of (from, to, port)). `names`
+        renames endpoints the matrix names by address (the external host's IPv6 address is
+        reported under the name the tests use for it in both families)."""
+        args = ["matrix", "--format", "json"] + (["--family", family] if family != "ipv4" else [])
         for k in PORT_KEYS:
             args += ["--port", k]
         for e in endpoints_extra:
@@ -94,6 +97,9 @@ class Policyc:
         if sorted(ports) != sorted(PORT_KEYS):
             raise ContractError("matrix ports %r differ from the requested %r\n%s"
                                 % (ports, PORT_KEYS, _describe(cmd, p)))
+        if names:
+            endpoints = [names.get(e, e) for e in endpoints]
+            allowed = {(names.get(a, a), names.get(b, b), p) for a, b, p in allowed}
         for t in allowed:
             if len(t) != 3 or t[0] not in endpoints or t[1] not in endpoints or t[2] not in ports:
                 raise ContractError("matrix allowed entry %r names an unknown endpoint/port\n%s"
@@ -101,8 +107,9 @@ class Policyc:
         return endpoints, allowed
 
     def apply(self, paths, netns, node=None, dry_run=False, env=None, state=None, ipsets=False,
-              full=False, verbose=False):
+              full=False, verbose=False, family="ipv4"):
         args = (["apply"] + (["--node", node] if node else []) + (["--dry-run"] if dry_run else [])
+                + (["--family", family] if family != "ipv4" else [])
                 + (["--state", state] if state else []) + (["--ipsets"] if ipsets else [])
                 + (["--full"] if full else []) + (["--verbose"] if verbose else []))
         return self.run(args + list(paths), netns=netns, env=env)

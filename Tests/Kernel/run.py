@@ -55,6 +55,10 @@ def parse_args():
     ap.add_argument("--mode", action="append", choices=suite.MODES,
                     help="only these modes (repeatable; default all): rules = plain rules, "
                     "ipset = --ipset-out with the sets loaded by ipset restore")
+    ap.add_argument("--family", action="append", choices=netns.FAMILIES,
+                    help="only these address families (repeatable; default both): every "
+                    "namespace is dual-stack, the family picks the addresses probed and the "
+                    "rules compiled (--family ipv6, loaded with ip6tables-restore)")
     ap.add_argument("--no-apply", action="store_true", help="leave out the policyc apply checks")
     ap.add_argument("--machinery-only", action="store_true",
                     help="only the hand-written-rule checks of the probe machinery (no policyc)")
@@ -92,13 +96,14 @@ class Report:
             print("ERROR %s: %s" % (unit, err), flush=True)
 
 
-def run_unit(kind, mode, shard, nshards, selected, want_machinery, report, workroot, pc):
+def run_unit(kind, mode, family, shard, nshards, selected, want_machinery, report, workroot, pc):
     """Build one topology, run the machinery checks (shard 0, rules mode) and this shard's cases
-    on it in one mode."""
-    unit = "%s%s%d" % (kind[0], "" if mode == "rules" else mode[0], shard)
+    on it in one mode and address family."""
+    unit = "%s%s%s%d" % (kind[0], "" if mode == "rules" else mode[0],
+                         "6" if family == "ipv6" else "", shard)
     tmp = os.path.join(workroot, unit)
     os.makedirs(tmp, exist_ok=True)
-    topo = netns.Topology(kind, unit, tmp)
+    topo = netns.Topology(kind, unit, tmp, family)
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=len(topo.pods) + 1)
     try:
@@ -151,7 +156,8 @@ def preflight():
         netns.delete_namespace(ns.name)
     except Exception as e:
         return "cannot create a network namespace: %s" % e
-    for tool in ("ip", "iptables-restore", "iptables-save", "conntrack", "ipset"):
+    for tool in ("ip", "iptables-restore", "iptables-save", "ip6tables-restore", "conntrack",
+                 "ipset"):
         if not shutil.which(tool):
             return "%s not found in PATH" % tool
     return None
@@ -196,12 +202,14 @@ def main():
                  and any(args.filter in n for n in apply_tests.CHECK_NAMES))
     kinds = args.topology or list(netns.Topology.KINDS)
     modes = args.mode or list(suite.MODES)
+    families = args.family or list(netns.FAMILIES)
     nshards = max(1, args.jobs) if selected else 1
-    units = ([(k, m, s) for s in range(nshards) for m in modes for k in kinds]
+    units = ([(k, m, f, s) for s in range(nshards) for f in families for m in modes for k in kinds]
              if (selected or want_machinery) else [])
-    print("policyc kernel tests: %d cases x %d topologies (%s) x %d modes (%s), %d units, %d jobs%s"
-          % (len(selected), len(kinds), ", ".join(kinds), len(modes), ", ".join(modes), len(units),
-             args.jobs,
+    print("policyc kernel tests: %d cases x %d topologies (%s) x %d modes (%s) x %d families (%s), "
+          "%d units, %d jobs%s"
+          % (len(selected), len(kinds), ", ".join(kinds), len(modes), ", ".join(modes),
+             len(families), ", ".join(families), len(units), args.jobs,
         ", plus apply checks" if run_apply else ""), flush=True)
     if not units and not run_apply:
         print("FAIL  nothing selected (filter %r)" % args.filter)
@@ -214,9 +222,9 @@ def main():
             futures = {}
             if run_apply:
                 futures[ex.submit(run_apply_unit, pc, report, workroot)] = "apply"
-            for k, m, s in units:
-                futures[ex.submit(run_unit, k, m, s, nshards, selected, want_machinery, report,
-                                  workroot, pc)] = "%s/%s/%d" % (k, m, s)
+            for k, m, f, s in units:
+                futures[ex.submit(run_unit, k, m, f, s, nshards, selected, want_machinery, report,
+                                  workroot, pc)] = "%s/%s/%s/%d" % (k, m, f, s)
             for fut, unit in futures.items():
                 try:
                     fut.result()

@@ -61,16 +61,9 @@ def build_init(src_port: int, dst_port: int, initiate_tag: int) -> bytes:
     return packet[:8] + checksum + packet[12:]
 
 
-def parse_ipv4_init(datagram: bytes):
-    """(source IP, source port, destination port, initiate tag) of an IPv4 packet carrying an
-    SCTP INIT with a valid checksum, as a raw IPPROTO_SCTP socket delivers it (IP header
-    included); None for anything else."""
-    if len(datagram) < 20 or datagram[0] >> 4 != 4:
-        return None
-    ihl = (datagram[0] & 0x0F) * 4
-    if datagram[9] != IPPROTO_SCTP:
-        return None
-    sctp = datagram[ihl:]
+def parse_init(sctp: bytes):
+    """(source port, destination port, initiate tag) of an SCTP packet (no IP header, as a raw
+    IPv6 socket delivers it) carrying an INIT with a valid checksum; None for anything else."""
     if len(sctp) < 12 + 20:
         return None
     src_port, dst_port, vtag = struct.unpack("!HHI", sctp[:8])
@@ -80,8 +73,23 @@ def parse_ipv4_init(datagram: bytes):
     ctype, _flags, _length, tag = struct.unpack("!BBHI", sctp[12:20])
     if ctype != CHUNK_INIT or vtag != 0:
         return None
+    return src_port, dst_port, tag
+
+
+def parse_ipv4_init(datagram: bytes):
+    """(source IP, source port, destination port, initiate tag) of an IPv4 packet carrying an
+    SCTP INIT with a valid checksum, as a raw IPPROTO_SCTP socket delivers it (IP header
+    included); None for anything else."""
+    if len(datagram) < 20 or datagram[0] >> 4 != 4:
+        return None
+    ihl = (datagram[0] & 0x0F) * 4
+    if datagram[9] != IPPROTO_SCTP:
+        return None
+    parsed = parse_init(datagram[ihl:])
+    if parsed is None:
+        return None
     src_ip = ".".join(str(b) for b in datagram[12:16])
-    return src_ip, src_port, dst_port, tag
+    return (src_ip,) + parsed
 
 
 if __name__ == "__main__":
@@ -90,4 +98,6 @@ if __name__ == "__main__":
     fake_ip = bytes([0x45, 0, 0, 20 + len(pkt), 0, 0, 0, 0, 64, 132, 0, 0,
                      10, 244, 0, 10, 10, 244, 0, 11])
     assert parse_ipv4_init(fake_ip + pkt) == ("10.244.0.10", 40000, 80, 0x12345678)
+    assert parse_init(pkt) == (40000, 80, 0x12345678)
+    assert parse_init(pkt[:8] + b"\0\0\0\0" + pkt[12:]) is None
     print("sctp self-test ok")

@@ -47,8 +47,8 @@ def family_update():
                             types=["Egress"]) for n in NAMESPACES])
     add("egress-ext-cidr-changes", lambda ip: [
         egress_ext({"cidr": ip.ext}),
-        egress_ext({"cidr": "192.168.251.0/24", "except": [ip.ext]}),
-        egress_ext({"cidr": "0.0.0.0/0"})])
+        egress_ext({"cidr": ip.ext_net, "except": [ip.ext]}),
+        egress_ext({"cidr": ip.world})])
 
     add("direction-swap", lambda ip: [
         Step([policy("d", "y", labels(pod="b"), types=["Ingress"])]),
@@ -68,7 +68,7 @@ def family_update():
         peer_step([{"podSelector": labels(pod="b")}]),
         peer_step([{"namespaceSelector": labels(ns="x")}]),
         peer_step([{"ipBlock": {"cidr": ip.namespace("y")}}]),
-        peer_step([{"ipBlock": {"cidr": "192.168.251.0/24"}}])])
+        peer_step([{"ipBlock": {"cidr": ip.ext_net}}])])
 
     add("policy-types-change", lambda ip: [
         Step([policy("t", "x", {}, ingress=[{"from": [{"podSelector": {}}]}], egress=[{}])]),
@@ -90,9 +90,9 @@ def family_update():
         named([{"port": "serve-81-tcp"}, {"protocol": "SCTP", "port": "serve-81-sctp"}])])
 
     add("egress-named-to-ext", lambda ip: [
-        Step([policy("e", "x", {}, egress=[rule("egress", [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        Step([policy("e", "x", {}, egress=[rule("egress", [{"ipBlock": {"cidr": ip.world}}],
                                                 [{"port": "serve-80-tcp"}])], types=["Egress"])]),
-        Step([policy("e", "x", {}, egress=[rule("egress", [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        Step([policy("e", "x", {}, egress=[rule("egress", [{"ipBlock": {"cidr": ip.world}}],
                                                 [{"port": 80}])], types=["Egress"])])])
     return C
 

@@ -47,6 +47,10 @@ def _write(path, text):
         f.write(text)
 
 
+def restore_tool(topo):
+    return "ip6tables-restore" if topo.family == "ipv6" else "iptables-restore"
+
+
 def load_sets(topo, node, sets_path):
     with open(sets_path) as f:
         text = f.read()
@@ -57,9 +61,9 @@ def load_sets(topo, node, sets_path):
 
 
 def load_rules(topo, node, text, rules_path):
-    p = topo.nodes[node].exec(["iptables-restore", "--noflush"], input=text, check=False)
+    p = topo.nodes[node].exec([restore_tool(topo), "--noflush"], input=text, check=False)
     if p.returncode != 0:
-        raise ContractError("iptables-restore --noflush rejected the compiled rules for %s "
+        raise ContractError(restore_tool(topo) + " --noflush rejected the compiled rules for %s "
                             "(%s)\nexit %d: %s" % (node, rules_path, p.returncode,
                                                   (p.stderr or p.stdout).strip()))
 
@@ -79,15 +83,16 @@ def _show_rules(paths):
 MODES = ("rules", "ipset")
 
 
-def label(kind, mode):
-    """How a topology run in a mode is reported: `routed`, `routed+ipset`."""
-    return kind if mode == "rules" else "%s+%s" % (kind, mode)
+def label(kind, mode, family="ipv4"):
+    """How a topology run in a mode and family is reported: `routed`, `routed+ipset`,
+    `routed+ipv6`, `routed+ipset+ipv6`."""
+    return kind + ("" if mode == "rules" else "+" + mode) + ("" if family == "ipv4" else "+" + family)
 
 
 def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
     """mode "rules": plain rules; "ipset": `--ipset-out`, the sets loaded with `ipset restore`
     before the rules (over the previous step's sets, through the script's own swaps)."""
-    out = Outcome(case.name, label(topo.kind, mode))
+    out = Outcome(case.name, label(topo.kind, mode, topo.family))
     plan = model.IPPlan(topo.endpoints())
     ours = list(topo.endpoints())
     case_dir = os.path.join(workdir, safe_name(case.name))
@@ -110,10 +115,11 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         _write(cluster, model.dump_all(docs))
         _write(policies, model.dump_all(step.policies) if step.policies else "")
         paths = [cluster, policies]
-        where = "[%s] %s step %d" % (label(topo.kind, mode), case.name, si)
+        where = "[%s] %s step %d" % (label(topo.kind, mode, topo.family), case.name, si)
         rule_files = []
         try:
-            endpoints, allowed = pc.matrix(paths, [EXT_IP])
+            endpoints, allowed = pc.matrix(paths, [topo.ext_address], family=topo.family,
+                                           names={topo.ext_address: EXT_IP})
             missing = [e for e in ours if e not in endpoints]
             unknown = [e for e in endpoints if e not in ours]
             if missing or unknown:
@@ -126,7 +132,7 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
                 # Single-node topologies alternate between --node and "every pod local".
                 node_arg = node if (topo.kind != "routed") else None
                 sp = os.path.join(sdir, "sets-%s.txt" % node) if mode == "ipset" else None
-                text = pc.compile(paths, node_arg, ipset_out=sp)
+                text = pc.compile(paths, node_arg, ipset_out=sp, family=topo.family)
                 rp = os.path.join(sdir, "rules-%s.txt" % node)
                 _write(rp, text)
                 rule_files.append(rp)
@@ -176,7 +182,6 @@ def _word(b):
     return "allowed" if b else "denied"
 
 
-REJECT = "-j REJECT --reject-with icmp-admin-prohibited"
 ESTABLISHED = "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
 
 
@@ -190,11 +195,13 @@ def machinery_checks(topo):
     there also proves its CRC32c was right (conntrack marks a bad checksum INVALID)."""
     ips = topo.endpoints()
     xb = ips["x/b"]
+    REJECT = "-j REJECT --reject-with " + (
+        "icmp6-adm-prohibited" if topo.family == "ipv6" else "icmp-admin-prohibited")
     selective = ("-A FORWARD -m conntrack --ctstate INVALID %s\n" % REJECT + ESTABLISHED +
                  "-A FORWARD -d %s -p tcp --dport 80 %s\n" % (xb, REJECT) +
                  "-A FORWARD -d %s -p udp --dport 81 %s\n" % (xb, REJECT) +
                  "-A FORWARD -d %s -p sctp --dport 81 %s\n" % (xb, REJECT) +
-                 "-A FORWARD -s %s -d %s %s\n" % (EXT_IP, ips["z/c"], REJECT))
+                 "-A FORWARD -s %s -d %s %s\n" % (ips[EXT_IP], ips["z/c"], REJECT))
     return [
         ("no-rules", "", lambda s, d, p: True),
         ("reject-all", ESTABLISHED + "-A FORWARD %s\n" % REJECT, lambda s, d, p: False),
@@ -208,11 +215,11 @@ def run_machinery(topo, pool):
     outcomes = []
     ours = list(topo.endpoints())
     for name, rules, expect in machinery_checks(topo):
-        out = Outcome("machinery/" + name, topo.kind)
+        out = Outcome("machinery/" + name, label(topo.kind, "rules", topo.family))
         try:
             topo.reset_filter()
             for ns in topo.nodes.values():
-                ns.exec(["iptables-restore", "--noflush"], input="*filter\n" + rules + "COMMIT\n")
+                ns.exec([restore_tool(topo), "--noflush"], input="*filter\n" + rules + "COMMIT\n")
             topo.flush_conntrack()
             expected = {(s, d, p) for s in ours for d in ours if s != d
                         for p in probe.PORT_KEYS if expect(s, d, p)}

@@ -158,10 +158,8 @@ struct RestoreProgram {
           else { throw Failure(description: "bad port: \(line)") }
           r.ports = parts.first!...parts.last!
         case "icmp6":
-          let types = [
-            "router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement",
-            "redirect",
-          ]
+          // Neighbour and router discovery, by number (RFC 4861).
+          let types = ["133", "134", "135", "136", "137"]
           guard r.icmpv6Type != nil, try next() == "--icmpv6-type", types.contains(try next()) else {
             throw Failure(description: "bad icmp6 match (only neighbour discovery types): \(line)")
           }
