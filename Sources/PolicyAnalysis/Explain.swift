@@ -21,15 +21,20 @@ public struct Explanation: Sendable {
     return .pod(namespace: String(parts[0]), name: String(parts[1]))
   }
 
-  public static func explain(cluster: Cluster, from: Endpoint, to: Endpoint, probe: PortProbe) -> Explanation {
+  /// `family` is the traffic's: ipBlocks match pods by their address of it.
+  public static func explain(
+    cluster: Cluster, from: Endpoint, to: Endpoint, probe: PortProbe, family: IPAddress.Family = .ipv4
+  ) -> Explanation {
     let verdict = ReferenceVerdict(cluster: cluster)
-    let allowed = verdict.allows(from: from, to: to, port: probe.port, proto: probe.proto)
+    let allowed = verdict.allows(from: from, to: to, port: probe.port, proto: probe.proto, family: family)
+    func name(_ e: Endpoint, _ cluster: Cluster) -> String { Self.name(e, cluster, family) }
     var lines = ["\(name(from, cluster)) -> \(name(to, cluster)) on \(probe): \(allowed ? "ALLOWED" : "DENIED")"]
     if from == to, case .pod = from {
       lines.append("  a pod talking to itself is never blocked")
       return Explanation(allowed: true, text: lines.joined(separator: "\n") + "\n")
     }
-    let (egress, ingress) = verdict.explain(from: from, to: to, port: probe.port, proto: probe.proto)
+    let (egress, ingress) = verdict.explain(
+      from: from, to: to, port: probe.port, proto: probe.proto, family: family)
     lines.append(
       "  egress of \(name(from, cluster)): "
         + describe(egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster)))
@@ -39,10 +44,12 @@ public struct Explanation: Sendable {
     return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
   }
 
-  static func name(_ e: Endpoint, _ cluster: Cluster) -> String {
+  static func name(_ e: Endpoint, _ cluster: Cluster, _ family: IPAddress.Family) -> String {
     switch e {
     case .pod(let ns, let name):
-      let ip = cluster.podIndex(namespace: ns, name: name).flatMap { cluster.pods[$0].ips.first }
+      let ip = cluster.podIndex(namespace: ns, name: name).flatMap {
+        cluster.pods[$0].ips.first { $0.family == family }
+      }
       return "\(ns)/\(name)" + (ip.map { " (\($0))" } ?? "")
     case .address(let ip): return "\(ip) (outside the cluster)"
     }

@@ -24,9 +24,15 @@ struct ExplainCommand: ParsableCommand {
   @Option(help: "PORT[/TCP|UDP|SCTP] (default protocol TCP).")
   var port: String
 
+  @Option(help: "ipv4 or ipv6: the traffic's family (default: ipv6 when --from or --to is an IPv6 address).")
+  var family: String?
+
   @OptionGroup var input: InputOptions
 
   func validate() throws {
+    if let family, !["ipv4", "ipv6"].contains(family) {
+      throw ValidationError("--family must be ipv4 or ipv6")
+    }
     guard PortProbe(parsing: port) != nil else {
       throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL]")
     }
@@ -44,8 +50,11 @@ struct ExplainCommand: ParsableCommand {
         "policyc: error: --to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
       throw ExitCode(ExitStatus.trouble)
     }
+    // An IPv6 address on either side makes it IPv6 traffic.
+    let inferred = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? "ipv6" : "ipv4"
+    let family: IPAddress.Family = (self.family ?? inferred) == "ipv6" ? .ipv6 : .ipv4
     let explanation = Explanation.explain(
-      cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!)
+      cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!, family: family)
     Output.stdout(explanation.text)
     throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
   }

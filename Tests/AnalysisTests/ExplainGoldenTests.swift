@@ -150,4 +150,23 @@ final class ExplainGoldenTests: XCTestCase {
       run.stdout.contains("allowed by backend/allow-api-to-db ingress[0] from[0] ports[0]"),
       run.stdout)
   }
+
+  /// Dual-stack pods: an IPv6 address makes it IPv6 traffic, matched by the
+  /// IPv6 ipBlock (and its except) and the pods' IPv6 addresses.
+  func testIPv6AddressesUseTheIPv6Blocks() throws {
+    let input = "inputs/dual-stack"
+    try AnalysisGolden.check(
+      "explain-ipv6-block",
+      ["explain", "--from", "2001:db8:2::5", "--to", "shop/web", "--port", "8080", input], status: 0)
+    try AnalysisGolden.check(
+      "explain-ipv6-except",
+      ["explain", "--from", "2001:db8:1::5", "--to", "shop/web", "--port", "8080", input], status: 1)
+    try AnalysisGolden.check(
+      "explain-ipv6-pods",
+      ["explain", "--family", "ipv6", "--from", "shop/v6only", "--to", "shop/web", "--port", "8080", input],
+      status: 0)
+    try AnalysisGolden.check(
+      "matrix-ipv6",
+      ["matrix", "--family", "ipv6", "--port", "8080/TCP", "--endpoint", "2001:db8:2::5", input], status: 0)
+  }
 }
