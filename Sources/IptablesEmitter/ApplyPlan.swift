@@ -37,6 +37,9 @@ public struct ApplyPlan: Sendable {
   )
     -> ApplyPlan
   {
+    // Sets of the other address family belong to that family's apply.
+    let other = IPSetDefinition.namePrefix(ruleSet.family == .ipv4 ? .ipv6 : .ipv4)
+    let setNames = setNames.filter { !$0.hasPrefix(other) }
     let fingerprint = ApplyState.fingerprint(savedFilter: saved, setNames: setNames)
     let trusted = state.flatMap { $0.fingerprint == fingerprint ? $0 : nil }
     var plan = ApplyPlan(newState: ApplyState(fingerprint: "", chainHashes: [:], sets: [:]), full: trusted == nil)

@@ -42,9 +42,6 @@ public struct EmitOptions: Sendable {
     self.family = family
   }
 
-  /// The prefix of set kinds: sets of both families share one namespace.
-  var setFamily: String { family == .ipv4 ? "4" : "6" }
-
   var markSet: [String] { ["-j", "MARK", "--set-xmark", "\(hex(markBit))/\(hex(markBit))"] }
   var markClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(markBit))"] }
   var markTest: [String] { ["-m", "mark", "--mark", "\(hex(markBit))/\(hex(markBit))"] }

@@ -37,6 +37,12 @@ public struct IPSetDefinition: Sendable, Hashable {
     case hashNet = "hash:net"
   }
 
+  /// Every set name starts with this: sets of both families share the
+  /// kernel's one set namespace, so each family owns its own prefix.
+  public static func namePrefix(_ family: IPAddress.Family) -> String { ChainNamer.prefix + familyTag(family) }
+
+  static func familyTag(_ family: IPAddress.Family) -> String { family == .ipv4 ? "4" : "6" }
+
   public var name: String
   public var type: SetType
   public var family: IPAddress.Family

@@ -8,7 +8,8 @@ extension IptablesCompiler {
   mutating func registerSet(
     kind: String, identity: [String], type: IPSetDefinition.SetType, members: [String], owner: String
   ) -> String {
-    let name = namer.name(kind: options.setFamily + kind, identity)
+    // POLICYC-4P-..., POLICYC-6B-...: the family's prefix, then the kind.
+    let name = namer.name(kind: IPSetDefinition.familyTag(options.family) + kind, identity)
     if sets[name] == nil {
       sets[name] = IPSetDefinition(
         name: name, type: type, family: options.family, members: members.sorted(), owner: owner)

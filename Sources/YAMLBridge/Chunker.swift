@@ -64,14 +64,21 @@ public enum Chunker {
       if itemsLine != nil {
         if has(start, "- ") {
           items.append((line, start))
-        } else if ![0x20, 0x0a, 0x0d, 0x23].contains(bytes[start]) {
-          runEnd = (line, start)
-          break scan
+        } else {
+          switch bytes[start] {
+          case 0x20, 0x0a, 0x0d, 0x23: break  // indented, blank or a comment: still the run
+          default:
+            runEnd = (line, start)
+            break scan
+          }
         }
       } else if has(start, "items:\n") || has(start, "items:\r\n") {
         itemsLine = line
-      } else if has(start, "---") && (start + 3 >= count || [0x0a, 0x0d, 0x20].contains(bytes[start + 3])) {
-        markers.append((line, start))
+      } else if has(start, "---") {
+        switch start + 3 < count ? bytes[start + 3] : 0x0a {
+        case 0x0a, 0x0d, 0x20: markers.append((line, start))
+        default: break
+        }
       }
       guard let newline = memchr(base + start, 0x0a, count - start) else { break }
       let next = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(newline)) + 1

@@ -83,9 +83,7 @@ struct ApplyCommand: ParsableCommand {
     flags.useIPSets = ipsets
     let ruleSet = try flags.ruleSet(Cluster(inventory))
     let saved = try Subprocess.run([saveProgram, "-t", "filter"], input: nil, what: "read the current rules")
-    // Sets of the other family belong to the other family's apply.
-    let otherFamily = "POLICYC-" + (isIPv6 ? "4" : "6")
-    let setNames = try currentSets(needed: !ruleSet.sets.isEmpty).filter { !$0.hasPrefix(otherFamily) }
+    let setNames = try currentSets(needed: !ruleSet.sets.isEmpty)
     let previous =
       full ? nil : (try? String(contentsOfFile: statePath, encoding: .utf8)).flatMap(ApplyState.init(text:))
     let plan = ApplyPlan.make(current: saved, setNames: setNames, state: previous, ruleSet: ruleSet)

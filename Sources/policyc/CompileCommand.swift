@@ -108,13 +108,7 @@ struct EmitFlags: ParsableArguments {
     return UInt32(digits, radix: 16)
   }
 
-  var parsedFamily: IPAddress.Family? {
-    switch family {
-    case "ipv4": return .ipv4
-    case "ipv6": return .ipv6
-    default: return nil
-    }
-  }
+  var parsedFamily: IPAddress.Family? { IPAddress.Family(flag: family) }
 
   var options: EmitOptions {
     EmitOptions(
@@ -125,15 +119,9 @@ struct EmitFlags: ParsableArguments {
   /// The ipBlocks a file of this family leaves out, for --verbose.
   func otherFamilyBlocks(_ cluster: Cluster) -> Int {
     let family = parsedFamily ?? .ipv4
-    return cluster.policies.reduce(0) { total, policy in
-      total
-        + (policy.ingress + policy.egress).reduce(0) { sum, rule in
-          sum
-            + rule.peers.filter {
-              if case .ipBlock(let block) = $0.kind { return block.cidr.family != family }
-              return false
-            }.count
-        }
+    return cluster.policies.flatMap { $0.ingress + $0.egress }.flatMap(\.peers).count {
+      if case .ipBlock(let block) = $0.kind { return block.cidr.family != family }
+      return false
     }
   }
 

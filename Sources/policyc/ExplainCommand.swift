@@ -30,7 +30,7 @@ struct ExplainCommand: ParsableCommand {
   @OptionGroup var input: InputOptions
 
   func validate() throws {
-    if let family, !["ipv4", "ipv6"].contains(family) {
+    if let family, IPAddress.Family(flag: family) == nil {
       throw ValidationError("--family must be ipv4 or ipv6")
     }
     guard PortProbe(parsing: port) != nil else {
@@ -51,8 +51,8 @@ struct ExplainCommand: ParsableCommand {
       throw ExitCode(ExitStatus.trouble)
     }
     // An IPv6 address on either side makes it IPv6 traffic.
-    let inferred = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? "ipv6" : "ipv4"
-    let family: IPAddress.Family = (self.family ?? inferred) == "ipv6" ? .ipv6 : .ipv4
+    let inferred: IPAddress.Family = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? .ipv6 : .ipv4
+    let family = self.family.flatMap(IPAddress.Family.init(flag:)) ?? inferred
     let explanation = Explanation.explain(
       cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!, family: family)
     Output.stdout(explanation.text)

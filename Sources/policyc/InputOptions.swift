@@ -93,3 +93,14 @@ struct InputOptions: ParsableArguments {
     try load.decode(try load.read(paths), pruned: pruned)
   }
 }
+
+extension IPAddress.Family {
+  /// The value of a `--family` option: `ipv4` or `ipv6`.
+  init?(flag: String) {
+    switch flag {
+    case "ipv4": self = .ipv4
+    case "ipv6": self = .ipv6
+    default: return nil
+    }
+  }
+}

@@ -39,7 +39,7 @@ struct MatrixCommand: ParsableCommand {
     for endpoint in endpoints where IPAddress(endpoint) == nil {
       throw ValidationError("invalid --endpoint '\(endpoint)': expected an IP address")
     }
-    guard ["ipv4", "ipv6"].contains(family) else { throw ValidationError("--family must be ipv4 or ipv6") }
+    guard IPAddress.Family(flag: family) != nil else { throw ValidationError("--family must be ipv4 or ipv6") }
     guard ["text", "json", "csv", "dot"].contains(format) else {
       throw ValidationError("--format must be text, json, csv or dot")
     }
@@ -50,7 +50,7 @@ struct MatrixCommand: ParsableCommand {
     let probes = ports.isEmpty ? [PortProbe(port: 80, proto: .tcp)] : ports.compactMap(PortProbe.init(parsing:))
     let matrix = ConnectivityMatrix.compute(
       cluster: Cluster.forAnalysis(inventory), ports: probes, namespaces: namespaces.isEmpty ? nil : Set(namespaces),
-      addresses: endpoints.compactMap(IPAddress.init), family: family == "ipv6" ? .ipv6 : .ipv4)
+      addresses: endpoints.compactMap(IPAddress.init), family: IPAddress.Family(flag: family) ?? .ipv4)
     switch format {
     case "json": Output.stdout(MatrixReporter.json(matrix))
     case "csv": Output.stdout(MatrixReporter.csv(matrix))

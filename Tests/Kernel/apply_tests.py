@@ -235,17 +235,24 @@ class ApplyRunner:
             out.fail("\n".join(lines[:20]))
         return have
 
-    def probe_against_matrix(self, key, out):
-        _eps, allowed = self.pc.matrix(self.snap_paths[key], [EXT_IP])
-        self.topo.flush_conntrack()
-        ours = list(self.topo.endpoints())
-        observed = probe.run_probes(self.topo, ours, pool=self.pool, expected=allowed)
+    def probe_against_matrix(self, key, out, family="ipv4"):
+        """Probes every pair over `family` (the node is dual-stack) against the matrix."""
+        self.topo.family = family
+        try:
+            ext = self.topo.ext_address
+            _eps, allowed = self.pc.matrix(self.snap_paths[key], [ext], family=family,
+                                           names={ext: EXT_IP})
+            self.topo.flush_conntrack()
+            ours = list(self.topo.endpoints())
+            observed = probe.run_probes(self.topo, ours, pool=self.pool, expected=allowed)
+        finally:
+            self.topo.family = "ipv4"
         out.probes += len(observed)
         out.expected_allowed += sum(1 for k in observed if k in allowed)
         bad = probe.compare(observed, allowed, set(ours))
         for s, d, p, w, g, det in bad[:10]:
-            out.fail("after applying %s: %s -> %s %s expected %s, actual %s (%s)"
-                     % (key, s, d, p, "allowed" if w else "denied",
+            out.fail("after applying %s (%s): %s -> %s %s expected %s, actual %s (%s)"
+                     % (key, family, s, d, p, "allowed" if w else "denied",
                         "allowed" if g else "denied", det))
         if len(bad) > 10:
             out.fail("... %d more probe mismatches" % (len(bad) - 10))
@@ -487,21 +494,7 @@ class ApplyRunner:
         if not want_sets or want_sets != have_sets:
             out.fail("IPv6 sets in the kernel differ from the compiled ones:\n    compiled %s\n"
                      "    kernel %s" % (want_sets, have_sets))
-        self.topo.family = "ipv6"
-        try:
-            _eps, allowed = self.pc.matrix(self.snap_paths["s1"], [netns.EXT_IP6], family="ipv6",
-                                           names={netns.EXT_IP6: EXT_IP})
-            self.topo.flush_conntrack()
-            ours = list(self.topo.endpoints())
-            observed = probe.run_probes(self.topo, ours, pool=self.pool, expected=allowed)
-            out.probes += len(observed)
-            out.expected_allowed += sum(1 for k in observed if k in allowed)
-            for s, d, port, w, g, det in probe.compare(observed, allowed, set(ours))[:10]:
-                out.fail("IPv6 after apply --family ipv6 s1: %s -> %s %s expected %s, actual %s (%s)"
-                         % (s, d, port, "allowed" if w else "denied",
-                            "allowed" if g else "denied", det))
-        finally:
-            self.topo.family = "ipv4"
+        self.probe_against_matrix("s1", out, family="ipv6")
         self.saved6 = saved6
 
     def c_both_families_in_one_call(self, out):
