@@ -19,17 +19,18 @@ let package = Package(
     .target(name: "YAMLBridge", dependencies: ["CLibYAML"]),
     .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
     .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
+    .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "PolicyModel", "IptablesEmitter", "PolicyAnalysis",
+        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "UnitTests",
-      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "PolicyAnalysis"],
+      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis"],
       path: "Tests/UnitTests"
     ),
     .testTarget(
@@ -49,7 +50,7 @@ let package = Package(
     ),
     .testTarget(
       name: "GoldenTests",
-      dependencies: ["PolicyModel", "IptablesEmitter"],
+      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"],
       path: "Tests/Golden",
       exclude: ["cases", "invalid", "lint", "analysis"]
     ),

@@ -9,7 +9,7 @@
 # Environment (all optional):
 #   BENCH_REPS=3            repetitions of every timed step (medians are reported)
 #   BENCH_WORKLOADS="w1 w2 w3"
-#   BENCH_MODES="rules ipset"   rules: plain iptables rules; ipset: --ipset-out
+#   BENCH_MODES="rules ipset nft"   rules: plain iptables rules; ipset: --ipset-out; nft: --backend nft
 #   BENCH_SEED=1            generator seed
 #   BENCH_NODE=node-0000    the node compiled for
 #   BENCH_LOAD=1            0 skips loading the output into a scratch network namespace
@@ -25,7 +25,7 @@ SCRATCH=${BENCH_SCRATCH:-.build-bench}
 REPS=${BENCH_REPS:-3}
 SEED=${BENCH_SEED:-1}
 WORKLOADS=${BENCH_WORKLOADS:-"w1 w2 w3"}
-MODES=${BENCH_MODES:-"rules ipset"}
+MODES=${BENCH_MODES:-"rules ipset nft"}
 NODE=${BENCH_NODE:-node-0000}
 LOAD=${BENCH_LOAD:-1}
 DATA=$SCRATCH/data
@@ -89,6 +89,7 @@ fi
 HELP=$("$POLICYC" compile --help 2>&1 || true)
 HAS_JOBS=0; grep -q -- '--jobs' <<<"$HELP" && HAS_JOBS=1
 HAS_IPSET=0; grep -q -- '--ipset-out' <<<"$HELP" && HAS_IPSET=1
+HAS_NFT=0; grep -q -- '--backend' <<<"$HELP" && HAS_NFT=1
 
 CAN_LOAD=0
 if [[ $LOAD == 1 ]] && [[ $(id -u) == 0 ]] && command -v ip >/dev/null && command -v iptables-restore >/dev/null; then
@@ -181,8 +182,13 @@ for shape in $WORKLOADS; do
       log "$shape: policyc has no --ipset-out; skipping ipset mode"
       continue
     fi
+    if [[ $mode == nft && ( $HAS_NFT != 1 || -z $(command -v nft) ) ]]; then
+      log "$shape: no --backend in policyc or no nft here; skipping nft mode"
+      continue
+    fi
     extra=()
     [[ $mode == ipset ]] && extra=(--ipset-out "$WORK/out.ipset")
+    [[ $mode == nft ]] && extra=(--backend nft)
     declare -A wall=() rss=()
     settings=(default)
     [[ $HAS_JOBS == 1 ]] && settings=(j1 default)
@@ -238,7 +244,10 @@ for shape in $WORKLOADS; do
     rules=$(grep -c -E '^-(A|I) ' "$rules_file" || true)
     chains=$(grep -c '^:' "$rules_file" || true)
     sets=n/a entries=n/a
-    if [[ $mode == ipset ]]; then
+    if [[ $mode == nft ]]; then
+      # policyc --verbose: "policyc: nft: C chain(s), R rule(s), S set(s), E set element(s)"
+      read -r chains rules sets entries < <(sed -n 's/^policyc: nft: \([0-9]*\) chain(s), \([0-9]*\) rule(s), \([0-9]*\) set(s), \([0-9]*\) set element(s)$/\1 \2 \3 \4/p' "$WORK/default.err")
+    elif [[ $mode == ipset ]]; then
       # Each set is created twice (itself, and the temporary -T set it is
       # filled under) and swapped once: count the swaps.
       sets=$(grep -c '^swap ' "$WORK/default.ipset" || true)
@@ -261,9 +270,11 @@ for shape in $WORKLOADS; do
           t1=$(now_ns)
           ips+=("$(secs "$t0" "$t1")")
         fi
+        loader=(iptables-restore --noflush)
+        [[ $mode == nft ]] && loader=(nft -f -)
         t0=$(now_ns)
-        if ! ip netns exec "$NETNS" iptables-restore --noflush <"$rules_file" 2>"$WORK/load.err"; then
-          log "WARNING: iptables-restore failed: $(head -3 "$WORK/load.err")"; ipt=(); break
+        if ! ip netns exec "$NETNS" "${loader[@]}" <"$rules_file" 2>"$WORK/load.err"; then
+          log "WARNING: ${loader[0]} failed: $(head -3 "$WORK/load.err")"; ipt=(); break
         fi
         t1=$(now_ns)
         ipt+=("$(secs "$t0" "$t1")")
@@ -298,7 +309,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "- machine: $NPROC cores, $CPU, $MEM_GB GiB RAM, Linux $KERNEL"
   echo "- $IPT_VERSION; load average at start $LOAD_START, at end $LOAD_END"
   echo
-  echo "| workload | mode | input MB | parse floor s | compile s --jobs 1 | compile s default | x floor (-j1) | x floor (default) | peak RSS MB (-j1 / default) | rules | chains | sets | set entries | iptables-restore s | ipset restore s |"
+  echo "| workload | mode | input MB | parse floor s | compile s --jobs 1 | compile s default | x floor (-j1) | x floor (default) | peak RSS MB (-j1 / default) | rules | chains | sets | set entries | rules load s | ipset restore s |"
   echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   tail -n +2 "$RESULTS_TSV" | while IFS=$'\t' read -r w m mb ev fl c1 cd r1 rd s1 sd ru ch se en il isl pr pc pw same; do
     echo "| $w | $m | $mb | $fl | $c1 | $cd | $r1 | $rd | $s1 / $sd | $ru | $ch | $se | $en | $il | $isl |"

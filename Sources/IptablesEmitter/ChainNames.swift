@@ -3,8 +3,8 @@ import PolicyModel
 /// Chain names that derive only from stable identity (never time, order or
 /// a process-random hash), with separators between the parts so `a`+`bc`
 /// and `ab`+`c` differ, and within iptables' 28-character limit.
-struct ChainNamer {
-  static let prefix = "POLICYC-"
+public struct ChainNamer {
+  public static let prefix = "POLICYC-"
   static let maxLength = 28
 
   private var owners: [String: String] = [:]
@@ -21,7 +21,7 @@ struct ChainNamer {
     return name
   }
 
-  static func fnv1a(_ text: String) -> UInt64 {
+  public static func fnv1a(_ text: String) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in text.utf8 {
       hash ^= UInt64(byte)
@@ -32,7 +32,7 @@ struct ChainNamer {
 
   /// MurmurHash3's 64-bit finaliser: FNV-1a alone leaves similar names
   /// (x/a, x/b) with similar leading bits.
-  static func mix(_ value: UInt64) -> UInt64 {
+  public static func mix(_ value: UInt64) -> UInt64 {
     var h = value
     h ^= h >> 33
     h = h &* 0xff51_afd7_ed55_8ccd
@@ -43,7 +43,7 @@ struct ChainNamer {
   }
 
   /// RFC 4648 alphabet, uppercase, no padding: 64 bits in 13 characters.
-  static func base32(_ value: UInt64) -> String {
+  public static func base32(_ value: UInt64) -> String {
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
     var out = ""
     for i in 0..<13 {

@@ -3,14 +3,14 @@ import PolicyModel
 /// Characters allowed through into comments and header lines. Kubernetes
 /// names already fit; anything else becomes '_' so no input can close the
 /// quoted comment, start an option, or add a line.
-enum Sanitize {
+public enum Sanitize {
   /// One byte per allowed character: letters, digits and `-_./:[] ,=()`.
   static let allowed: [Bool] = (0..<128).map { b in
     let c = Character(Unicode.Scalar(UInt8(b)))
     return c.isLetter || c.isNumber || "-_./:[] ,=()".contains(c)
   }
 
-  static func comment(_ text: String) -> String {
+  public static func comment(_ text: String) -> String {
     var out: [UInt8] = []
     out.reserveCapacity(min(text.utf8.count, 200))
     for scalar in text.unicodeScalars.prefix(200) {
@@ -19,7 +19,7 @@ enum Sanitize {
     return String(decoding: out, as: UTF8.self)
   }
 
-  static func token(_ text: String) -> String {
+  public static func token(_ text: String) -> String {
     String(comment(text).map { $0 == " " ? "_" : $0 })
   }
 }

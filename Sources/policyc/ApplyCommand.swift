@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IptablesEmitter
+import NftEmitter
 import PolicyModel
 
 struct ApplyCommand: ParsableCommand {
@@ -21,6 +22,12 @@ struct ApplyCommand: ParsableCommand {
         kubectl get ns,pods,netpol -A -o yaml | policyc apply --node "$(hostname)" --ipsets -
         policyc apply --node node-a --dry-run manifests/
         policyc apply --node node-a --family both --ipsets manifests/   # dual-stack: IPv4, then IPv6
+        policyc apply --node node-a --backend nft manifests/            # both families, one transaction
+
+      With --backend nft, apply loads the compiled file with `nft -f`, which
+      replaces `table inet policyc` as a whole in one transaction (no state
+      file, no iptables or ipset calls); if nft refuses the file the old table
+      stays in force.
       """
   )
 
@@ -52,12 +59,18 @@ struct ApplyCommand: ParsableCommand {
   @Option(help: "The ipset program.")
   var ipset = "ipset"
 
+  @Option(help: "The nft program (--backend nft).")
+  var nft = "nft"
+
   var isIPv6: Bool { emit.parsedFamily == .ipv6 }
   var saveProgram: String { iptablesSave ?? (isIPv6 ? "ip6tables-save" : "iptables-save") }
   var restoreProgram: String { iptablesRestore ?? (isIPv6 ? "ip6tables-restore" : "iptables-restore") }
   var statePath: String { state ?? (isIPv6 ? "/var/lib/policyc/apply6.state" : "/var/lib/policyc/apply.state") }
 
   func validate() throws {
+    if emit.isNft, ipsets {
+      throw ValidationError("--ipsets is for --backend iptables: the nft table holds its own sets")
+    }
     if emit.family == "both", iptablesSave != nil || iptablesRestore != nil {
       throw ValidationError(
         "--iptables-save and --iptables-restore name one family's tools: use them with --family ipv4 or ipv6")
@@ -69,6 +82,7 @@ struct ApplyCommand: ParsableCommand {
   /// FILE.ipv6).
   func run() throws {
     let inventory = try input.loadOrExit(pruned: true)
+    if emit.isNft { return try applyNft(Cluster(inventory)) }
     guard emit.family == "both" else { return try applyOne(inventory) }
     for family in ["ipv4", "ipv6"] {
       var one = self
@@ -100,6 +114,26 @@ struct ApplyCommand: ParsableCommand {
       let ms = Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
       Output.stderr(
         "policyc: \(isIPv6 ? "ipv6 " : "")\(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(ms) ms\n"
+      )
+    }
+  }
+
+  /// One `nft -f` transaction: the whole table or nothing.
+  func applyNft(_ cluster: Cluster) throws {
+    let ruleSet = try emit.nftRuleSet(cluster)
+    let text = NftWriter.render(ruleSet)
+    if dryRun {
+      Output.stdout("# policyc apply --dry-run: nft -f -\n" + text)
+      return
+    }
+    let clock = ContinuousClock()
+    let started = clock.now
+    _ = try Subprocess.run([nft, "-f", "-"], input: text, what: "load the rules")
+    let took = clock.now - started
+    if input.verbose {
+      let ms = Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
+      Output.stderr(
+        "policyc: nft apply: table inet \(NftRuleSet.table) replaced: \(ruleSet.chains.count + 1) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.elementCount) element(s); kernel load \(ms) ms\n"
       )
     }
   }

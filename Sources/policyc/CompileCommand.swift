@@ -1,19 +1,26 @@
 import ArgumentParser
 import IptablesEmitter
+import NftEmitter
 import PolicyModel
 
 struct CompileCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "compile",
-    abstract: "Compile manifests into an iptables-restore file for one node.",
+    abstract: "Compile manifests into an iptables-restore (or nft) file for one node.",
     discussion: """
       The output declares and fills only chains named POLICYC-*, plus the jump
       from FORWARD; load it with `iptables-restore --noflush`, or use
       `policyc apply`, which also removes stale chains and keeps the jump single.
 
+      With --backend nft the output is one `nft -f` file for both address
+      families: it replaces `table inet policyc` (and nothing else) in one
+      transaction, with peer addresses in named sets.
+
       Examples:
         kubectl get ns,pods,netpol -A -o yaml | policyc compile --node node-a -
         policyc compile --node node-a -o /etc/policyc/rules.v4 manifests/
+        policyc compile --node node-a --family ipv6 -o /etc/policyc/rules.v6 manifests/
+        policyc compile --node node-a --backend nft -o /etc/policyc/policyc.nft manifests/
       """
   )
 
@@ -21,7 +28,9 @@ struct CompileCommand: ParsableCommand {
   @OptionGroup var emit: EmitFlags
 
   func validate() throws {
-    if emit.family == "both" {
+    if emit.isNft {
+      if ipsetOut != nil { throw ValidationError("--ipset-out is for --backend iptables: the nft file holds its sets") }
+    } else if emit.family == "both" {
       throw ValidationError("compile writes one file per family: use --family ipv4 or --family ipv6")
     }
   }
@@ -37,6 +46,7 @@ struct CompileCommand: ParsableCommand {
     let started = clock.now
     let inventory = try input.loadOrExit(pruned: true)
     let loaded = clock.now
+    if emit.isNft { return try runNft(Cluster(inventory), times: (started, loaded)) }
     var flags = emit
     flags.useIPSets = ipsetOut != nil
     let cluster = Cluster(inventory)
@@ -66,6 +76,32 @@ struct CompileCommand: ParsableCommand {
   }
 }
 
+extension CompileCommand {
+  func runNft(_ cluster: Cluster, times: (started: ContinuousClock.Instant, loaded: ContinuousClock.Instant)) throws {
+    let ruleSet = try emit.nftRuleSet(cluster)
+    let compiled = ContinuousClock().now
+    let text = NftWriter.render(ruleSet)
+    if let output {
+      do {
+        try Output.atomicWrite(text, to: output)
+      } catch {
+        Output.stderr("policyc: error: \(error)\n")
+        throw ExitCode(ExitStatus.trouble)
+      }
+    } else {
+      Output.stdout(text)
+    }
+    if input.verbose {
+      Output.stderr(
+        "policyc: nft: \(ruleSet.chains.count + 1) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.elementCount) set element(s)\n"
+      )
+      Output.stderr(
+        "policyc: read \(times.loaded - times.started), compiled \(compiled - times.loaded), wrote \(ContinuousClock().now - compiled)\n"
+      )
+    }
+  }
+}
+
 /// Options that shape the emitted rules, shared by compile and apply.
 struct EmitFlags: ParsableArguments {
   @Option(help: "The node whose pods to enforce (spec.nodeName); without it every pod is local.")
@@ -84,17 +120,30 @@ struct EmitFlags: ParsableArguments {
       """)
   var family: String = "ipv4"
 
+  @Option(
+    help: """
+      iptables (iptables-restore/ip6tables-restore files, one per family) or nft \
+      (one nft -f file with table inet policyc, both families).
+      """)
+  var backend: String = "iptables"
+
   /// Set by commands that write an ipset script.
   var useIPSets = false
   enum CodingKeys: String, CodingKey {
-    case node, deny, markBit, family
+    case node, deny, markBit, family, backend
   }
+
+  var isNft: Bool { backend == "nft" }
 
   func validate() throws {
     if let node, let problem = NameRules.dns1123Subdomain(node) {
       throw ValidationError("invalid --node '\(node)': \(problem)")
     }
     guard DenyAction(rawValue: deny) != nil else { throw ValidationError("--deny must be reject or drop") }
+    guard ["iptables", "nft"].contains(backend) else { throw ValidationError("--backend must be iptables or nft") }
+    if isNft, family != "ipv4" {
+      throw ValidationError("--family is for --backend iptables: the nft file always holds both families")
+    }
     guard parsedFamily != nil || family == "both" else {
       throw ValidationError("--family must be ipv4, ipv6 or (apply only) both")
     }
@@ -128,6 +177,15 @@ struct EmitFlags: ParsableArguments {
   func ruleSet(_ cluster: Cluster) throws -> IptablesRuleSet {
     do {
       return try IptablesCompiler.compile(cluster, options: options)
+    } catch {
+      Output.stderr("policyc: error: \(error)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
+  }
+
+  func nftRuleSet(_ cluster: Cluster) throws -> NftRuleSet {
+    do {
+      return try NftCompiler.compile(cluster, options: options)
     } catch {
       Output.stderr("policyc: error: \(error)\n")
       throw ExitCode(ExitStatus.trouble)

@@ -1,11 +1,13 @@
 import Foundation
 import IptablesEmitter
+import NftEmitter
 import PolicyModel
 import XCTest
 
 /// Golden cases: `cases/<name>/` holds manifests (any .yaml/.yml/.json below
 /// it), an optional `args` line (`--node NAME`, `--namespace NS`,
-/// `--deny drop`, `--family ipv6`) and `expected.rules`; `invalid/<name>/` holds manifests
+/// `--deny drop`, `--family ipv6`) and `expected.rules`, and (unless it names a family: the
+/// nft file holds both) `expected.nft` for `--backend nft`; `invalid/<name>/` holds manifests
 /// and `expected.stderr`. Set POLICYC_RECORD=1 to re-record: the run then
 /// fails on purpose, so a re-record can never pass silently.
 enum Golden {
@@ -59,6 +61,13 @@ enum Golden {
     guard inventory.errors.isEmpty else { return (nil, diagnostics) }
     let ruleSet = try IptablesCompiler.compile(Cluster(inventory), options: emitOptions(c))
     return (RestoreWriter.render(ruleSet), diagnostics)
+  }
+
+  /// The `nft -f` text of the case (both families), or nil when it does not load.
+  static func compileNft(_ c: Case) throws -> String? {
+    let inventory = Loader.load(c.sources, options: loadOptions(c))
+    guard inventory.errors.isEmpty else { return nil }
+    return NftWriter.render(try NftCompiler.compile(Cluster(inventory), options: emitOptions(c)))
   }
 
   /// Compares with the golden file, or writes it when recording.

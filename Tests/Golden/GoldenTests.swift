@@ -17,6 +17,42 @@ final class GoldenTests: XCTestCase {
     }
   }
 
+  func testValidCasesMatchTheirGoldenNft() throws {
+    var checked = 0
+    for c in try Golden.cases("cases") where Golden.option(c.args, "--family") == nil {
+      guard let text = try Golden.compileNft(c) else {
+        XCTFail("\(c.name): expected to compile")
+        continue
+      }
+      Golden.check(text, c.directory.appendingPathComponent("expected.nft"), c.name)
+      checked += 1
+    }
+    XCTAssertGreaterThan(checked, 60)
+  }
+
+  /// Every nft golden passes `nft -c -f` (the kernel checks the transaction
+  /// and rolls it back), and loads for real twice in a row in a namespace
+  /// of our own: the second load replaces the table the first one made.
+  func testGoldenNftLoadsInTheKernel() throws {
+    XCTAssertEqual(getuid(), 0, "the kernel check needs root")
+    let netns = "pcn-\(getpid())"
+    try Shell.run("ip netns add \(netns)")
+    defer { _ = try? Shell.run("ip netns del \(netns)") }
+    var checked = 0
+    for c in try Golden.cases("cases") {
+      let file = c.directory.appendingPathComponent("expected.nft")
+      guard FileManager.default.fileExists(atPath: file.path) else { continue }
+      for command in ["nft -c -f", "nft -f", "nft -f"] {
+        let result = try Shell.run("ip netns exec \(netns) \(command) '\(file.path)'", check: false)
+        XCTAssertEqual(result.status, 0, "\(c.name): \(command) refused it: \(result.output)")
+      }
+      let tables = try Shell.run("ip netns exec \(netns) nft list tables").output
+      XCTAssertEqual(tables, "table inet policyc\n", c.name)
+      checked += 1
+    }
+    XCTAssertGreaterThan(checked, 60)
+  }
+
   /// "The same objects give byte-identical output whatever the order of
   /// files, documents, list items": reversing the file order must not show.
   func testFileOrderDoesNotChangeOutput() throws {

@@ -370,8 +370,10 @@ class Topology:
 
     def reset_filter(self):
         """Empty the filter tables (both families) of every node (policy chains of the previous
-        case go away), then destroy the node's ipsets, which no rule refers to any more."""
+        case go away), delete policyc's nft table, then destroy the node's ipsets, which no rule
+        refers to any more."""
         for ns in self.nodes.values():
+            ns.exec(["nft", "delete", "table", "inet", "policyc"], check=False)
             for tool in ("iptables-restore", "ip6tables-restore"):
                 ns.exec([tool], input="*filter\n:INPUT ACCEPT [0:0]\n"
                         ":FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")

@@ -43,6 +43,16 @@ class Policyc:
             raise ContractError("could not run %s: %s" % (" ".join(cmd), e))
         return cmd, p
 
+    def compile_nft(self, paths, node=None):
+        """The `nft -f` text of `compile --backend nft` (both families), checked by
+        check_nft_file."""
+        args = ["compile", "--backend", "nft"] + (["--node", node] if node else []) + list(paths)
+        cmd, p = self.run(args)
+        if p.returncode != 0:
+            raise ContractError("policyc compile --backend nft failed\n" + _describe(cmd, p))
+        check_nft_file(p.stdout, cmd)
+        return p.stdout
+
     def compile(self, paths, node=None, ipset_out=None, family="ipv4"):
         """The restore text for one node (or all pods local when node is None). With ipset_out,
         peers live in sets written to that file (`--ipset-out`), checked by check_ipset_script."""
@@ -107,12 +117,35 @@ class Policyc:
         return endpoints, allowed
 
     def apply(self, paths, netns, node=None, dry_run=False, env=None, state=None, ipsets=False,
-              full=False, verbose=False, family="ipv4"):
+              full=False, verbose=False, family="ipv4", backend=None):
         args = (["apply"] + (["--node", node] if node else []) + (["--dry-run"] if dry_run else [])
+                + (["--backend", backend] if backend else [])
                 + (["--family", family] if family != "ipv4" else [])
                 + (["--state", state] if state else []) + (["--ipsets"] if ipsets else [])
                 + (["--full"] if full else []) + (["--verbose"] if verbose else []))
         return self.run(args + list(paths), netns=netns, env=env)
+
+
+NFT_TOP_LEVEL = ["table inet policyc", "delete table inet policyc", "table inet policyc {"]
+
+
+def check_nft_file(text, cmd):
+    """An nft file that touches only `table inet policyc`: outside comments, its top level is
+    exactly `table inet policyc`, `delete table inet policyc`, then one `table inet policyc {`
+    block (everything else is inside it), and every comment fits nft's 128 bytes."""
+    top = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if not line.startswith("\t"):
+            top.append(line)
+        if 'comment "' in line:
+            comment = line.split('comment "', 1)[1].rsplit('"', 1)[0]
+            if len(comment.encode()) > 128 or '"' in comment:
+                raise ContractError("nft file line %d has a comment nft refuses: %r" % (n, line))
+    if top != NFT_TOP_LEVEL + ["}"]:
+        raise ContractError("nft file does not replace exactly table inet policyc: top level %r\n"
+                            "command: %s" % (top[:8], " ".join(cmd)))
 
 
 IPSET_WORDS = {"create", "flush", "add", "swap", "destroy"}

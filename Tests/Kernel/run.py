@@ -54,7 +54,8 @@ def parse_args():
                     help="only these topologies (repeatable; default all)")
     ap.add_argument("--mode", action="append", choices=suite.MODES,
                     help="only these modes (repeatable; default all): rules = plain rules, "
-                    "ipset = --ipset-out with the sets loaded by ipset restore")
+                    "ipset = --ipset-out with the sets loaded by ipset restore, "
+                    "nft = --backend nft loaded by nft -f")
     ap.add_argument("--family", action="append", choices=netns.FAMILIES,
                     help="only these address families (repeatable; default both): every "
                     "namespace is dual-stack, the family picks the addresses probed and the "
@@ -157,7 +158,7 @@ def preflight():
     except Exception as e:
         return "cannot create a network namespace: %s" % e
     for tool in ("ip", "iptables-restore", "iptables-save", "ip6tables-restore", "conntrack",
-                 "ipset"):
+                 "ipset", "nft"):
         if not shutil.which(tool):
             return "%s not found in PATH" % tool
     return None

@@ -68,6 +68,14 @@ def load_rules(topo, node, text, rules_path):
                                                   (p.stderr or p.stdout).strip()))
 
 
+def load_nft(topo, node, text, rules_path):
+    """`nft -f`: one transaction that replaces table inet policyc."""
+    p = topo.nodes[node].exec(["nft", "-f", "-"], input=text, check=False)
+    if p.returncode != 0:
+        raise ContractError("nft -f rejected the compiled rules for %s (%s)\nexit %d: %s"
+                            % (node, rules_path, p.returncode, (p.stderr or p.stdout).strip()))
+
+
 def _show_rules(paths):
     out = []
     for path in paths:
@@ -80,18 +88,19 @@ def _show_rules(paths):
     return "\n".join(out)
 
 
-MODES = ("rules", "ipset")
+MODES = ("rules", "ipset", "nft")
 
 
 def label(kind, mode, family="ipv4"):
     """How a topology run in a mode and family is reported: `routed`, `routed+ipset`,
-    `routed+ipv6`, `routed+ipset+ipv6`."""
+    `routed+ipv6`, `routed+ipset+ipv6`, `routed+nft+ipv6`."""
     return kind + ("" if mode == "rules" else "+" + mode) + ("" if family == "ipv4" else "+" + family)
 
 
 def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
     """mode "rules": plain rules; "ipset": `--ipset-out`, the sets loaded with `ipset restore`
-    before the rules (over the previous step's sets, through the script's own swaps)."""
+    before the rules (over the previous step's sets, through the script's own swaps); "nft":
+    `--backend nft`, loaded with `nft -f` (over the previous step's table, as an update is)."""
     out = Outcome(case.name, label(topo.kind, mode, topo.family))
     plan = model.IPPlan(topo.endpoints())
     ours = list(topo.endpoints())
@@ -131,6 +140,13 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
             for node in topo.nodes:
                 # Single-node topologies alternate between --node and "every pod local".
                 node_arg = node if (topo.kind != "routed") else None
+                if mode == "nft":
+                    text = pc.compile_nft(paths, node_arg)
+                    rp = os.path.join(sdir, "rules-%s.nft" % node)
+                    _write(rp, text)
+                    rule_files.append(rp)
+                    load_nft(topo, node, text, rp)
+                    continue
                 sp = os.path.join(sdir, "sets-%s.txt" % node) if mode == "ipset" else None
                 text = pc.compile(paths, node_arg, ipset_out=sp, family=topo.family)
                 rp = os.path.join(sdir, "rules-%s.txt" % node)

@@ -1,0 +1,126 @@
+import IptablesEmitter
+import PolicyModel
+import XCTest
+
+@testable import NftEmitter
+
+/// The nftables backend: interval arithmetic for sets, sharing sets by
+/// content, the translation's closed vocabulary, comments within nft's limit.
+final class NftEmitterTests: XCTestCase {
+  func intervals(_ include: [String], minus exclude: [String] = [], merge: Bool = true) -> [String] {
+    let members = include + exclude.map { "\($0) nomatch" }
+    let family: IPAddress.Family = (include + exclude).first?.contains(":") == true ? .ipv6 : .ipv4
+    return AddressIntervals(family: family, ipsetMembers: members, merge: merge)?.elements ?? ["unparsed"]
+  }
+
+  func testExceptsAreSubtractedFromTheirBlock() {
+    XCTAssertEqual(
+      intervals(["10.0.0.0/8"], minus: ["10.1.0.0/16", "10.2.0.0/16"]),
+      ["10.0.0.0/16", "10.3.0.0-10.255.255.255"])
+    XCTAssertEqual(intervals(["10.0.0.0/24"], minus: ["10.0.0.0/25"]), ["10.0.0.128/25"])
+    XCTAssertEqual(intervals(["10.0.0.0/24"], minus: ["10.0.0.0/24"]), [])
+    XCTAssertEqual(
+      intervals(["0.0.0.0/1", "128.0.0.0/1"], minus: ["10.0.0.0/8"]),
+      ["0.0.0.0-9.255.255.255", "11.0.0.0-255.255.255.255"])
+    XCTAssertEqual(intervals(["::/1", "8000::/1"]), ["::/0"])
+    XCTAssertEqual(intervals(["::/1", "8000::/1"], minus: ["::/1"]), ["8000::/1"])
+    XCTAssertEqual(intervals(["2001:db8::/32"], minus: ["2001:db8::/33"]), ["2001:db8:8000::/33"])
+  }
+
+  func testOverlappingAndAdjacentBlocksMerge() {
+    XCTAssertEqual(intervals(["10.0.0.0/25", "10.0.0.128/25"]), ["10.0.0.0/24"])
+    XCTAssertEqual(intervals(["10.0.0.0/8", "10.1.0.0/16", "10.0.0.5"]), ["10.0.0.0/8"])
+    XCTAssertEqual(intervals(["10.0.0.1", "10.0.0.2"]), ["10.0.0.1-10.0.0.2"])
+    XCTAssertEqual(intervals(["255.255.255.255", "255.255.255.254"]), ["255.255.255.254/31"])
+    XCTAssertEqual(
+      intervals(["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::"]), ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"])
+  }
+
+  func testPodAddressesStaySingleWithoutMerging() {
+    XCTAssertEqual(intervals(["10.0.0.2", "10.0.0.1", "10.0.0.2"], merge: false), ["10.0.0.1", "10.0.0.2"])
+  }
+
+  func testMembersThatAreNotPolicycsOwnAreRefused() {
+    XCTAssertNil(AddressIntervals(family: .ipv4, ipsetMembers: ["10.0.0.0/8 timeout 5"]))
+    XCTAssertNil(AddressIntervals(family: .ipv4, ipsetMembers: ["fd00::1"]))
+    XCTAssertNil(AddressIntervals(family: .ipv4, ipsetMembers: ["10.0.0.0/33"]))
+  }
+
+  /// Two policies in two namespaces with the same peers share one set; a
+  /// peer of one pod is a plain match; a peer of no pod removes its rule.
+  func testSetsAreSharedByContentAndTinyOnesInlined() throws {
+    let peers = "- from: [{namespaceSelector: {matchLabels: {team: a}}}]\n  ports: [{port: 80}]"
+    let cluster = Load.cluster([
+      Manifest.namespace("nx", labels: ["team": "a"]), Manifest.namespace("ny"), Manifest.namespace("nz"),
+      Manifest.pod("nx", "p1", ip: "10.0.0.1"), Manifest.pod("nx", "p2", ip: "10.0.0.2"),
+      Manifest.pod("ny", "q", ip: "10.0.0.3"), Manifest.pod("nz", "r", ip: "10.0.0.4"),
+      Manifest.policy("ny", "in", "podSelector: {}\ningress:\n\(peers)"),
+      Manifest.policy("nz", "in", "podSelector: {}\ningress:\n\(peers)"),
+      Manifest.policy(
+        "nz", "one", "podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {}}}]\n  ports: [{port: 81}]"),
+      Manifest.policy(
+        "ny", "none",
+        "podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {nobody: here}}}]\n  ports: [{port: 82}]"),
+    ])
+    let ruleSet = try NftCompiler.compile(cluster, options: EmitOptions(node: "node-a"))
+    XCTAssertEqual(ruleSet.sets.map(\.elements), [["10.0.0.1", "10.0.0.2"]])
+    XCTAssertEqual(ruleSet.sets.first?.interval, false)
+    let rules = ruleSet.chains.flatMap(\.rules).map(\.text)
+    let name = try XCTUnwrap(ruleSet.sets.first?.name)
+    XCTAssertEqual(rules.filter { $0.contains("@\(name)") }.count, 2, "both policies use the one set")
+    XCTAssertTrue(rules.contains { $0.hasPrefix("ip saddr 10.0.0.4 ") && $0.contains("tcp dport 81") })
+    XCTAssertFalse(rules.contains { $0.contains("dport 82") }, "a rule whose peers are no pod never matches")
+  }
+
+  func testCommentsFitNftsLimitAndCannotEscape() throws {
+    let long = String(repeating: "n", count: 63)
+    let name = Array(repeating: long, count: 3).joined(separator: ".")
+    let cluster = Load.cluster([
+      Manifest.pod(long, "p", ip: "10.0.0.1"),
+      Manifest.policy(long, name, "podSelector: {}\ningress:\n- ports: [{port: 80}]"),
+    ])
+    let text = NftWriter.render(try NftCompiler.compile(cluster, options: EmitOptions()))
+    let comments = text.split(separator: "\n").compactMap { line -> Substring? in
+      guard let start = line.range(of: "comment \"") else { return nil }
+      return line[start.upperBound...].dropLast()
+    }
+    XCTAssertGreaterThan(comments.count, 2)
+    for comment in comments {
+      XCTAssertLessThanOrEqual(comment.utf8.count, NftWriter.commentLimit)
+      XCTAssertFalse(comment.contains("\""))
+    }
+    XCTAssertEqual(NftWriter.comment("a\"b\nc;d"), "a_b_c_d")
+  }
+
+  func testTheTranslationRefusesWhatItDoesNotKnow() {
+    let translator = NftTranslator(family: .ipv4, sets: [:])
+    let unknown: [IptablesRule] = [
+      IptablesRule(matches: ["-m", "string", "--string", "x"], target: ["-j", "RETURN"]),
+      IptablesRule(matches: ["-m", "set", "--match-set", "POLICYC-4P-UNKNOWN", "src"], target: ["-j", "RETURN"]),
+      IptablesRule(target: ["-j", "LOG"]),
+      IptablesRule(target: ["-j", "FOREIGN-CHAIN"]),
+      IptablesRule(matches: ["-s"], target: ["-j", "RETURN"]),
+    ]
+    for rule in unknown {
+      XCTAssertThrowsError(try translator.translate(rule), "\(rule)")
+    }
+    XCTAssertEqual(
+      try translator.translate(
+        IptablesRule(
+          matches: ["-s", "10.0.0.1/32", "-p", "tcp", "-m", "tcp", "--dport", "80:90"], target: ["-j", "POLICYC-P-X"])),
+      "ip saddr 10.0.0.1 tcp dport 80-90 jump v4-P-X")
+    XCTAssertEqual(
+      try translator.translate(
+        IptablesRule(matches: ["-p", "sctp"], target: ["-j", "MARK", "--set-xmark", "0x0/0x800000"])),
+      "meta l4proto sctp meta mark set meta mark & 0xff7fffff")
+  }
+
+  func testOutputIsDeterministicAndReplacesOnlyItsTable() throws {
+    let cluster = Load.cluster(Sample.documents)
+    let first = NftWriter.render(try NftCompiler.compile(cluster, options: EmitOptions(node: "node-a")))
+    let second = NftWriter.render(try NftCompiler.compile(cluster, options: EmitOptions(node: "node-a")))
+    XCTAssertEqual(first, second)
+    let top = first.split(separator: "\n").filter { !$0.hasPrefix("\t") && !$0.hasPrefix("#") }
+    XCTAssertEqual(top, ["table inet policyc", "delete table inet policyc", "table inet policyc {", "}"])
+  }
+}
