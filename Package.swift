@@ -35,7 +35,7 @@ let package = Package(
     ),
     .testTarget(
       name: "PropertyTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "PolicyAnalysis"],
+      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis"],
       path: "Tests/PropertyTests"
     ),
     .testTarget(

@@ -1,13 +1,15 @@
 import Foundation
 import IptablesEmitter
+import NftEmitter
 import PolicyAnalysis
 import PolicyModel
 import XCTest
 
 /// The emitted rules, run through a netfilter evaluator, must give the
 /// reference verdict for every endpoint pair, port and protocol that the
-/// policies can tell apart: on every golden case, in both modes, and on
-/// hundreds of random clusters.
+/// policies can tell apart: on every golden case, in all three modes
+/// (iptables rules, iptables with ipsets, the nft backend), and on hundreds
+/// of random clusters.
 final class EmitterAgreementTests: XCTestCase {
   static let goldenRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Golden/cases")
@@ -54,7 +56,7 @@ final class EmitterAgreementTests: XCTestCase {
 
 enum Agreement {
   /// Compares every (source, destination, protocol, port) of interest on
-  /// one node, in rule mode and in ipset mode; returns the probe count.
+  /// one node, in rule mode, ipset mode and the nft backend; returns the probe count.
   static func check(_ cluster: Cluster, node: String?, label: String, family: IPAddress.Family = .ipv4) throws -> Int {
     let reference = ReferenceVerdict(cluster: cluster)
     var endpoints: [(Endpoint, IPAddress, Pod?)] = cluster.pods.compactMap { pod in
@@ -77,13 +79,20 @@ enum Agreement {
     }
     let portList = ports.filter { (1...65535).contains($0) }.sorted()
     var probes = 0
-    for useSets in [false, true] {
-      let ruleSet = try IptablesCompiler.compile(
-        cluster, options: EmitOptions(node: node, useIPSets: useSets, family: family))
-      let text = RestoreWriter.render(ruleSet)
-      let program = try RestoreProgram(text)
-      let sets = useSets ? try IPSetState(IPSetWriter.render(ruleSet.sets)) : nil
-      let evaluator = PacketEvaluator(program: program, sets: sets)
+    for mode in ["rules", "ipset", "nft"] {
+      let text: String
+      let evaluator: PacketEvaluator
+      if mode == "nft" {
+        text = NftWriter.render(try NftCompiler.compile(cluster, options: EmitOptions(node: node)))
+        evaluator = PacketEvaluator(nft: try NftProgram(text), family: family)
+      } else {
+        let useSets = mode == "ipset"
+        let ruleSet = try IptablesCompiler.compile(
+          cluster, options: EmitOptions(node: node, useIPSets: useSets, family: family))
+        text = RestoreWriter.render(ruleSet)
+        let sets = useSets ? try IPSetState(IPSetWriter.render(ruleSet.sets)) : nil
+        evaluator = PacketEvaluator(program: try RestoreProgram(text), sets: sets)
+      }
       func local(_ pod: Pod?) -> Bool { pod.map { node == nil || $0.nodeName == node } ?? false }
       for (from, fromIP, fromPod) in endpoints {
         for (to, toIP, toPod) in endpoints where fromIP != toIP {
@@ -98,7 +107,7 @@ enum Agreement {
               probes += 1
               if expected != actual {
                 XCTFail(
-                  "\(label) [\(useSets ? "ipset" : "rules")]: \(from) -> \(to) \(port)/\(proto.rawValue): reference \(expected), rules \(actual)\n\(text)"
+                  "\(label) [\(mode)]: \(from) -> \(to) \(port)/\(proto.rawValue): reference \(expected), rules \(actual)\n\(text)"
                 )
                 return probes
               }

@@ -56,7 +56,21 @@ struct IPSetState {
 /// built-in chain's policy ACCEPT.
 struct PacketEvaluator {
   let program: RestoreProgram
-  let sets: IPSetState?
+  /// The rules a packet meets first (FORWARD, or the nft base chain's jump for its family).
+  let forward: [RestoreProgram.Rule]
+  let setContains: (String, IPAddress) -> Bool
+
+  init(program: RestoreProgram, sets: IPSetState?) {
+    self.program = program
+    self.forward = program.forward
+    self.setContains = { name, ip in sets?.contains(name, ip) ?? false }
+  }
+
+  init(nft: NftProgram, family: IPAddress.Family) {
+    self.program = nft.program
+    self.forward = nft.forward(family)
+    self.setContains = nft.contains
+  }
 
   enum Verdict: Equatable { case accept, drop, reject }
   enum Outcome { case returned, verdict(Verdict) }
@@ -71,7 +85,7 @@ struct PacketEvaluator {
   func evaluate(_ packet: Packet) -> Verdict {
     var mark: UInt32 = 0
     var depth = 0
-    if case .verdict(let v) = run(program.forward, packet, &mark, &depth) { return v }
+    if case .verdict(let v) = run(forward, packet, &mark, &depth) { return v }
     return .accept
   }
 
@@ -103,7 +117,7 @@ struct PacketEvaluator {
     if let states = r.ctstates, !states.contains("NEW") { return false }
     if let m = r.mark, mark & m.mask != m.value { return false }
     if let set = r.set {
-      guard let sets, sets.contains(set.name, set.source ? p.source : p.destination) else { return false }
+      guard setContains(set.name, set.source ? p.source : p.destination) else { return false }
     }
     return true
   }
