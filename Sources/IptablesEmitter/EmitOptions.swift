@@ -7,12 +7,79 @@ public enum DenyAction: String, Sendable, CaseIterable {
   case reject
   case drop
 
-  func target(_ family: IPAddress.Family) -> [String] {
+  public func target(_ family: IPAddress.Family) -> [String] {
     switch self {
     case .reject:
       return ["-j", "REJECT", "--reject-with", family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"]
     case .drop: return ["-j", "DROP"]
     }
+  }
+}
+
+/// `--log-denied`: a rate-limited log rule before every deny of a pod chain,
+/// whose prefix names the direction and the pod.
+public struct DenyLog: Sendable, Hashable {
+  public enum Target: Sendable, Hashable {
+    /// NFLOG to a netlink group (ulogd, `nft monitor`, ...): prefixes up to 63 bytes.
+    case nflog(group: Int)
+    /// The kernel log (LOG): prefixes up to 29 bytes, space included.
+    case log
+  }
+
+  public enum Unit: String, Sendable, CaseIterable {
+    case second, minute, hour
+    /// As iptables-save prints it.
+    var iptables: String {
+      switch self {
+      case .second: return "sec"
+      case .minute: return "min"
+      case .hour: return "hour"
+      }
+    }
+  }
+
+  public var target: Target
+  public var rate: Int
+  public var unit: Unit
+
+  public init(target: Target = .nflog(group: 0), rate: Int = 10, unit: Unit = .minute) {
+    self.target = target
+    self.rate = rate
+    self.unit = unit
+  }
+
+  /// The longest prefix the target keeps.
+  public var prefixLimit: Int {
+    if case .log = target { return 29 }
+    return 63
+  }
+
+  /// `policyc:in:<namespace>/<name>` (or `eg`), sanitised; cut to the
+  /// target's limit with a hash of the whole, so two long names stay apart
+  /// and the same pod always gets the same prefix. LOG gets a trailing space,
+  /// since the kernel writes the packet's fields right after the prefix.
+  public func prefix(ingress: Bool, namespace: String, name: String) -> String {
+    let whole = Sanitize.token("policyc:\(ingress ? "in" : "eg"):\(namespace)/\(name)")
+    let room = prefixLimit - (target == .log ? 1 : 0)
+    var text = whole
+    if whole.utf8.count > room {
+      let hash = ChainNamer.base32(ChainNamer.mix(ChainNamer.fnv1a(whole))).prefix(8)
+      text = String(whole.prefix(room - 9)) + "~" + hash
+    }
+    return target == .log ? text + " " : text
+  }
+
+  /// The iptables rule, in iptables-save's spelling (apply compares with it).
+  func rule(ingress: Bool, namespace: String, name: String) -> IptablesRule {
+    let prefix = "\"\(prefix(ingress: ingress, namespace: namespace, name: name))\""
+    let target: [String]
+    switch self.target {
+    case .nflog(let group):
+      // iptables-save leaves out the default group 0.
+      target = ["-j", "NFLOG", "--nflog-prefix", prefix] + (group == 0 ? [] : ["--nflog-group", String(group)])
+    case .log: target = ["-j", "LOG", "--log-prefix", prefix]
+    }
+    return IptablesRule(matches: ["-m", "limit", "--limit", "\(rate)/\(unit.iptables)"], target: target)
   }
 }
 
@@ -30,11 +97,14 @@ public struct EmitOptions: Sendable {
   /// `ip6tables-restore`. Pods are enforced by their address of this family;
   /// ipBlocks of the other family are left out.
   public var family: IPAddress.Family
+  /// `--log-denied`: nil logs nothing.
+  public var log: DenyLog?
 
   public init(
     node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false,
-    family: IPAddress.Family = .ipv4
+    family: IPAddress.Family = .ipv4, log: DenyLog? = nil
   ) {
+    self.log = log
     self.node = node
     self.markBit = markBit
     self.denyAction = denyAction

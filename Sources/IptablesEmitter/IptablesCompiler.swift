@@ -73,6 +73,9 @@ public struct IptablesCompiler {
           rules.append(IptablesRule(target: ["-j", chain], comment: "\(policy.meta.namespace)/\(policy.meta.name)"))
           rules.append(IptablesRule(matches: options.markTest, target: ["-j", "RETURN"]))
         }
+        if let log = options.log {
+          rules.append(log.rule(ingress: direction == .ingress, namespace: pod.meta.namespace, name: pod.meta.name))
+        }
         rules.append(
           IptablesRule(
             target: options.denyAction.target(options.family),

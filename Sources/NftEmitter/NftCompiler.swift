@@ -8,8 +8,10 @@ import PolicyModel
 /// once per family, in ipset mode), lowered into nft: chains keep their
 /// shape and names (`v4-`/`v6-` instead of `POLICYC-`), each ipset becomes
 /// a named set shared by content (an except is subtracted from its block,
-/// so no `nomatch` is needed), a set of one element becomes a plain match
-/// and an empty one removes the rule that can never match, and the
+/// so no `nomatch` is needed), a set of up to three elements becomes one
+/// rule per element (creating a set costs far more than loading a rule: on
+/// W2 this halves the sets and the load time), an empty one removes the
+/// rule that can never match, and the
 /// per-pod dispatch becomes one verdict-map lookup instead of a linear scan.
 public enum NftCompiler {
   public enum Failure: Error, CustomStringConvertible {
@@ -68,14 +70,17 @@ public enum NftCompiler {
 enum SetReference: Sendable {
   /// Matches nothing: the rule is left out.
   case empty
-  /// One address, prefix or range, written into the rule.
-  case inline(String)
+  /// A few addresses, prefixes or ranges, each written into a rule of its own.
+  case inline([String])
   /// `@name`.
   case named(String)
 }
 
 /// Named sets by content: `s4-`/`s6-` and a hash of the elements.
 struct SetTable {
+  /// Sets this small become rules: one rule per element.
+  static let inlineLimit = 3
+
   private var byName: [String: NftSet] = [:]
 
   var all: [NftSet] { byName.values.sorted { $0.name < $1.name } }
@@ -83,7 +88,7 @@ struct SetTable {
   mutating func reference(_ content: AddressIntervals) throws(NftCompiler.Failure) -> SetReference {
     let elements = content.elements
     if elements.isEmpty { return .empty }
-    if elements.count == 1 { return .inline(elements[0]) }
+    if elements.count <= Self.inlineLimit { return .inline(elements) }
     let tag = content.family == .ipv4 ? "4" : "6"
     let interval = !content.onlyAddresses
     let identity = ([tag, interval ? "i" : "a"] + elements).joined(separator: "\u{0}")

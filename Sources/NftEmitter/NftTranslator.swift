@@ -23,7 +23,7 @@ struct NftTranslator {
     }
     var rules: [NftRule] = []
     for rule in chain.rules {
-      if let text = try translate(rule) { rules.append(NftRule(text: text, comment: rule.comment)) }
+      rules += try translate(rule).map { NftRule(text: $0, comment: rule.comment) }
     }
     return NftChain(name: chainName(chain.name), owner: chain.owner, rules: rules)
   }
@@ -57,9 +57,11 @@ struct NftTranslator {
 
   func describe(_ rule: IptablesRule) -> String { (rule.matches + rule.target).joined(separator: " ") }
 
-  /// The nft text of a rule, or nil when it can never match (an empty set).
-  func translate(_ rule: IptablesRule) throws(NftCompiler.Failure) -> String? {
+  /// The nft text of a rule: none when it can never match (an empty set),
+  /// one per element when its set is written inline.
+  func translate(_ rule: IptablesRule) throws(NftCompiler.Failure) -> [String] {
     var parts: [String] = []
+    var inline: (index: Int, key: String, elements: [String])?
     let m = rule.matches
     var i = 0
     func word(_ offset: Int) -> String? { i + offset < m.count ? m[i + offset] : nil }
@@ -92,6 +94,13 @@ struct NftTranslator {
           let names = states.lowercased().split(separator: ",").sorted().joined(separator: ",")
           parts.append("ct state \(names)")
           i += 4
+        case ("limit", "--limit", let rate?, _, _):
+          let units = ["sec": "second", "min": "minute", "hour": "hour"]
+          let pieces = rate.split(separator: "/")
+          guard pieces.count == 2, let n = Int(pieces[0]), let unit = units[String(pieces[1])] else { throw bad }
+          // The burst iptables uses by default, spelled out.
+          parts.append("limit rate \(n)/\(unit) burst 5 packets")
+          i += 4
         case ("mark", "--mark", let spec?, _, _):
           guard let (value, mask) = Self.valueMask(spec) else { throw bad }
           parts.append("meta mark & \(Self.hex(mask)) == \(Self.hex(value))")
@@ -100,8 +109,11 @@ struct NftTranslator {
           guard let reference = sets[name], ["src", "dst"].contains(direction) else { throw bad }
           let key = "\(addressKeyword) \(direction == "src" ? "saddr" : "daddr")"
           switch reference {
-          case .empty: return nil
-          case .inline(let element): parts.append("\(key) \(element)")
+          case .empty: return []
+          case .inline(let elements):
+            guard inline == nil else { throw bad }
+            inline = (parts.count, key, elements)
+            parts.append("")
           case .named(let set): parts.append("\(key) @\(set)")
           }
           i += 5
@@ -113,7 +125,12 @@ struct NftTranslator {
       }
     }
     parts.append(try verdict(rule.target, bad))
-    return parts.joined(separator: " ")
+    guard let inline else { return [parts.joined(separator: " ")] }
+    return inline.elements.map { element in
+      var one = parts
+      one[inline.index] = "\(inline.key) \(element)"
+      return one.joined(separator: " ")
+    }
   }
 
   func verdict(_ target: [String], _ bad: NftCompiler.Failure) throws(NftCompiler.Failure) -> String {
@@ -134,6 +151,12 @@ struct NftTranslator {
       case "icmp6-adm-prohibited": return "reject with icmpv6 type admin-prohibited"
       default: throw bad
       }
+    case ("-j", _) where target.count >= 4 && target[1] == "NFLOG" && target[2] == "--nflog-prefix":
+      let group = target.count == 6 && target[4] == "--nflog-group" ? target[5] : "0"
+      guard target.count == 4 || target.count == 6, Self.isQuoted(target[3]), Int(group) != nil else { throw bad }
+      return "log prefix \(target[3]) group \(group)"
+    case ("-j", 4) where target[1] == "LOG" && target[2] == "--log-prefix" && Self.isQuoted(target[3]):
+      return "log prefix \(target[3])"
     case ("-j", 4) where target[1] == "MARK" && target[2] == "--set-xmark":
       // iptables' xmark: clear the mask's bits, then xor the value in.
       guard let (value, mask) = Self.valueMask(target[3]) else { throw bad }
@@ -143,6 +166,13 @@ struct NftTranslator {
     default:
       throw bad
     }
+  }
+
+  /// A log prefix as policyc writes it: quoted, nothing inside that could
+  /// end the string.
+  static func isQuoted(_ token: String) -> Bool {
+    token.count >= 2 && token.hasPrefix("\"") && token.hasSuffix("\"") && !token.dropFirst().dropLast().contains("\"")
+      && !token.contains("\n")
   }
 
   /// `0x800000/0x800000` -> (value, mask).

@@ -127,10 +127,36 @@ struct EmitFlags: ParsableArguments {
       """)
   var backend: String = "iptables"
 
+  @Flag(help: "Log denied packets (rate-limited) before each deny, prefixed policyc:in|eg:<namespace>/<pod>.")
+  var logDenied = false
+
+  @Option(help: "How many denied packets per pod and direction get logged: N/second, N/minute or N/hour.")
+  var logRate = "10/minute"
+
+  @Option(help: "Where --log-denied logs: nflog (a netlink group, see --log-group) or log (the kernel log).")
+  var logTarget = "nflog"
+
+  @Option(help: "The NFLOG group for --log-denied (0-65535).")
+  var logGroup = 0
+
   /// Set by commands that write an ipset script.
   var useIPSets = false
   enum CodingKeys: String, CodingKey {
-    case node, deny, markBit, family, backend
+    case node, deny, markBit, family, backend, logDenied, logRate, logTarget, logGroup
+  }
+
+  /// `10/minute` -> (10, .minute).
+  var parsedLogRate: (Int, DenyLog.Unit)? {
+    let parts = logRate.split(separator: "/")
+    guard parts.count == 2, let n = Int(parts[0]), (1...10_000).contains(n),
+      let unit = DenyLog.Unit(rawValue: String(parts[1]))
+    else { return nil }
+    return (n, unit)
+  }
+
+  var denyLog: DenyLog? {
+    guard logDenied, let (rate, unit) = parsedLogRate else { return nil }
+    return DenyLog(target: logTarget == "log" ? .log : .nflog(group: logGroup), rate: rate, unit: unit)
   }
 
   var isNft: Bool { backend == "nft" }
@@ -141,6 +167,11 @@ struct EmitFlags: ParsableArguments {
     }
     guard DenyAction(rawValue: deny) != nil else { throw ValidationError("--deny must be reject or drop") }
     guard ["iptables", "nft"].contains(backend) else { throw ValidationError("--backend must be iptables or nft") }
+    guard parsedLogRate != nil else {
+      throw ValidationError("--log-rate must be N/second, N/minute or N/hour with N from 1 to 10000, such as 10/minute")
+    }
+    guard ["nflog", "log"].contains(logTarget) else { throw ValidationError("--log-target must be nflog or log") }
+    guard (0...65535).contains(logGroup) else { throw ValidationError("--log-group must be 0-65535") }
     if isNft, family != "ipv4" {
       throw ValidationError("--family is for --backend iptables: the nft file always holds both families")
     }
@@ -162,7 +193,7 @@ struct EmitFlags: ParsableArguments {
   var options: EmitOptions {
     EmitOptions(
       node: node, markBit: parsedMarkBit ?? 0x80_0000, denyAction: DenyAction(rawValue: deny) ?? .reject,
-      useIPSets: useIPSets, family: parsedFamily ?? .ipv4)
+      useIPSets: useIPSets, family: parsedFamily ?? .ipv4, log: denyLog)
   }
 
   /// The ipBlocks a file of this family leaves out, for --verbose.

@@ -6,7 +6,7 @@ import XCTest
 
 /// Golden cases: `cases/<name>/` holds manifests (any .yaml/.yml/.json below
 /// it), an optional `args` line (`--node NAME`, `--namespace NS`,
-/// `--deny drop`, `--family ipv6`) and `expected.rules`, and (unless it names a family: the
+/// `--deny drop`, `--family ipv6`, the `--log-*` flags) and `expected.rules`, and (unless it names a family: the
 /// nft file holds both) `expected.nft` for `--backend nft`; `invalid/<name>/` holds manifests
 /// and `expected.stderr`. Set POLICYC_RECORD=1 to re-record: the run then
 /// fails on purpose, so a re-record can never pass silently.
@@ -51,7 +51,17 @@ enum Golden {
   static func emitOptions(_ c: Case) -> EmitOptions {
     EmitOptions(
       node: option(c.args, "--node"), denyAction: option(c.args, "--deny").flatMap(DenyAction.init) ?? .reject,
-      family: option(c.args, "--family") == "ipv6" ? .ipv6 : .ipv4)
+      family: option(c.args, "--family") == "ipv6" ? .ipv6 : .ipv4, log: denyLog(c.args))
+  }
+
+  /// `--log-denied [--log-target log] [--log-group G] [--log-rate N/unit]`.
+  static func denyLog(_ args: [String]) -> DenyLog? {
+    guard args.contains("--log-denied") else { return nil }
+    let rate = (option(args, "--log-rate") ?? "10/minute").split(separator: "/")
+    let group = Int(option(args, "--log-group") ?? "0") ?? 0
+    return DenyLog(
+      target: option(args, "--log-target") == "log" ? .log : .nflog(group: group), rate: Int(rate[0]) ?? 10,
+      unit: DenyLog.Unit(rawValue: String(rate[1])) ?? .minute)
   }
 
   /// The rules the case compiles to, or the diagnostics if it does not.

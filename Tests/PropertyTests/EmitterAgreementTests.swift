@@ -83,12 +83,16 @@ enum Agreement {
       let text: String
       let evaluator: PacketEvaluator
       if mode == "nft" {
-        text = NftWriter.render(try NftCompiler.compile(cluster, options: EmitOptions(node: node)))
+        // With --log-denied (the kernel log): log rules must not change a verdict.
+        text = NftWriter.render(
+          try NftCompiler.compile(cluster, options: EmitOptions(node: node, log: DenyLog(target: .log))))
         evaluator = PacketEvaluator(nft: try NftProgram(text), family: family)
       } else {
         let useSets = mode == "ipset"
         let ruleSet = try IptablesCompiler.compile(
-          cluster, options: EmitOptions(node: node, useIPSets: useSets, family: family))
+          cluster,
+          options: EmitOptions(
+            node: node, useIPSets: useSets, family: family, log: useSets ? DenyLog(target: .nflog(group: 3)) : nil))
         text = RestoreWriter.render(ruleSet)
         let sets = useSets ? try IPSetState(IPSetWriter.render(ruleSet.sets)) : nil
         evaluator = PacketEvaluator(program: try RestoreProgram(text), sets: sets)

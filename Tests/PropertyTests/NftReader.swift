@@ -184,6 +184,18 @@ struct NftProgram {
       else { throw Failure(description: "bad comment: \(body)") }
       text = body[..<c.lowerBound]
     }
+    // A log prefix may end in a space: read it whole, then check it.
+    var prefix: String?
+    if let start = text.range(of: " log prefix \"") {
+      let rest = text[start.upperBound...]
+      guard let end = rest.firstIndex(of: "\""),
+        rest[..<end].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./:[] ,=()~".contains($0)) }),
+        rest[..<end].hasPrefix("policyc:")
+      else { throw Failure(description: "bad log prefix: \(body)") }
+      prefix = String(rest[..<end])
+      text = Substring(
+        String(text[..<start.lowerBound]) + " log prefix PREFIX" + String(rest[rest.index(after: end)...]))
+    }
     let t = text.split(separator: " ").map(String.init)
     var r = RestoreProgram.Rule(target: .ret)
     var target: RestoreProgram.Target?
@@ -249,6 +261,20 @@ struct NftProgram {
         default: throw bad
         }
         i += 7
+      case ("limit", "rate"):
+        guard let rate = word(2), rate.split(separator: "/").count == 2, word(3) == "burst", word(4) == "5",
+          word(5) == "packets"
+        else { throw bad }
+        i += 6
+      case ("log", "prefix"):
+        guard prefix != nil, word(2) == "PREFIX" else { throw bad }
+        if word(3) == "group" {
+          guard Int(word(4) ?? "") != nil else { throw bad }
+          i += 5
+        } else {
+          i += 3
+        }
+        target = .log
       case ("return", _): target = .ret; i += 1
       case ("drop", _): target = .drop; i += 1
       case ("reject", "with"):

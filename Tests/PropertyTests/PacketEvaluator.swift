@@ -99,6 +99,7 @@ struct PacketEvaluator {
       case .drop: return .verdict(.drop)
       case .reject: return .verdict(.reject)
       case .setMark(let v, let m): mark = (mark & ~m) ^ v
+      case .log: continue
       case .jump(let c):
         if case .verdict(let v) = run(program.chains[c]!, p, &mark, &depth) { return .verdict(v) }
       case .goto(let c):

@@ -21,6 +21,8 @@ struct RestoreProgram {
 
   enum Target {
     case jump(String), goto(String), ret, drop, reject, setMark(UInt32, UInt32)
+    /// NFLOG or LOG (`--log-denied`): the packet goes on to the next rule.
+    case log
   }
 
   var chains: [String: [Rule]] = [:]
@@ -90,7 +92,7 @@ struct RestoreProgram {
           tokens.append(current)
           current = ""
         } else {
-          guard c.isASCII, c.isLetter || c.isNumber || "-_./:[] ,=()".contains(c) else {
+          guard c.isASCII, c.isLetter || c.isNumber || "-_./:[] ,=()~".contains(c) else {
             throw Failure(description: "unexpected character \(c.debugDescription) in comment: \(line)")
           }
           current.append(c)
@@ -164,6 +166,9 @@ struct RestoreProgram {
             throw Failure(description: "bad icmp6 match (only neighbour discovery types): \(line)")
           }
           r.icmpv6Type = t[i]
+        case "limit":
+          guard try next() == "--limit", ["min", "sec", "hour"].contains(try next().split(separator: "/").last ?? "")
+          else { throw Failure(description: "bad limit: \(line)") }
         case "mark":
           guard try next() == "--mark" else { throw Failure(description: "bad mark match: \(line)") }
           r.mark = try hex(try next())
@@ -189,6 +194,15 @@ struct RestoreProgram {
             throw Failure(description: "bad reject: \(line)")
           }
           target = .reject
+        case "NFLOG", "LOG":
+          guard try next() == (name == "NFLOG" ? "--nflog-prefix" : "--log-prefix"), try next().hasPrefix("policyc:")
+          else { throw Failure(description: "bad \(name): \(line)") }
+          if name == "NFLOG", i + 1 < t.count {
+            guard try next() == "--nflog-group", Int(try next()) != nil else {
+              throw Failure(description: "bad NFLOG group: \(line)")
+            }
+          }
+          target = .log
         case "MARK":
           guard try next() == "--set-xmark" else { throw Failure(description: "bad MARK: \(line)") }
           let (v, m) = try hex(try next())

@@ -47,12 +47,14 @@ final class NftEmitterTests: XCTestCase {
   }
 
   /// Two policies in two namespaces with the same peers share one set; a
-  /// peer of one pod is a plain match; a peer of no pod removes its rule.
+  /// peer of one pod (up to three) is a plain match; a peer of no pod
+  /// removes its rule.
   func testSetsAreSharedByContentAndTinyOnesInlined() throws {
     let peers = "- from: [{namespaceSelector: {matchLabels: {team: a}}}]\n  ports: [{port: 80}]"
     let cluster = Load.cluster([
       Manifest.namespace("nx", labels: ["team": "a"]), Manifest.namespace("ny"), Manifest.namespace("nz"),
       Manifest.pod("nx", "p1", ip: "10.0.0.1"), Manifest.pod("nx", "p2", ip: "10.0.0.2"),
+      Manifest.pod("nx", "p3", ip: "10.0.0.5"), Manifest.pod("nx", "p4", ip: "10.0.0.6"),
       Manifest.pod("ny", "q", ip: "10.0.0.3"), Manifest.pod("nz", "r", ip: "10.0.0.4"),
       Manifest.policy("ny", "in", "podSelector: {}\ningress:\n\(peers)"),
       Manifest.policy("nz", "in", "podSelector: {}\ningress:\n\(peers)"),
@@ -63,7 +65,7 @@ final class NftEmitterTests: XCTestCase {
         "podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {nobody: here}}}]\n  ports: [{port: 82}]"),
     ])
     let ruleSet = try NftCompiler.compile(cluster, options: EmitOptions(node: "node-a"))
-    XCTAssertEqual(ruleSet.sets.map(\.elements), [["10.0.0.1", "10.0.0.2"]])
+    XCTAssertEqual(ruleSet.sets.map(\.elements), [["10.0.0.1", "10.0.0.2", "10.0.0.5", "10.0.0.6"]])
     XCTAssertEqual(ruleSet.sets.first?.interval, false)
     let rules = ruleSet.chains.flatMap(\.rules).map(\.text)
     let name = try XCTUnwrap(ruleSet.sets.first?.name)
@@ -108,11 +110,17 @@ final class NftEmitterTests: XCTestCase {
       try translator.translate(
         IptablesRule(
           matches: ["-s", "10.0.0.1/32", "-p", "tcp", "-m", "tcp", "--dport", "80:90"], target: ["-j", "POLICYC-P-X"])),
-      "ip saddr 10.0.0.1 tcp dport 80-90 jump v4-P-X")
+      ["ip saddr 10.0.0.1 tcp dport 80-90 jump v4-P-X"])
     XCTAssertEqual(
       try translator.translate(
         IptablesRule(matches: ["-p", "sctp"], target: ["-j", "MARK", "--set-xmark", "0x0/0x800000"])),
-      "meta l4proto sctp meta mark set meta mark & 0xff7fffff")
+      ["meta l4proto sctp meta mark set meta mark & 0xff7fffff"])
+    let small = NftTranslator(family: .ipv4, sets: ["POLICYC-4P-S": .inline(["10.0.0.1", "10.1.0.0/16"])])
+    XCTAssertEqual(
+      try small.translate(
+        IptablesRule(
+          matches: ["-m", "set", "--match-set", "POLICYC-4P-S", "src", "-p", "udp"], target: ["-j", "RETURN"])),
+      ["ip saddr 10.0.0.1 meta l4proto udp return", "ip saddr 10.1.0.0/16 meta l4proto udp return"])
   }
 
   func testOutputIsDeterministicAndReplacesOnlyItsTable() throws {
