@@ -6,7 +6,7 @@
 //      NetworkPolicy, Lists), once whole and once as `compile` reads it
 //      (pruned, on two threads)
 //   -> Cluster -> IptablesCompiler (plain and ipset mode)
-//      -> RestoreWriter / IPSetWriter
+//      -> RestoreWriter / IPSetWriter; NftCompiler -> NftWriter (with --log-denied)
 //   -> PolicyAnalysis: ConnectivityMatrix, Explanation, ConnectivityDiffer,
 //      LintEngine and its reporters (small clusters only, to keep it fast)
 //   and, for inputs up to 4 KiB, LintConfig.parse (a `lint --config` file).
@@ -28,6 +28,7 @@
 // `policyc-fuzz FILE...` runs each input once).
 
 import IptablesEmitter
+import NftEmitter
 import PolicyAnalysis
 import PolicyModel
 import YAMLBridge
@@ -95,6 +96,12 @@ enum FuzzOne {
       } catch {
         out.append("failure: \(error)")
       }
+    }
+    do {
+      let options = EmitOptions(node: firstNode(cluster), log: DenyLog(target: .log))
+      out.append(NftWriter.render(try NftCompiler.compile(cluster, options: options)))
+    } catch {
+      out.append("failure: \(error)")
     }
     return out
   }

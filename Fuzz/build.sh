@@ -40,6 +40,7 @@ MODULES=(
   "YAMLBridge:"
   "PolicyModel:YAMLBridge"
   "IptablesEmitter:PolicyModel YAMLBridge"
+  "NftEmitter:IptablesEmitter PolicyModel YAMLBridge"
   "PolicyAnalysis:PolicyModel YAMLBridge"
 )
 
