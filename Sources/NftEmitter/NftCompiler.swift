@@ -11,8 +11,8 @@ import PolicyModel
 /// so no `nomatch` is needed), a set of up to three elements becomes one
 /// rule per element (creating a set costs far more than loading a rule: on
 /// W2 this halves the sets and the load time), an empty one removes the
-/// rule that can never match, and the
-/// per-pod dispatch becomes one verdict-map lookup instead of a linear scan.
+/// rule that can never match, and the per-pod dispatch becomes one
+/// verdict-map lookup instead of a linear scan.
 public enum NftCompiler {
   public enum Failure: Error, CustomStringConvertible {
     case iptables(IptablesCompiler.Failure)

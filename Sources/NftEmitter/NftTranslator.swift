@@ -33,6 +33,7 @@ struct NftTranslator {
   func dispatch(_ chain: IptablesChain) throws(NftCompiler.Failure) -> [NftRule] {
     var field: String?
     var entries: [(IPAddress, String)] = []
+    var seen = Set<IPAddress>()
     for rule in chain.rules {
       guard rule.matches.count == 2, ["-s", "-d"].contains(rule.matches[0]), rule.target.count == 2,
         rule.target[0] == "-g", field == nil || field == rule.matches[0]
@@ -40,6 +41,9 @@ struct NftTranslator {
       field = rule.matches[0]
       let text = address(rule.matches[1])
       guard let ip = IPAddress(text) else { throw .untranslatable(describe(rule)) }
+      // Two pods with one address: iptables' first rule wins, and a map
+      // takes each key once (a second one fails the whole load).
+      guard seen.insert(ip).inserted else { continue }
       entries.append((ip, "\(text) : goto \(chainName(rule.target[1]))"))
     }
     guard let field, !entries.isEmpty else { return [] }

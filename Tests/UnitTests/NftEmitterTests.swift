@@ -132,3 +132,21 @@ final class NftEmitterTests: XCTestCase {
     XCTAssertEqual(top, ["table inet policyc", "delete table inet policyc", "table inet policyc {", "}"])
   }
 }
+
+extension NftEmitterTests {
+  /// Two running pods that report one address (a stale status, a hostile
+  /// dump): the verdict map takes the address once, for the pod iptables'
+  /// first dispatch rule picks, so the file still loads.
+  func testTwoPodsWithOneAddressStillLoad() throws {
+    let cluster = Load.cluster([
+      Manifest.pod("nx", "a", ip: "10.0.0.1"), Manifest.pod("nx", "b", ip: "10.0.0.1"),
+      Manifest.policy("nx", "deny", "podSelector: {}"),
+    ])
+    let ruleSet = try NftCompiler.compile(cluster, options: EmitOptions())
+    let iptables = try IptablesCompiler.compile(cluster, options: EmitOptions())
+    let first = try XCTUnwrap(iptables.chains.first { $0.name == "POLICYC-INGRESS" }?.rules.first?.target.last)
+    let dispatch = try XCTUnwrap(ruleSet.chains.first { $0.name == "v4-INGRESS" }?.rules.first?.text)
+    XCTAssertEqual(dispatch.components(separatedBy: "10.0.0.1 :").count, 2, dispatch)
+    XCTAssertTrue(dispatch.contains("goto v4-\(first.dropFirst("POLICYC-".count))"), dispatch)
+  }
+}
