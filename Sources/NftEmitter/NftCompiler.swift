@@ -60,7 +60,7 @@ public enum NftCompiler {
         chains.append(try translator.chain(chain))
       }
       roots.append((family, translator.chainName("POLICYC-FORWARD")))
-      summary += ruleSet.summary.map { "\(family == .ipv4 ? "ipv4" : "ipv6"): \($0)" }
+      summary += ruleSet.summary.map { "\(family.nftName): \($0)" }
     }
     return NftRuleSet(sets: sets.all, chains: chains, roots: roots, summary: summary)
   }

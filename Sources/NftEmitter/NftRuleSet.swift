@@ -45,3 +45,8 @@ public struct NftRuleSet: Sendable {
   public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } + roots.count }
   public var elementCount: Int { sets.reduce(0) { $0 + $1.elements.count } }
 }
+
+extension IPAddress.Family {
+  /// `ipv4` / `ipv6`, as nft's `meta nfproto` spells them.
+  var nftName: String { self == .ipv4 ? "ipv4" : "ipv6" }
+}

@@ -28,7 +28,7 @@ public enum NftWriter {
     out += "\tchain forward {\n"
     out += "\t\ttype filter hook forward priority \(NftRuleSet.forwardPriority); policy accept;\n"
     for root in ruleSet.roots {
-      out += "\t\tmeta nfproto \(root.family == .ipv4 ? "ipv4" : "ipv6") jump \(root.chain)\n"
+      out += "\t\tmeta nfproto \(root.family.nftName) jump \(root.chain)\n"
     }
     out += "\t}\n"
     for chain in ruleSet.chains {

@@ -105,17 +105,22 @@ struct ApplyCommand: ParsableCommand {
       Output.stdout(Self.describe(plan))
       return
     }
-    let clock = ContinuousClock()
-    let started = clock.now
-    try execute(plan)
-    let took = clock.now - started
+    let ms = try Self.milliseconds { try execute(plan) }
     saveState(plan.newState)
     if input.verbose {
-      let ms = Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
       Output.stderr(
         "policyc: \(isIPv6 ? "ipv6 " : "")\(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(ms) ms\n"
       )
     }
+  }
+
+  /// How long `body` took, in whole milliseconds (the kernel load --verbose reports).
+  static func milliseconds(_ body: () throws -> Void) rethrows -> Int {
+    let clock = ContinuousClock()
+    let started = clock.now
+    try body()
+    let took = clock.now - started
+    return Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
   }
 
   /// One `nft -f` transaction: the whole table or nothing.
@@ -126,12 +131,8 @@ struct ApplyCommand: ParsableCommand {
       Output.stdout("# policyc apply --dry-run: nft -f -\n" + text)
       return
     }
-    let clock = ContinuousClock()
-    let started = clock.now
-    _ = try Subprocess.run([nft, "-f", "-"], input: text, what: "load the rules")
-    let took = clock.now - started
+    let ms = try Self.milliseconds { _ = try Subprocess.run([nft, "-f", "-"], input: text, what: "load the rules") }
     if input.verbose {
-      let ms = Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
       Output.stderr(
         "policyc: nft apply: table inet \(NftRuleSet.table) replaced: \(ruleSet.chains.count + 1) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.elementCount) element(s); kernel load \(ms) ms\n"
       )

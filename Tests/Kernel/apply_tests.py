@@ -580,11 +580,16 @@ class ApplyRunner:
         if foreign(self.save()) != self.foreign0 or policyc_chains(self.save()):
             out.fail("%s: the iptables rules changed" % what)
 
-    def c_nft_first_apply(self, out):
-        # Leave only foreign rules: the iptables backend's chains and sets go.
+    def only_foreign_rules(self):
+        """Remove everything policyc loaded in the node (iptables chains of both families, its
+        sets, its nft table); other software's rules and tables stay."""
         self.node.exec(["iptables-restore"], input=FOREIGN_RULES)
         self.node.exec(["ip6tables-restore"], input="*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")
         self.node.exec(["ipset", "destroy"], check=False)
+        self.node.exec(["nft", "delete", "table", "inet", "policyc"], check=False)
+
+    def c_nft_first_apply(self, out):
+        self.only_foreign_rules()
         self.node.exec(["nft", "-f", "-"], input=FOREIGN_NFT)
         self.foreign_nft = self.nft_foreign()
         if self.expect_exit(out, self.pc.apply(self.snap_paths["s1"], self.node, node=NODE,
@@ -645,9 +650,7 @@ class ApplyRunner:
 
     def load_logging(self, backend, family, rate="1000/second"):
         """Only policyc's rules for snapshot `log`, compiled with --log-denied, in the node."""
-        self.node.exec(["iptables-restore"], input=FOREIGN_RULES)
-        self.node.exec(["ip6tables-restore"], input="*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")
-        self.node.exec(["nft", "delete", "table", "inet", "policyc"], check=False)
+        self.only_foreign_rules()
         args = ["compile", "--node", NODE, "--log-denied", "--log-group", str(LOG_GROUP),
                 "--log-rate", rate]
         args += ["--backend", "nft"] if backend == "nft" else ["--family", family]
