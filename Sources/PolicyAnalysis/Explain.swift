@@ -35,11 +35,20 @@ public struct Explanation: Sendable {
     }
     let (egress, ingress) = verdict.explain(
       from: from, to: to, port: probe.port, proto: probe.proto, family: family)
+    func passed(_ subject: Endpoint, _ peer: Endpoint, _ direction: PolicyType, _ v: DirectionVerdict) -> String {
+      if case .admin = v { return "" }
+      guard let pod = verdict.pod(subject),
+        let hit = verdict.adminDecision(
+          subject: pod, peer: peer, peerPod: verdict.pod(peer), direction: direction, port: probe.port,
+          proto: probe.proto, family: family)
+      else { return "" }
+      return "passed on by \(hit); "
+    }
     lines.append(
-      "  egress of \(name(from, cluster)): "
+      "  egress of \(name(from, cluster)): " + passed(from, to, .egress, egress)
         + describe(egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster)))
     lines.append(
-      "  ingress of \(name(to, cluster)): "
+      "  ingress of \(name(to, cluster)): " + passed(to, from, .ingress, ingress)
         + describe(ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster)))
     return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
   }
@@ -65,6 +74,11 @@ public struct Explanation: Sendable {
     switch v {
     case .notApplicable: return "not enforced (not a pod of the cluster)"
     case .notIsolated: return "allowed: no policy selects it for \(word), so it is not isolated"
+    case .admin(let rule):
+      return "\(rule.action == .deny ? "denied" : "allowed") by \(rule) (admin tier, before any NetworkPolicy)"
+    case .baseline(let rule):
+      return
+        "\(rule.action == .deny ? "denied" : "allowed") by \(rule) (baseline: no NetworkPolicy isolates it for \(word))"
     case .allowed(let rules):
       return "isolated for \(word) by " + isolatedBy.map(\.description).joined(separator: ", ") + "; allowed by "
         + rules.map(\.description).joined(separator: "; ")

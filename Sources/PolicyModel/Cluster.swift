@@ -8,11 +8,17 @@ public struct Cluster: Sendable {
   public let pods: [Pod]
   /// Policies sorted by namespace/name.
   public let policies: [NetworkPolicy]
+  /// AdminNetworkPolicies in evaluation order (priority, then name).
+  public let adminPolicies: [AdminPolicy]
+  /// The BaselineAdminNetworkPolicy, if the inputs hold one.
+  public let baseline: AdminPolicy?
   let podsByNamespace: [String: [Int]]
   let podByName: [String: Int]
   let policiesByNamespace: [String: [Int]]
 
-  public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy]) {
+  public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []) {
+    self.adminPolicies = adminPolicies.filter { $0.tier != .baseline }.sorted(by: AdminPolicy.ordered)
+    baseline = adminPolicies.first { $0.tier == .baseline && $0.meta.name == AdminPolicy.baselineName }
     var labels: [String: [String: String]] = [:]
     for ns in namespaces { labels[ns.name] = ns.labels }
     // "A namespace that only appears through a pod or policy exists with that one label."
@@ -39,14 +45,18 @@ public struct Cluster: Sendable {
 
   /// The cluster as the node sees it: real pods only.
   public init(_ inventory: Inventory) {
-    self.init(namespaces: inventory.namespaces, pods: inventory.pods, policies: inventory.policies)
+    self.init(
+      namespaces: inventory.namespaces, pods: inventory.pods, policies: inventory.policies,
+      adminPolicies: inventory.adminPolicies)
   }
 
   /// The cluster for review tools: real pods, or, when the inputs hold none,
   /// the pod templates of workloads (Deployment, Job, ...) in their place.
   public static func forAnalysis(_ inventory: Inventory) -> Cluster {
     let pods = inventory.pods.isEmpty ? inventory.workloads : inventory.pods
-    return Cluster(namespaces: inventory.namespaces, pods: pods, policies: inventory.policies)
+    return Cluster(
+      namespaces: inventory.namespaces, pods: pods, policies: inventory.policies,
+      adminPolicies: inventory.adminPolicies)
   }
 
   /// Indices into `pods` of the pods a policy's podSelector picks: pods of
@@ -99,5 +109,33 @@ public struct Cluster: Sendable {
     (policiesByNamespace[pod.meta.namespace] ?? []).map { policies[$0] }.filter {
       $0.applies(to: direction) && $0.podSelector.matches(pod.meta.labels)
     }
+  }
+
+  /// The admin policies and the baseline, for review tools.
+  public var allAdminPolicies: [AdminPolicy] { adminPolicies + (baseline.map { [$0] } ?? []) }
+
+  /// Whether an admin policy's subject selects a pod.
+  public func selects(_ policy: AdminPolicy, _ pod: Pod) -> Bool {
+    guard let labels = namespaceLabels[pod.meta.namespace] else { return false }
+    return policy.selects(pod, namespaceLabels: labels)
+  }
+
+  /// AdminNetworkPolicies that select a pod and have rules for a direction,
+  /// in evaluation order.
+  public func adminPolicies(selecting pod: Pod, for direction: PolicyType) -> [AdminPolicy] {
+    adminPolicies.filter { !$0.rules(direction).isEmpty && selects($0, pod) }
+  }
+
+  /// The baseline, when it selects a pod and has rules for a direction.
+  public func baseline(selecting pod: Pod, for direction: PolicyType) -> AdminPolicy? {
+    guard let baseline, !baseline.rules(direction).isEmpty, selects(baseline, pod) else { return nil }
+    return baseline
+  }
+
+  /// Every pod any tier may police for a direction: isolated by a
+  /// NetworkPolicy, or selected by an admin policy or the baseline.
+  public func isPoliced(_ pod: Pod, for direction: PolicyType) -> Bool {
+    !policies(selecting: pod, for: direction).isEmpty || !adminPolicies(selecting: pod, for: direction).isEmpty
+      || baseline(selecting: pod, for: direction) != nil
   }
 }

@@ -116,4 +116,5 @@ public enum RuleID {
   public static let invalidAddress = "invalid-address"
   public static let duplicateObject = "duplicate-object"
   public static let unreadable = "unreadable-file"
+  public static let invalidAdminPolicy = "invalid-admin-policy"
 }

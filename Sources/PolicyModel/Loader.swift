@@ -26,6 +26,8 @@ public struct Inventory: Sendable {
   public var namespaces: [Namespace] = []
   public var pods: [Pod] = []
   public var policies: [NetworkPolicy] = []
+  /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy, sorted by kind and name.
+  public var adminPolicies: [AdminPolicy] = []
   /// Pod templates of workloads, as address-less pods (see `Pod.workloadKind`).
   public var workloads: [Pod] = []
   public var skipped: [SkippedObject] = []
@@ -120,6 +122,10 @@ public enum Loader {
       if let policy = reader.networkPolicy(fields, rootNode: root, defaultNamespace: options.defaultNamespace) {
         inventory.policies.append(policy)
       }
+    case (AdminPolicy.adminKind, AdminPolicy.apiVersion), (AdminPolicy.baselineKind, AdminPolicy.apiVersion):
+      if let policy = reader.adminPolicy(fields, rootNode: root, baseline: kind == AdminPolicy.baselineKind) {
+        inventory.adminPolicies.append(policy)
+      }
     case _ where Workloads.templatePath[kind] != nil && Workloads.apiVersions.contains(apiVersion):
       if let workload = reader.workload(fields, rootNode: root, kind: kind, defaultNamespace: options.defaultNamespace)
       {
@@ -171,6 +177,9 @@ public enum Loader {
     inventory.policies = sortedByKey(inventory.policies) {
       SortKey(a: $0.meta.namespace, b: $0.meta.name, c: "", location: $0.meta.location)
     }
+    inventory.adminPolicies = sortedByKey(inventory.adminPolicies) {
+      SortKey(a: $0.kind, b: $0.meta.name, c: "", location: $0.meta.location)
+    }
     inventory.workloads = sortedByKey(inventory.workloads) {
       SortKey(a: $0.meta.namespace, b: $0.meta.name, c: $0.workloadKind ?? "", location: $0.meta.location)
     }
@@ -196,6 +205,9 @@ public enum Loader {
       &inventory.pods, kind: "pod", key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
     dedupe(
       &inventory.policies, kind: "networkpolicy", key: { "\($0.meta.namespace)/\($0.meta.name)" },
+      location: { $0.meta.location })
+    dedupe(
+      &inventory.adminPolicies, kind: "admin policy", key: { "\($0.kind) \($0.meta.name)" },
       location: { $0.meta.location })
     inventory.diagnostics.sort(by: Diagnostic.ordered)
   }

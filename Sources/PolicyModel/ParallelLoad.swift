@@ -93,6 +93,7 @@ extension Inventory {
     namespaces += other.namespaces
     pods += other.pods
     policies += other.policies
+    adminPolicies += other.adminPolicies
     workloads += other.workloads
     skipped += other.skipped
     diagnostics += other.diagnostics

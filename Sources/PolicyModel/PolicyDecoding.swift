@@ -13,10 +13,7 @@ extension NodeReader {
     -> NetworkPolicy?
   {
     let errorsBefore = diagnostics.count { $0.severity == .error }
-    for pair in rootNode.mappingPairs ?? [] {
-      guard let key = pair.key.scalarText, !Self.policyFields.contains(key) else { continue }
-      report(RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"", at: pair.key, path: Self.join("", key))
-    }
+    reportUnknownTopLevelFields(rootNode)
     guard
       let meta = meta(
         root, rootNode: rootNode, kind: "NetworkPolicy", strict: true, namespaced: true,
@@ -61,6 +58,14 @@ extension NodeReader {
       policyTypes: Defaults.policyTypes(written: written, egressRuleCount: egress.count),
       policyTypesWritten: !(written ?? []).isEmpty, ingress: ingress, egress: egress)
     return diagnostics.count { $0.severity == .error } == errorsBefore ? policy : nil
+  }
+
+  /// A policy object's top level holds only apiVersion, kind, metadata, spec and status.
+  mutating func reportUnknownTopLevelFields(_ rootNode: YAMLNode) {
+    for pair in rootNode.mappingPairs ?? [] {
+      guard let key = pair.key.scalarText, !Self.policyFields.contains(key) else { continue }
+      report(RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"", at: pair.key, path: Self.join("", key))
+    }
   }
 
   mutating func rules(_ pair: YAMLPair?, path: String, peerKey: String) -> [PolicyRule] {

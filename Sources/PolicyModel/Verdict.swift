@@ -35,6 +35,36 @@ public struct RuleRef: Sendable, Hashable, Comparable, CustomStringConvertible {
   }
 }
 
+/// Names one rule of an AdminNetworkPolicy or of the baseline.
+public struct AdminRuleRef: Sendable, Hashable, CustomStringConvertible {
+  public var policy: ObjectRef
+  public var tier: AdminTier
+  public var direction: PolicyType
+  public var index: Int
+  public var name: String
+  public var action: AdminAction
+
+  public init(
+    policy: ObjectRef, tier: AdminTier, direction: PolicyType, index: Int, name: String, action: AdminAction
+  ) {
+    self.policy = policy
+    self.tier = tier
+    self.direction = direction
+    self.index = index
+    self.name = name
+    self.action = action
+  }
+
+  /// `AdminNetworkPolicy deny-db (priority 10) ingress[1] "no-db": Deny`
+  public var description: String {
+    var text = "\(policy.kind) \(policy.name)"
+    if case .admin(let p) = tier { text += " (priority \(p))" }
+    text += " \(direction.rawValue.lowercased())[\(index)]"
+    if !name.isEmpty { text += " \"\(name)\"" }
+    return text + ": \(action.rawValue)"
+  }
+}
+
 /// What one direction says about a connection, before anything is lowered
 /// to iptables.
 public enum DirectionVerdict: Sendable, Hashable {
@@ -46,10 +76,17 @@ public enum DirectionVerdict: Sendable, Hashable {
   case denied(isolatedBy: [ObjectRef])
   /// The endpoint is outside the cluster (or takes no part): nothing to enforce.
   case notApplicable
+  /// An AdminNetworkPolicy rule decided (Allow or Deny), before any NetworkPolicy.
+  case admin(AdminRuleRef)
+  /// No NetworkPolicy isolates the pod and a baseline rule decided.
+  case baseline(AdminRuleRef)
 
   public var allows: Bool {
-    if case .denied = self { return false }
-    return true
+    switch self {
+    case .denied: return false
+    case .admin(let rule), .baseline(let rule): return rule.action != .deny
+    default: return true
+    }
   }
 }
 
@@ -108,36 +145,49 @@ public struct ReferenceVerdict {
     return (egress, ingress)
   }
 
-  func pod(_ endpoint: Endpoint) -> Pod? {
+  public func pod(_ endpoint: Endpoint) -> Pod? {
     guard case .pod(let ns, let name) = endpoint, let i = cluster.podIndex(namespace: ns, name: name) else {
       return nil
     }
     return cluster.pods[i]
   }
 
-  /// The verdict of `subject`'s policies for traffic with `peer`.
+  /// The verdict of `subject`'s policies for traffic with `peer`: the admin
+  /// tier (priority, then rule order: the first matching Allow or Deny is
+  /// final, Pass skips the rest of the tier), then the NetworkPolicies, then,
+  /// for a pod no NetworkPolicy isolates, the baseline.
   public func verdict(
     subject: Pod, peer: Endpoint, peerPod: Pod?, direction: PolicyType, port: Int, proto: NetProtocol,
     family: IPAddress.Family
   ) -> DirectionVerdict {
+    let peerAddress = address(of: peer, peerPod: peerPod, family: family)
+    let destination = direction == .ingress ? subject : peerPod
+    if let hit = adminDecision(
+      subject: subject, peer: peer, peerPod: peerPod, direction: direction, port: port, proto: proto, family: family),
+      hit.action != .pass
+    {
+      return .admin(hit)
+    }
     let selecting = self.selecting(subject, direction)
-    if selecting.isEmpty { return .notIsolated }
-    let peerAddress: IPAddress?
-    switch peer {
-    case .address(let ip): peerAddress = ip
-    case .pod: peerAddress = peerPod?.ips.first { $0.family == family }
+    if selecting.isEmpty {
+      if let baseline = cluster.baseline(selecting: subject, for: direction),
+        let hit = firstMatch(
+          baseline, peerPod: peerPod, peerAddress: peerAddress, direction: direction, port: port, proto: proto,
+          destination: destination)
+      {
+        return .baseline(hit)
+      }
+      return .notIsolated
     }
     // A peer named as a pod that takes no part (or has no address of this
     // family) can match only rules with no peer restriction.
     var matched: [RuleRef] = []
     for policy in selecting {
       for (index, rule) in policy.rules(direction).enumerated() {
-        guard let peerIndex = peerMatch(rule, policy: policy, peerPod: peerPod, peerAddress: peerAddress) else {
-          continue
-        }
-        // Named ports resolve against the destination pod: the subject for
-        // ingress, the peer for egress.
-        let destination = direction == .ingress ? subject : peerPod
+        guard
+          let peerIndex = peerMatch(
+            rule, namespace: policy.meta.namespace, peerPod: peerPod, peerAddress: peerAddress)
+        else { continue }
         guard let portIndex = portMatch(rule, port: port, proto: proto, destination: destination) else { continue }
         matched.append(
           RuleRef(
@@ -148,8 +198,52 @@ public struct ReferenceVerdict {
     return matched.isEmpty ? .denied(isolatedBy: selecting.map(\.ref)) : .allowed(by: matched.sorted())
   }
 
+  func address(of peer: Endpoint, peerPod: Pod?, family: IPAddress.Family) -> IPAddress? {
+    switch peer {
+    case .address(let ip): return ip
+    case .pod: return peerPod?.ips.first { $0.family == family }
+    }
+  }
+
+  /// The admin-tier rule that decides (Allow, Deny) or hands the traffic on
+  /// (Pass), or nil when no AdminNetworkPolicy rule matches.
+  public func adminDecision(
+    subject: Pod, peer: Endpoint, peerPod: Pod?, direction: PolicyType, port: Int, proto: NetProtocol,
+    family: IPAddress.Family
+  ) -> AdminRuleRef? {
+    let peerAddress = address(of: peer, peerPod: peerPod, family: family)
+    let destination = direction == .ingress ? subject : peerPod
+    for policy in cluster.adminPolicies(selecting: subject, for: direction) {
+      if let hit = firstMatch(
+        policy, peerPod: peerPod, peerAddress: peerAddress, direction: direction, port: port, proto: proto,
+        destination: destination)
+      {
+        return hit
+      }
+    }
+    return nil
+  }
+
+  /// An admin policy's first rule for a direction that matches ("inside one
+  /// policy, the first matching rule wins"). Named ports resolve against the
+  /// destination pod: the subject for ingress, the peer for egress.
+  func firstMatch(
+    _ policy: AdminPolicy, peerPod: Pod?, peerAddress: IPAddress?, direction: PolicyType, port: Int,
+    proto: NetProtocol, destination: Pod?
+  ) -> AdminRuleRef? {
+    for (index, rule) in policy.rules(direction).enumerated() {
+      guard peerMatch(rule.match, namespace: "", peerPod: peerPod, peerAddress: peerAddress) != nil,
+        portMatch(rule.match, port: port, proto: proto, destination: destination) != nil
+      else { continue }
+      return AdminRuleRef(
+        policy: policy.ref, tier: policy.tier, direction: direction, index: index, name: rule.name,
+        action: rule.action)
+    }
+    return nil
+  }
+
   /// The index of the first matching peer, -1 for a rule without peers, nil for no match.
-  func peerMatch(_ rule: PolicyRule, policy: NetworkPolicy, peerPod: Pod?, peerAddress: IPAddress?) -> Int? {
+  func peerMatch(_ rule: PolicyRule, namespace: String, peerPod: Pod?, peerAddress: IPAddress?) -> Int? {
     // "`from`/`to` empty or missing: every source/destination, in-cluster or not."
     if rule.peers.isEmpty { return -1 }
     return rule.peers.firstIndex { peer in
@@ -157,7 +251,7 @@ public struct ReferenceVerdict {
       case .selectors(let pods, let namespaces):
         guard let peerPod else { return false }
         return cluster.peerContains(
-          pods: pods, namespaces: namespaces, policyNamespace: policy.meta.namespace, pod: peerPod)
+          pods: pods, namespaces: namespaces, policyNamespace: namespace, pod: peerPod)
       case .ipBlock(let block):
         // "ipBlock matches any address inside cidr and outside every except, INCLUDING pod IPs."
         guard let peerAddress else { return false }

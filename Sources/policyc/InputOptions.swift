@@ -63,7 +63,7 @@ struct LoadFlags: ParsableArguments {
       }
       let kinds = Set(inventory.skipped.map(\.kind)).sorted()
       Output.stderr(
-        "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.workloads.count) workload(s), \(inventory.policies.count) network polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n"
+        "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.workloads.count) workload(s), \(inventory.policies.count) network polic(ies), \(inventory.adminPolicies.count) admin polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n"
       )
     }
     let errors = inventory.errors.count
