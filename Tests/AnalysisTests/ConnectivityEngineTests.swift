@@ -145,6 +145,8 @@ final class ConnectivityEngineTests: XCTestCase {
     try assertAgreement(
       Cluster(try Build.load(AnalysisGolden.repository.appendingPathComponent("samples/cluster"))),
       "samples")
+    try assertAgreement(
+      Cluster(try Build.load(AnalysisGolden.repository.appendingPathComponent("samples/admin"))), "samples/admin")
     let cases = AnalysisGolden.repository.appendingPathComponent("Tests/Golden/cases")
     var checked = 0
     for name in try FileManager.default.contentsOfDirectory(atPath: cases.path).sorted() {
@@ -163,8 +165,9 @@ final class ConnectivityEngineTests: XCTestCase {
     var probes = Set<PortProbe>([
       PortProbe(port: 1, proto: .tcp), PortProbe(port: 65535, proto: .udp),
     ])
-    for policy in cluster.policies {
-      for rule in policy.ingress + policy.egress {
+    let adminRules = cluster.allAdminPolicies.flatMap { ($0.ingress + $0.egress).map(\.match) }
+    for rule in cluster.policies.flatMap({ $0.ingress + $0.egress }) + adminRules {
+      do {
         for entry in rule.ports {
           guard case .number(let n)? = entry.port else { continue }
           for p in [n - 1, n, n + 1, entry.endPort ?? n, (entry.endPort ?? n) + 1]
@@ -179,7 +182,7 @@ final class ConnectivityEngineTests: XCTestCase {
     }
     var sides = cluster.pods.indices.map { ConnectivityEngine.Side.pod($0) }
     let regions = ExternalRegions.regions(
-      for: cluster.policies, avoiding: Set(cluster.pods.flatMap(\.ips)))
+      for: cluster.policies, adminPolicies: cluster.allAdminPolicies, avoiding: Set(cluster.pods.flatMap(\.ips)))
     sides += regions.filter { $0.representative?.family == .ipv4 }.map {
       .address($0.representative!)
     }

@@ -12,6 +12,16 @@ public enum Canonical {
     return out
   }
 
+  /// Rule order carries meaning here (the first match wins), so it is kept.
+  public static func text(_ p: AdminPolicy) -> String {
+    var out = "tier=\(p.priority.map(String.init) ?? "baseline");ns=\(selector(p.subject.namespaces))"
+    out += ";pods=\(p.subject.pods.map(selector) ?? "-")"
+    for (name, rules) in [("in", p.ingress), ("eg", p.egress)] {
+      out += ";\(name)=[" + rules.map { "\($0.action.rawValue)\(rule($0.match))" }.joined(separator: "|") + "]"
+    }
+    return out
+  }
+
   static func rule(_ r: PolicyRule) -> String {
     let peers = r.peers.map { peer -> String in
       switch peer.kind {

@@ -32,7 +32,9 @@ public enum ConnectivityDiffer {
     let oldEngine = ConnectivityEngine(cluster: before)
     let newEngine = ConnectivityEngine(cluster: after)
     let podIPs = Set((before.pods + after.pods).flatMap(\.ips))
-    let regions = ExternalRegions.regions(for: before.policies + after.policies, avoiding: podIPs)
+    let regions = ExternalRegions.regions(
+      for: before.policies + after.policies, adminPolicies: before.allAdminPolicies + after.allAdminPolicies,
+      avoiding: podIPs)
 
     // Joint endpoints: every name on either side, with its class on each.
     struct Joint: Hashable {
@@ -64,7 +66,9 @@ public enum ConnectivityDiffer {
       endpoints.append(([region.name], [side], [side]))
     }
 
-    let changedPolicies = changed(old: before.policies, new: after.policies)
+    let changedPolicies =
+      changed(old: before.policies, new: after.policies)
+      + changed(old: before.allAdminPolicies, new: after.allAdminPolicies)
     var changes: [ConnectivityChange] = []
     for (gi, g) in endpoints.enumerated() {
       for (hi, h) in endpoints.enumerated() {
@@ -115,6 +119,18 @@ public enum ConnectivityDiffer {
     return Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
   }
 
+  /// Admin policies added, removed or edited in meaning, keyed by kind and name.
+  static func changed(old: [AdminPolicy], new: [AdminPolicy]) -> [PolicyKey] {
+    func index(_ list: [AdminPolicy]) -> [PolicyKey: String] {
+      Dictionary(
+        list.map { (PolicyKey(namespace: $0.kind, name: $0.meta.name), Canonical.text($0)) },
+        uniquingKeysWith: { a, _ in a })
+    }
+    let a = index(old)
+    let b = index(new)
+    return Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+  }
+
   /// Changed policies that select the source for egress or the destination
   /// for ingress, in either version.
   static func causesOf(from: String, to: String, policies: [PolicyKey], before: Cluster, after: Cluster) -> [String] {
@@ -122,6 +138,17 @@ public enum ConnectivityDiffer {
     for key in policies {
       var relevant = false
       for cluster in [before, after] {
+        if let admin = cluster.allAdminPolicies.first(where: { $0.kind == key.namespace && $0.meta.name == key.name }) {
+          for (endpoint, direction) in [(from, PolicyType.egress), (to, .ingress)] where !admin.rules(direction).isEmpty
+          {
+            if let pod = cluster.pods.first(where: { AnalysisEndpoint.name(of: $0) == endpoint }),
+              cluster.selects(admin, pod)
+            {
+              relevant = true
+            }
+          }
+          continue
+        }
         guard
           let policy = cluster.policies.first(where: { $0.meta.namespace == key.namespace && $0.meta.name == key.name })
         else { continue }

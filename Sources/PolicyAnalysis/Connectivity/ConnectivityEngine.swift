@@ -21,10 +21,11 @@ public struct ConnectivityEngine: Sendable {
     self.family = family
     self.cluster = cluster
     var blocks = Set<IPBlock>()
-    for policy in cluster.policies {
-      for rule in policy.ingress + policy.egress {
-        for peer in rule.peers { if case .ipBlock(let b) = peer.kind { blocks.insert(b) } }
-      }
+    let adminRules = (cluster.adminPolicies + (cluster.baseline.map { [$0] } ?? [])).flatMap {
+      ($0.ingress + $0.egress).map(\.match)
+    }
+    for rule in cluster.policies.flatMap({ $0.ingress + $0.egress }) + adminRules {
+      for peer in rule.peers { if case .ipBlock(let b) = peer.kind { blocks.insert(b) } }
     }
     self.blocks = blocks.sorted {
       ($0.cidr, $0.except.map(\.description).joined(separator: ",")) < (
@@ -104,8 +105,55 @@ public struct ConnectivityEngine: Sendable {
       direction: direction)
   }
 
+  /// The tiers as port sets: admin rules decide their ports in order (Pass
+  /// hands its ports to the NetworkPolicy tier), NetworkPolicies decide the
+  /// rest for an isolated pod, the baseline for one that is not.
   func directionPorts(subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType) -> PortSet {
-    if selecting.isEmpty { return .all }
+    let admin = cluster.adminPolicies(selecting: subject, for: direction)
+    let baseline = selecting.isEmpty ? cluster.baseline(selecting: subject, for: direction) : nil
+    if admin.isEmpty && baseline == nil {
+      return selecting.isEmpty
+        ? .all : networkPolicyPorts(subject: subject, selecting: selecting, peer: peer, direction: direction)
+    }
+    let (peerPod, peerAddresses) = resolve(peer)
+    let destination = direction == .ingress ? subject : peerPod
+    var allowed = PortSet.none
+    var undecided = PortSet.all
+    var passed = PortSet.none
+    for policy in admin {
+      for rule in policy.rules(direction) {
+        guard matches(rule.match, namespace: "", peerPod: peerPod, peerAddresses: peerAddresses) else { continue }
+        let hit = ports(rule.match, destination: destination).intersection(undecided)
+        switch rule.action {
+        case .allow: allowed = allowed.union(hit)
+        case .pass: passed = passed.union(hit)
+        case .deny: break
+        }
+        undecided = undecided.subtracting(hit)
+      }
+    }
+    var rest = undecided.union(passed)
+    if !selecting.isEmpty {
+      return allowed.union(
+        networkPolicyPorts(subject: subject, selecting: selecting, peer: peer, direction: direction).intersection(rest))
+    }
+    for rule in baseline?.rules(direction) ?? [] {
+      guard matches(rule.match, namespace: "", peerPod: peerPod, peerAddresses: peerAddresses) else { continue }
+      let hit = ports(rule.match, destination: destination).intersection(rest)
+      if rule.action == .allow { allowed = allowed.union(hit) }
+      rest = rest.subtracting(hit)
+    }
+    return allowed.union(rest)
+  }
+
+  func resolve(_ peer: Side) -> (Pod?, [IPAddress]) {
+    switch peer {
+    case .pod(let i): return (cluster.pods[i], cluster.pods[i].ips.filter { $0.family == family })
+    case .address(let ip): return (nil, [ip])
+    }
+  }
+
+  func networkPolicyPorts(subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType) -> PortSet {
     var peerPod: Pod?
     var peerAddresses: [IPAddress] = []
     switch peer {

@@ -29,13 +29,15 @@ public struct AnalysisEndpoint: Sendable, Hashable, Comparable {
 /// can tell apart: addresses inside the same set of mentioned CIDRs behave
 /// alike, so one representative address stands for each region.
 public enum ExternalRegions {
-  public static func regions(for policies: [NetworkPolicy], avoiding podIPs: Set<IPAddress>) -> [AnalysisEndpoint] {
+  public static func regions(
+    for policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = [], avoiding podIPs: Set<IPAddress>
+  ) -> [AnalysisEndpoint] {
     var cidrs = Set<CIDR>()
-    for policy in policies {
-      for rule in policy.ingress + policy.egress {
-        for peer in rule.peers {
-          if case .ipBlock(let block) = peer.kind { cidrs.insert(block.cidr); cidrs.formUnion(block.except) }
-        }
+    let rules =
+      policies.flatMap { $0.ingress + $0.egress } + adminPolicies.flatMap { ($0.ingress + $0.egress).map(\.match) }
+    for rule in rules {
+      for peer in rule.peers {
+        if case .ipBlock(let block) = peer.kind { cidrs.insert(block.cidr); cidrs.formUnion(block.except) }
       }
     }
     var out: [AnalysisEndpoint] = []

@@ -48,6 +48,24 @@ public struct PortSet: Sendable, Hashable, CustomStringConvertible {
     return PortSet(ranges: out)
   }
 
+  /// Every (protocol, port) pair not in the set.
+  public var complement: PortSet {
+    var out: [NetProtocol: [ClosedRange<Int>]] = [:]
+    for proto in NetProtocol.allCases {
+      var gaps: [ClosedRange<Int>] = []
+      var next = Self.full.lowerBound
+      for range in ranges[proto] ?? [] {
+        if range.lowerBound > next { gaps.append(next...(range.lowerBound - 1)) }
+        next = range.upperBound + 1
+      }
+      if next <= Self.full.upperBound { gaps.append(next...Self.full.upperBound) }
+      if !gaps.isEmpty { out[proto] = gaps }
+    }
+    return PortSet(ranges: out)
+  }
+
+  public func subtracting(_ other: PortSet) -> PortSet { intersection(other.complement) }
+
   static func merge(_ list: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
     var out: [ClosedRange<Int>] = []
     for range in list.sorted(by: { $0.lowerBound < $1.lowerBound }) {

@@ -50,7 +50,7 @@ public enum LintEngine {
   /// Objects read: those decoded, plus those the loader dropped for errors
   /// after reading their identity.
   static func objectCount(_ inventory: Inventory) -> Int {
-    var decoded = Set(inventory.policies.map(\.ref))
+    var decoded = Set(inventory.policies.map(\.ref) + inventory.adminPolicies.map(\.ref))
     for pod in inventory.pods + inventory.workloads {
       decoded.insert(
         ObjectRef(
@@ -60,7 +60,7 @@ public enum LintEngine {
       decoded.insert(ObjectRef(kind: "Namespace", namespace: nil, name: namespace.name))
     }
     let dropped = Set(inventory.diagnostics.compactMap(\.object)).subtracting(decoded)
-    return inventory.namespaces.count + inventory.pods.count + inventory.policies.count
+    return inventory.namespaces.count + inventory.pods.count + inventory.policies.count + inventory.adminPolicies.count
       + inventory.workloads.count
       + inventory.skipped.count + dropped.count
   }

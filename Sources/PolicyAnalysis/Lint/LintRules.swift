@@ -8,10 +8,10 @@ public enum LintRules {
       LoaderRule.invalidAddress, LoaderRule.duplicateObject, LoaderRule.invalidSelector,
       LoaderRule.invalidCIDR,
       LoaderRule.invalidPort, LoaderRule.invalidProtocol, LoaderRule.invalidPeer,
-      LoaderRule.invalidPolicyType,
+      LoaderRule.invalidPolicyType, LoaderRule.invalidAdminPolicy,
     ] as [any LintRule] + [
       SelectorMatchesNothing(), NamedPortUnresolved(), EgressBlocksDNS(), IPBlockMatchesPods(),
-      DuplicatePolicy(),
+      DuplicatePolicy(), AdminPriorityOverlap(),
       RedundantRule(), CIDRHostBits(), IgnoredRules(), UnsupportedAPIVersion(), NoObjects(),
       UnknownSuppression(),
       SuppressionWithoutReason(),

@@ -18,7 +18,7 @@ struct NoObjects: LintRule {
     let inventory = context.inventory
     let objects =
       inventory.namespaces.count + inventory.pods.count + inventory.policies.count
-      + inventory.workloads.count
+      + inventory.workloads.count + inventory.adminPolicies.count
       + inventory.skipped.count
     guard objects == 0, inventory.diagnostics.isEmpty else { return [] }
     let file = context.index.files.min() ?? context.options.inputPaths.min() ?? "-"
@@ -39,6 +39,8 @@ struct UnsupportedAPIVersion: LintRule {
     "Deployment": "apps/v1",
     "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
     "CronJob": "batch/v1", "ReplicationController": "v1",
+    "AdminNetworkPolicy": "policy.networking.k8s.io/v1alpha1",
+    "BaselineAdminNetworkPolicy": "policy.networking.k8s.io/v1alpha1",
   ]
 
   let description = RuleDescription(
@@ -61,7 +63,9 @@ struct UnsupportedAPIVersion: LintRule {
 
   /// API groups of the kinds above; a kind of the same name in another group
   /// (Calico's `crd.projectcalico.org` NetworkPolicy) is another API.
-  static let builtInGroups: Set<String> = ["", "extensions", "networking.k8s.io", "apps", "batch"]
+  static let builtInGroups: Set<String> = [
+    "", "extensions", "networking.k8s.io", "apps", "batch", "policy.networking.k8s.io",
+  ]
 
   func check(_ context: LintContext) -> [Finding] {
     context.inventory.skipped.compactMap { skipped in
