@@ -116,5 +116,27 @@ public struct EmitOptions: Sendable {
   var markClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(markBit))"] }
   var markTest: [String] { ["-m", "mark", "--mark", "\(hex(markBit))/\(hex(markBit))"] }
 
+  /// The decision bits of the admin tiers: Allow is `markBit` itself (an
+  /// allowed packet leaves as a NetworkPolicy-allowed one does); Deny and
+  /// Pass take the two bits above it (below it when it is too high).
+  func tierBit(_ action: AdminAction) -> UInt32 {
+    let up = markBit <= 0x2000_0000
+    switch action {
+    case .allow: return markBit
+    case .deny: return up ? markBit << 1 : markBit >> 1
+    case .pass: return up ? markBit << 2 : markBit >> 2
+    }
+  }
+
+  var tierMask: UInt32 { AdminAction.allCases.reduce(0) { $0 | tierBit($1) } }
+  func tierSet(_ action: AdminAction) -> [String] {
+    ["-j", "MARK", "--set-xmark", "\(hex(tierBit(action)))/\(hex(tierBit(action)))"]
+  }
+  func tierTest(_ action: AdminAction) -> [String] {
+    ["-m", "mark", "--mark", "\(hex(tierBit(action)))/\(hex(tierBit(action)))"]
+  }
+  var tierClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(tierMask))"] }
+  var tierUndecided: [String] { ["-m", "mark", "--mark", "0x0/\(hex(tierMask))"] }
+
   func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
 }

@@ -54,18 +54,56 @@ public struct IptablesCompiler {
     var policyChains: [String: String] = [:]  // policy identity -> chain name (or "" when it allows nothing)
     var podChains: [IptablesChain] = []
     let local = localPods
+    var adminChains: [String: String] = [:]  // admin policy identity -> chain name (or "")
     for direction in [PolicyType.egress, .ingress] {
       for pod in local {
         let selecting = cluster.policies(selecting: pod, for: direction)
-        guard !selecting.isEmpty, let ip = lowering.address(pod) else { continue }
+        let admin = cluster.adminPolicies(selecting: pod, for: direction)
+        let baseline = selecting.isEmpty ? cluster.baseline(selecting: pod, for: direction) : nil
+        guard !selecting.isEmpty || !admin.isEmpty || baseline != nil, let ip = lowering.address(pod) else { continue }
         let podID = "\(pod.meta.namespace)/\(pod.meta.name)"
         let podChain = namer.name(kind: direction == .ingress ? "IP" : "EP", [pod.meta.namespace, pod.meta.name])
         var rules: [IptablesRule] = [
           IptablesRule(matches: ["-m", "conntrack", "--ctstate", "INVALID"], target: ["-j", "DROP"]),
           // "A pod talking to itself is never blocked."
           IptablesRule(matches: Match.address(direction == .ingress ? "-s" : "-d", ip), target: ["-j", "RETURN"]),
-          IptablesRule(target: options.markClear),
+          IptablesRule(target: admin.isEmpty && baseline == nil ? options.markClear : options.tierClear),
         ]
+        let options = self.options
+        func deny(_ comment: String) -> [IptablesRule] {
+          var out: [IptablesRule] = []
+          if let log = options.log {
+            out.append(log.rule(ingress: direction == .ingress, namespace: pod.meta.namespace, name: pod.meta.name))
+          }
+          out.append(IptablesRule(target: options.denyAction.target(options.family), comment: comment))
+          return out
+        }
+        // Each tier chain sets one decision bit when one of its rules
+        // matches; the pod chain acts on it.
+        func decide(tier: String) -> [IptablesRule] {
+          [IptablesRule(matches: options.tierTest(.allow), target: ["-j", "RETURN"], comment: "\(tier) allow")]
+            + deny("\(tier) deny \(direction.rawValue.lowercased()) \(podID)").map {
+              IptablesRule(matches: options.tierTest(.deny) + $0.matches, target: $0.target, comment: $0.comment)
+            }
+        }
+        if !admin.isEmpty {
+          var jumps = 0
+          for policy in admin {
+            let key = "\(direction.rawValue)\u{0}\(policy.meta.name)"
+            if adminChains[key] == nil { adminChains[key] = adminChain(policy, direction: direction, local: local) }
+            guard let chain = adminChains[key], !chain.isEmpty else { continue }
+            // Only while no earlier policy decided (or passed).
+            let guardMatch = jumps == 0 ? [] : options.tierUndecided
+            rules.append(
+              IptablesRule(matches: guardMatch, target: ["-j", chain], comment: "\(policy.kind) \(policy.meta.name)"))
+            jumps += 1
+          }
+          if jumps > 0 {
+            rules += decide(tier: "admin")
+            // Pass (or no match): on to the NetworkPolicies or the baseline.
+            rules.append(IptablesRule(target: options.tierClear))
+          }
+        }
         for policy in selecting {
           let key = "\(direction.rawValue)\u{0}\(policy.meta.namespace)\u{0}\(policy.meta.name)"
           if policyChains[key] == nil { policyChains[key] = policyChain(policy, direction: direction, local: local) }
@@ -73,13 +111,16 @@ public struct IptablesCompiler {
           rules.append(IptablesRule(target: ["-j", chain], comment: "\(policy.meta.namespace)/\(policy.meta.name)"))
           rules.append(IptablesRule(matches: options.markTest, target: ["-j", "RETURN"]))
         }
-        if let log = options.log {
-          rules.append(log.rule(ingress: direction == .ingress, namespace: pod.meta.namespace, name: pod.meta.name))
+        if !selecting.isEmpty {
+          rules += deny("deny \(direction.rawValue.lowercased()) \(podID)")
+        } else if let baseline {
+          let key = "\(direction.rawValue)\u{0}\(baseline.kind)"
+          if adminChains[key] == nil { adminChains[key] = adminChain(baseline, direction: direction, local: local) }
+          if let chain = adminChains[key], !chain.isEmpty {
+            rules.append(IptablesRule(target: ["-j", chain], comment: "\(baseline.kind) \(baseline.meta.name)"))
+            rules += decide(tier: "baseline")
+          }
         }
-        rules.append(
-          IptablesRule(
-            target: options.denyAction.target(options.family),
-            comment: "deny \(direction.rawValue.lowercased()) \(podID)"))
         podChains.append(IptablesChain(name: podChain, owner: podID, rules: rules))
         let flag = direction == .ingress ? "-d" : "-s"
         dispatch[direction]!.append(
@@ -114,7 +155,10 @@ public struct IptablesCompiler {
     let summary = [
       "node: \(options.node.map(Sanitize.token) ?? "(all pods local)")"
         + (options.family == .ipv6 ? ", family: ipv6" : ""),
-      "local pods: \(local.count), pods in cluster: \(cluster.pods.count), policies: \(cluster.policies.count)",
+      "local pods: \(local.count), pods in cluster: \(cluster.pods.count), policies: \(cluster.policies.count)"
+        + (cluster.allAdminPolicies.isEmpty
+          ? ""
+          : ", admin policies: \(cluster.adminPolicies.count), baseline: \(cluster.baseline == nil ? "none" : "default")"),
       "isolated: \(dispatch[.ingress]!.count) for ingress, \(dispatch[.egress]!.count) for egress",
     ]
     var ruleSet = IptablesRuleSet(
@@ -143,31 +187,68 @@ public struct IptablesCompiler {
       local.contains { $0.meta.namespace == pod.meta.namespace && $0.meta.name == pod.meta.name }
     }
     for (index, rule) in policy.rules(direction).enumerated() {
-      let comment = "\(owner) \(direction.rawValue.lowercased())[\(index)]"
-      let peers =
-        options.useIPSets
-        ? setPeerAlternatives(rule, namespace: ns, owner: owner) : lowering.peerAlternatives(rule, namespace: ns)
-      let identity = [ns, name, direction.rawValue, String(index)]
-      if direction == .ingress {
-        let ports = lowering.portAlternatives(rule) { localTargets }
+      rules += ruleMatches(
+        rule, namespace: ns, identity: [ns, name, direction.rawValue, String(index)], direction: direction,
+        localTargets: localTargets, owner: owner, comment: "\(owner) \(direction.rawValue.lowercased())[\(index)]",
+        mark: options.markSet)
+    }
+    guard !rules.isEmpty else { return "" }
+    chains.append(IptablesChain(name: chainName, owner: owner, rules: rules))
+    return chainName
+  }
+
+  /// The rules that set `mark` for every (peer, port) pair one rule matches.
+  mutating func ruleMatches(
+    _ rule: PolicyRule, namespace ns: String, identity: [String], direction: PolicyType, localTargets: [Pod],
+    owner: String, comment: String, mark: [String]
+  ) -> [IptablesRule] {
+    let peers =
+      options.useIPSets
+      ? setPeerAlternatives(rule, namespace: ns, owner: owner) : lowering.peerAlternatives(rule, namespace: ns)
+    if direction == .ingress {
+      let ports = lowering.portAlternatives(rule) { localTargets }
+      return emit(
+        peers: peers, ports: ports.plain + ports.named, flag: "-s", identity: identity + ["p"], owner: owner,
+        comment: comment, mark: mark)
+    }
+    let ports = lowering.portAlternatives(rule) { lowering.peerPods(rule, namespace: ns) }
+    var rules = emit(
+      peers: peers, ports: ports.plain, flag: "-d", identity: identity + ["p"], owner: owner, comment: comment,
+      mark: mark)
+    // A named egress port already names its destination pod, which is in the peer set.
+    if options.useIPSets {
+      for (peer, port) in setNamedEgress(rule, namespace: ns, owner: owner, named: ports.named) {
         rules += emit(
-          peers: peers, ports: ports.plain + ports.named, flag: "-s", identity: identity + ["p"], owner: owner,
-          comment: comment)
-      } else {
-        let ports = lowering.portAlternatives(rule) { lowering.peerPods(rule, namespace: ns) }
-        rules += emit(
-          peers: peers, ports: ports.plain, flag: "-d", identity: identity + ["p"], owner: owner, comment: comment)
-        // A named egress port already names its destination pod, which is in the peer set.
-        if options.useIPSets {
-          for (peer, port) in setNamedEgress(rule, namespace: ns, owner: owner, named: ports.named) {
-            rules += emit(
-              peers: [peer], ports: [port], flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
-          }
-        } else {
-          rules += emit(
-            peers: [.any], ports: ports.named, flag: "-d", identity: identity + ["n"], owner: owner, comment: comment)
-        }
+          peers: [peer], ports: [port], flag: "-d", identity: identity + ["n"], owner: owner, comment: comment,
+          mark: mark)
       }
+    } else {
+      rules += emit(
+        peers: [.any], ports: ports.named, flag: "-d", identity: identity + ["n"], owner: owner, comment: comment,
+        mark: mark)
+    }
+    return rules
+  }
+
+  /// The chain of an admin policy (or the baseline) for one direction: its
+  /// rules in order, each setting its action's bit and returning once it
+  /// matched, so the first matching rule decides. "" when no rule can match.
+  mutating func adminChain(_ policy: AdminPolicy, direction: PolicyType, local: [Pod]) -> String {
+    let owner = "\(policy.kind)/\(policy.meta.name)"
+    let tag = policy.tier == .baseline ? "B" : "A"
+    let chainName = namer.name(kind: tag + (direction == .ingress ? "I" : "E"), [policy.kind, policy.meta.name])
+    let localTargets = local.filter { cluster.selects(policy, $0) }
+    var rules: [IptablesRule] = []
+    for (index, rule) in policy.rules(direction).enumerated() {
+      var comment = "\(owner) \(direction.rawValue.lowercased())[\(index)]"
+      if !rule.name.isEmpty { comment += " \(rule.name)" }
+      let matches = ruleMatches(
+        rule.match, namespace: "", identity: [policy.kind, policy.meta.name, direction.rawValue, String(index)],
+        direction: direction, localTargets: localTargets, owner: owner, comment: comment,
+        mark: options.tierSet(rule.action))
+      guard !matches.isEmpty else { continue }
+      rules += matches
+      rules.append(IptablesRule(matches: options.tierTest(rule.action), target: ["-j", "RETURN"], comment: comment))
     }
     guard !rules.isEmpty else { return "" }
     chains.append(IptablesChain(name: chainName, owner: owner, rules: rules))
@@ -178,12 +259,14 @@ public struct IptablesCompiler {
   /// products go through a ports chain, so the count is peers + ports, not
   /// peers x ports; blocks with excepts go through a chain of their own.
   mutating func emit(
-    peers: [PeerAlternative], ports: [PortAlternative], flag: String, identity: [String], owner: String, comment: String
+    peers: [PeerAlternative], ports: [PortAlternative], flag: String, identity: [String], owner: String,
+    comment: String,
+    mark: [String]
   ) -> [IptablesRule] {
     guard !peers.isEmpty, !ports.isEmpty else { return [] }
     var portTarget: [String]?
     func portRules(_ prefix: [String]) -> [IptablesRule] {
-      ports.map { IptablesRule(matches: prefix + $0.tokens, target: options.markSet, comment: comment) }
+      ports.map { IptablesRule(matches: prefix + $0.tokens, target: mark, comment: comment) }
     }
     let usesChain =
       ports.count > 1

@@ -57,7 +57,48 @@ enum RandomCluster {
           ingress: (0..<Int.random(in: 0...2, using: &g)).map { _ in rule(&g) },
           egress: (0..<Int.random(in: 0...2, using: &g)).map { _ in rule(&g) }))
     }
-    return Cluster(namespaces: namespaces, pods: pods, policies: policies)
+    // Drawn after the NetworkPolicies, so those stay what they were before the admin tiers.
+    var admin: [AdminPolicy] = []
+    var priorities = [1, 2, 3].shuffled(using: &g)
+    for i in 0..<Int.random(in: 0...3, using: &g) {
+      admin.append(adminPolicy(&g, name: "anp\(i)", tier: .admin(priority: priorities.removeLast())))
+    }
+    if Bool.random(using: &g) { admin.append(adminPolicy(&g, name: "default", tier: .baseline)) }
+    return Cluster(namespaces: namespaces, pods: pods, policies: policies, adminPolicies: admin)
+  }
+
+  static func adminPolicy(_ g: inout SeededGenerator, name: String, tier: AdminTier) -> AdminPolicy {
+    let subject = AdminSubject(
+      namespaces: Bool.random(using: &g) ? .everything : LabelSelector(matchLabels: ["team": "a"]),
+      pods: Bool.random(using: &g) ? nil : selector(&g))
+    let actions: [AdminAction] = tier == .baseline ? [.allow, .deny] : AdminAction.allCases
+    func rules(ingress: Bool) -> [AdminRule] {
+      (0..<Int.random(in: 0...3, using: &g)).map { i in
+        var match = rule(&g)
+        // The API's peers: namespaces / pods (a namespace selector always
+        // present), networks (egress only, no excepts); at least one.
+        match.peers = match.peers.compactMap { peer in
+          switch peer.kind {
+          case .selectors(let pods, let namespaces):
+            return Peer(kind: .selectors(pods: pods, namespaces: namespaces ?? .everything), location: here)
+          case .ipBlock(let block):
+            return ingress ? nil : Peer(kind: .ipBlock(IPBlock(cidr: block.cidr, except: [])), location: here)
+          }
+        }
+        if match.peers.isEmpty {
+          match.peers = [Peer(kind: .selectors(pods: selector(&g), namespaces: .everything), location: here)]
+        }
+        // namedPort: the name under every protocol.
+        match.ports = match.ports.flatMap { port -> [PolicyPort] in
+          guard case .name = port.port else { return [port] }
+          return NetProtocol.allCases.map { PolicyPort(proto: $0, port: port.port, location: here) }
+        }
+        return AdminRule(name: "r\(i)", action: actions.randomElement(using: &g)!, match: match)
+      }
+    }
+    return AdminPolicy(
+      meta: ObjectMeta(name: name, namespace: "", location: here), tier: tier, subject: subject,
+      ingress: rules(ingress: true), egress: rules(ingress: false))
   }
 
   static func selector(_ g: inout SeededGenerator) -> LabelSelector {
