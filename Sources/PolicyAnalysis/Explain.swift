@@ -46,10 +46,14 @@ public struct Explanation: Sendable {
     }
     lines.append(
       "  egress of \(name(from, cluster)): " + passed(from, to, .egress, egress)
-        + describe(egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster)))
+        + describe(
+          egress, direction: .egress, isolatedBy: isolating(from, .egress, cluster),
+          adminSelects: adminSelects(from, .egress, cluster)))
     lines.append(
       "  ingress of \(name(to, cluster)): " + passed(to, from, .ingress, ingress)
-        + describe(ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster)))
+        + describe(
+          ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster),
+          adminSelects: adminSelects(to, .ingress, cluster)))
     return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
   }
 
@@ -69,10 +73,22 @@ public struct Explanation: Sendable {
     return cluster.policies(selecting: cluster.pods[i], for: direction).map(\.ref)
   }
 
-  static func describe(_ v: DirectionVerdict, direction: PolicyType, isolatedBy: [ObjectRef]) -> String {
+  /// Whether an admin policy or the baseline selects the pod for a direction.
+  static func adminSelects(_ e: Endpoint, _ direction: PolicyType, _ cluster: Cluster) -> Bool {
+    guard case .pod(let ns, let name) = e, let i = cluster.podIndex(namespace: ns, name: name) else { return false }
+    let pod = cluster.pods[i]
+    return !cluster.adminPolicies(selecting: pod, for: direction).isEmpty
+      || cluster.baseline(selecting: pod, for: direction) != nil
+  }
+
+  static func describe(
+    _ v: DirectionVerdict, direction: PolicyType, isolatedBy: [ObjectRef], adminSelects: Bool = false
+  ) -> String {
     let word = direction.rawValue.lowercased()
     switch v {
     case .notApplicable: return "not enforced (not a pod of the cluster)"
+    case .notIsolated where adminSelects:
+      return "allowed: no admin or baseline rule matches and no NetworkPolicy selects it for \(word)"
     case .notIsolated: return "allowed: no policy selects it for \(word), so it is not isolated"
     case .admin(let rule):
       return "\(rule.action == .deny ? "denied" : "allowed") by \(rule) (admin tier, before any NetworkPolicy)"

@@ -201,6 +201,15 @@ extension NodeReader {
           ports += entries
         }
       }
+      let hasNetworks = peers.contains { if case .ipBlock = $0.kind { true } else { false } }
+      let hasNamedPort = ports.contains { if case .name = $0.port { true } else { false } }
+      if hasNetworks, hasNamedPort, let p = f["ports"] {
+        report(
+          RuleID.invalidAdminPolicy,
+          "networks peers cannot be combined with namedPort: addresses outside the cluster have no named ports",
+          at: p.value, path: rpath + ".ports")
+        ok = false
+      }
       guard ok, let action else { continue }
       out.append(
         AdminRule(name: name, action: action, match: PolicyRule(peers: peers, ports: ports, location: location(item))))

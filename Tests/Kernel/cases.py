@@ -8,10 +8,12 @@ for obvious outcomes (deny-all, allow-all), checked in addition to `policyc matr
 
 This module holds the parts (targets, peer kinds, port forms, builders); the families that
 combine them are in families.py (single, ports, basic, stack, random) and sequences.py (update,
-ghosts). All are deterministic; the random ones use a fixed seed.
+ghosts); admin.py holds the AdminNetworkPolicy family (anp/), with its own port set, containers
+and evaluator. All are deterministic; the random ones use a fixed seed.
 """
 
 from netns import EXT_IP, NAMESPACES, POD_NAMES
+from probe import PORT_PROTOCOLS
 
 POD_KEYS = ["%s/%s" % (n, p) for n in NAMESPACES for p in POD_NAMES]
 
@@ -26,10 +28,18 @@ class Step:
 
 
 class Case:
-    """name; build(ipplan) -> [Step]; hand(step, src, dst, port) -> True/False/None (no claim)."""
+    """name; build(ipplan) -> [Step]; hand(step, src, dst, port) -> True/False/None (no claim).
 
-    def __init__(self, name, build, hand=None):
+    ports: the (port, protocol) pairs every step probes (default probe.PORT_PROTOCOLS, 80 and 81
+    of TCP, UDP and SCTP); containers: the container set of the cluster's pods ("default" or
+    "conformance", see model.py); judge(ipplan, step, cluster_docs) -> claim(src, dst, port):
+    a hand expectation that needs the step's documents and addresses (the anp/ cases' own
+    evaluator); it must claim True or False for every probe, None counts as a failure."""
+
+    def __init__(self, name, build, hand=None, ports=None, containers="default", judge=None):
         self.name, self.build, self.hand = name, build, hand
+        self.ports = list(ports or PORT_PROTOCOLS)
+        self.containers, self.judge = containers, judge
 
 
 def policy(name, ns, target, ingress=None, egress=None, types=None):
@@ -141,9 +151,10 @@ PORT_FORMS = [
 def all_cases():
     import families  # the families build on the parts above
     import sequences
+    import admin
     return (families.family_basic() + families.family_single() + families.family_ports() +
             families.family_stack() + sequences.family_update() + families.family_random() +
-            sequences.family_ghosts())
+            sequences.family_ghosts() + admin.family_anp())
 
 
 if __name__ == "__main__":

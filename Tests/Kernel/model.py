@@ -13,6 +13,14 @@ extra labels and ports give selectors and named ports something to disagree abou
   - namespace y omits `protocol: TCP` on its TCP container ports (defaulting).
 The agents listen on 80 and 81 of every protocol in every pod regardless: the declared ports
 only steer policy resolution.
+
+Cases that probe the conformance port set (the anp/ family: TCP 80/8080, UDP 53/5353, SCTP
+9003/9005) ask for the "conformance" containers on top (cluster_docs(containers=...)): one
+container per extra port/protocol with the upstream-style name (serve-8080-tcp, serve-53-udp,
+serve-5353-udp, serve-9003-sctp, serve-9005-sctp; y again omits `protocol: TCP`), and a container
+"anp-extra" with named ports whose number or protocol differs per pod (ANP_NAMED_PORTS). The
+names of the default cluster resolve exactly as without them. The agents listen on those ports
+too (netns.PORTS).
 """
 
 import ipaddress
@@ -78,10 +86,34 @@ def _container(name, port, proto, omit_tcp):
             "ports": [entry]}
 
 
-def pod_doc(pod, labels):
+# Extra containers of the "conformance" cluster: upstream-style names for the extra ports...
+CONFORMANCE_CONTAINER_PORTS = [(8080, "TCP"), (53, "UDP"), (5353, "UDP"), (9003, "SCTP"),
+                               (9005, "SCTP")]
+# ... and per-pod named ports in a regular container (so no init/sidecar question arises):
+# "anp-web" is TCP 8080 on a, TCP 80 on b, absent on c; "anp-dns" UDP 5353 on a, UDP 53 on c;
+# "anp-sctp" SCTP 9003 on a, SCTP 9005 on b, and on c it is UDP 9005 (same number, other
+# protocol: an SCTP 9005 probe must not match it).
+ANP_NAMED_PORTS = {
+    "a": [("anp-web", 8080, "TCP"), ("anp-dns", 5353, "UDP"), ("anp-sctp", 9003, "SCTP")],
+    "b": [("anp-web", 80, "TCP"), ("anp-sctp", 9005, "SCTP")],
+    "c": [("anp-dns", 53, "UDP"), ("anp-sctp", 9005, "UDP")],
+}
+CONTAINER_SETS = ("default", "conformance")
+
+
+def pod_doc(pod, labels, containers_kind="default"):
     containers = [_container("cont-%d-%s" % (port, proto.lower()), port, proto,
                              omit_tcp=(pod.namespace == "y"))
                   for proto in ("TCP", "UDP", "SCTP") for port in (80, 81)]
+    if containers_kind == "conformance":
+        containers += [_container("cont-%d-%s" % (port, proto.lower()), port, proto,
+                                  omit_tcp=(pod.namespace == "y"))
+                       for port, proto in CONFORMANCE_CONTAINER_PORTS]
+        containers.append({"name": "anp-extra", "image": "busybox", "ports": [
+            {"name": n, "containerPort": num, "protocol": proto}
+            for n, num, proto in ANP_NAMED_PORTS[pod.name]]})
+    elif containers_kind != "default":
+        raise ValueError(containers_kind)
     spec = {"nodeName": pod.node, "containers": containers}
     if pod.name == "a":
         containers.append({"name": "extra", "image": "busybox", "ports": [
@@ -104,10 +136,11 @@ def pod_doc(pod, labels):
                        "podIPs": [{"ip": pod.ip}, {"ip": pod.ip6}]}}
 
 
-def cluster_docs(pods, pod_labels=None, ns_labels=None, ghosts=()):
+def cluster_docs(pods, pod_labels=None, ns_labels=None, ghosts=(), containers="default"):
     """Namespace and Pod documents. pod_labels / ns_labels replace the default label sets of
     the given pods ("x/a") / namespaces ("x") for one step of an update case; ghosts are extra
-    Pod documents appended as they are."""
+    Pod documents appended as they are; containers "conformance" adds the extra containers of
+    the anp/ cases (see the module docstring)."""
     pod_labels = pod_labels or {}
     ns_labels = ns_labels or {}
     docs = []
@@ -119,7 +152,7 @@ def cluster_docs(pods, pod_labels=None, ns_labels=None, ghosts=()):
                      "metadata": {"name": ns, "labels": labels}})
     for pod in pods:
         default = dict({"pod": pod.name}, **POD_LABELS[pod.name])
-        docs.append(pod_doc(pod, pod_labels.get(pod.key, default)))
+        docs.append(pod_doc(pod, pod_labels.get(pod.key, default), containers))
     return docs + list(ghosts)
 
 

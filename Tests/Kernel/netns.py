@@ -45,7 +45,10 @@ def ip6_of(ip4):
     o = [int(x) for x in ip4.split(".")]
     # Canonical text (RFC 5952), as the kernel reports a source address.
     return str(ipaddress.ip_address("fd00:10:244:%x::%x" % (o[2], o[3])))
-PORTS = [80, 81]
+# The agents listen on these with TCP and UDP, and count SCTP INITs to them: 80 and 81 for
+# the NetworkPolicy cases, 53, 5353, 8080, 9003, 9005 for the conformance-style port set of
+# the anp/ cases (probe.CONFORMANCE_PORT_PROTOCOLS).
+PORTS = [80, 81, 53, 5353, 8080, 9003, 9005]
 
 _registry_lock = threading.Lock()
 _namespaces = []   # names, creation order

@@ -83,12 +83,13 @@ class Policyc:
                                         % (l, _describe(cmd, p)))
         return text
 
-    def matrix(self, paths, endpoints_extra=(), family="ipv4", names=None):
+    def matrix(self, paths, endpoints_extra=(), family="ipv4", names=None, port_keys=PORT_KEYS):
         """Parsed reference verdict: (endpoints list, allowed set of (from, to, port)). `names`
         renames endpoints the matrix names by address (the external host's IPv6 address is
-        reported under the name the tests use for it in both families)."""
+        reported under the name the tests use for it in both families). `port_keys` are the
+        `--port` arguments (default: 80 and 81 of TCP, UDP and SCTP)."""
         args = ["matrix", "--format", "json"] + (["--family", family] if family != "ipv4" else [])
-        for k in PORT_KEYS:
+        for k in port_keys:
             args += ["--port", k]
         for e in endpoints_extra:
             args += ["--endpoint", e]
@@ -104,9 +105,9 @@ class Policyc:
         except (ValueError, KeyError, TypeError) as e:
             raise ContractError("matrix output is not the documented JSON (%s)\n%s"
                                 % (e, _describe(cmd, p)))
-        if sorted(ports) != sorted(PORT_KEYS):
+        if sorted(ports) != sorted(port_keys):
             raise ContractError("matrix ports %r differ from the requested %r\n%s"
-                                % (ports, PORT_KEYS, _describe(cmd, p)))
+                                % (ports, list(port_keys), _describe(cmd, p)))
         if names:
             endpoints = [names.get(e, e) for e in endpoints]
             allowed = {(names.get(a, a), names.get(b, b), p) for a, b, p in allowed}

@@ -13,6 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 PORT_PROTOCOLS = [(80, "TCP"), (81, "TCP"), (80, "UDP"), (81, "UDP"), (80, "SCTP"), (81, "SCTP")]
 PORT_KEYS = ["%d/%s" % pp for pp in PORT_PROTOCOLS]
+# The AdminNetworkPolicy conformance tests probe TCP 80/8080, UDP 53/5353, SCTP 9003/9005.
+CONFORMANCE_PORT_PROTOCOLS = [(80, "TCP"), (8080, "TCP"), (53, "UDP"), (5353, "UDP"),
+                              (9003, "SCTP"), (9005, "SCTP")]
+
+
+def port_keys(port_protocols):
+    return ["%d/%s" % pp for pp in port_protocols]
 
 _tag_lock = threading.Lock()
 _tag_counter = itertools.count(1)
@@ -24,8 +31,9 @@ def _next_tag():
 
 
 def run_probes(topo, endpoints, timeout=1.5, sctp_settle=0.03, pool=None, expected=None,
-               sctp_patience=0.5):
-    """Probe every (from, to, port) with from != to among `endpoints` (names known to topo).
+               sctp_patience=0.5, port_protocols=PORT_PROTOCOLS):
+    """Probe every (from, to, port) with from != to among `endpoints` (names known to topo), on
+    every (port, protocol) of `port_protocols` (default: 80 and 81 of TCP, UDP and SCTP).
 
     SCTP arrivals are collected `sctp_settle` seconds after the last TCP/UDP answer (the INITs
     went out before those probes, so they have long arrived). If `expected` (the allowed set)
@@ -43,7 +51,7 @@ def run_probes(topo, endpoints, timeout=1.5, sctp_settle=0.03, pool=None, expect
         for dst in endpoints:
             if src == dst:
                 continue
-            for port, proto in PORT_PROTOCOLS:
+            for port, proto in port_protocols:
                 n += 1
                 pid = str(n)
                 tag = _next_tag()

@@ -120,7 +120,8 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         os.makedirs(sdir, exist_ok=True)
         cluster = os.path.join(sdir, "cluster.yaml")
         policies = os.path.join(sdir, "policies.yaml")
-        docs = model.cluster_docs(topo.pods, step.pod_labels, step.ns_labels, step.ghosts)
+        docs = model.cluster_docs(topo.pods, step.pod_labels, step.ns_labels, step.ghosts,
+                                  containers=case.containers)
         _write(cluster, model.dump_all(docs))
         _write(policies, model.dump_all(step.policies) if step.policies else "")
         paths = [cluster, policies]
@@ -128,7 +129,8 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         rule_files = []
         try:
             endpoints, allowed = pc.matrix(paths, [topo.ext_address], family=topo.family,
-                                           names={topo.ext_address: EXT_IP})
+                                           names={topo.ext_address: EXT_IP},
+                                           port_keys=probe.port_keys(case.ports))
             missing = [e for e in ours if e not in endpoints]
             unknown = [e for e in endpoints if e not in ours]
             if missing or unknown:
@@ -160,15 +162,28 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         except (ContractError, SetupError) as e:
             out.fail("%s: %s" % (where, e))
             return out
-        observed = probe.run_probes(topo, ours, pool=pool, expected=allowed)
+        observed = probe.run_probes(topo, ours, pool=pool, expected=allowed,
+                                    port_protocols=case.ports)
         out.probes += len(observed)
         out.expected_allowed += sum(1 for k in observed if k in allowed)
         bad = probe.compare(observed, allowed, set(ours))
         hand_bad = []
-        if case.hand:
+        claim_of = None
+        if case.judge:
+            try:
+                claim_of = case.judge(plan, step, docs)
+            except Exception as e:  # an evaluator or a case outside its subset: a failure
+                out.fail("%s: the hand evaluator raised %r" % (where, e))
+                return out
+        elif case.hand:
+            claim_of = lambda s, d, p, si=si: case.hand(si, s, d, p)
+        if claim_of:
             for (src, dst, port), (arrived, detail) in sorted(observed.items()):
-                claim = case.hand(si, src, dst, port)
+                claim = claim_of(src, dst, port)
                 if claim is None:
+                    if case.judge:
+                        hand_bad.append("the hand evaluator makes no claim for %s -> %s %s"
+                                        % (src, dst, port))
                     continue
                 if claim != ((src, dst, port) in allowed):
                     hand_bad.append("matrix says %s but the hand expectation is %s: %s -> %s %s"
@@ -201,14 +216,17 @@ def _word(b):
 ESTABLISHED = "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
 
 
-MACHINERY_NAMES = ["no-rules", "reject-all", "selective"]
+MACHINERY_NAMES = ["no-rules", "reject-all", "selective", "selective-conformance-ports"]
 
 
 def machinery_checks(topo):
-    """(name, rules per node as text, expectation(src, dst, port) -> bool), hand-written.
+    """(name, rules per node as text, expectation(src, dst, port) -> bool, probed (port,
+    protocol) pairs), hand-written.
 
     "selective" also rejects conntrack-INVALID packets first, so every SCTP INIT that arrives
-    there also proves its CRC32c was right (conntrack marks a bad checksum INVALID)."""
+    there also proves its CRC32c was right (conntrack marks a bad checksum INVALID).
+    "selective-conformance-ports" does the same on the port set of the anp/ cases (TCP 80/8080,
+    UDP 53/5353, SCTP 9003/9005), so the agents are known to serve those too."""
     ips = topo.endpoints()
     xb = ips["x/b"]
     REJECT = "-j REJECT --reject-with " + (
@@ -218,19 +236,32 @@ def machinery_checks(topo):
                  "-A FORWARD -d %s -p udp --dport 81 %s\n" % (xb, REJECT) +
                  "-A FORWARD -d %s -p sctp --dport 81 %s\n" % (xb, REJECT) +
                  "-A FORWARD -s %s -d %s %s\n" % (ips[EXT_IP], ips["z/c"], REJECT))
+    yb = ips["y/b"]
+    conformance = ("-A FORWARD -m conntrack --ctstate INVALID %s\n" % REJECT + ESTABLISHED +
+                   "-A FORWARD -d %s -p tcp --dport 8080 %s\n" % (yb, REJECT) +
+                   "-A FORWARD -d %s -p udp --dport 5353 %s\n" % (yb, REJECT) +
+                   "-A FORWARD -d %s -p sctp --dport 9005 %s\n" % (yb, REJECT) +
+                   "-A FORWARD -s %s -d %s -p udp --dport 53 %s\n" % (ips["z/a"], ips[EXT_IP],
+                                                                       REJECT) +
+                   "-A FORWARD -d %s -p sctp --dport 9003 %s\n" % (ips["x/c"], REJECT))
+    default, conf = probe.PORT_PROTOCOLS, probe.CONFORMANCE_PORT_PROTOCOLS
     return [
-        ("no-rules", "", lambda s, d, p: True),
-        ("reject-all", ESTABLISHED + "-A FORWARD %s\n" % REJECT, lambda s, d, p: False),
+        ("no-rules", "", lambda s, d, p: True, default),
+        ("reject-all", ESTABLISHED + "-A FORWARD %s\n" % REJECT, lambda s, d, p: False, default),
         ("selective", selective,
          lambda s, d, p: not ((d == "x/b" and p in ("80/TCP", "81/UDP", "81/SCTP"))
-                              or (s == EXT_IP and d == "z/c"))),
+                              or (s == EXT_IP and d == "z/c")), default),
+        ("selective-conformance-ports", conformance,
+         lambda s, d, p: not ((d == "y/b" and p in ("8080/TCP", "5353/UDP", "9005/SCTP"))
+                              or (s == "z/a" and d == EXT_IP and p == "53/UDP")
+                              or (d == "x/c" and p == "9003/SCTP")), conf),
     ]
 
 
 def run_machinery(topo, pool):
     outcomes = []
     ours = list(topo.endpoints())
-    for name, rules, expect in machinery_checks(topo):
+    for name, rules, expect, ports in machinery_checks(topo):
         out = Outcome("machinery/" + name, label(topo.kind, "rules", topo.family))
         try:
             topo.reset_filter()
@@ -238,8 +269,9 @@ def run_machinery(topo, pool):
                 ns.exec([restore_tool(topo), "--noflush"], input="*filter\n" + rules + "COMMIT\n")
             topo.flush_conntrack()
             expected = {(s, d, p) for s in ours for d in ours if s != d
-                        for p in probe.PORT_KEYS if expect(s, d, p)}
-            observed = probe.run_probes(topo, ours, pool=pool, expected=expected)
+                        for p in probe.port_keys(ports) if expect(s, d, p)}
+            observed = probe.run_probes(topo, ours, pool=pool, expected=expected,
+                                        port_protocols=ports)
         except SetupError as e:
             out.fail("[%s] machinery/%s: %s" % (topo.kind, name, e))
             outcomes.append(out)

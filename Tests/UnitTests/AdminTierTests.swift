@@ -136,7 +136,7 @@ final class AdminTierTests: XCTestCase {
     let inventory = Load.inventory([
       Self.anp(
         "shape", priority: 7,
-        "subject: {namespaces: {}}\negress:\n- {name: tunnel, action: Pass, to: [{networks: [10.0.0.0/8, 'fd00::/8']}], ports: [{namedPort: web}, {portNumber: {protocol: SCTP, port: 9}}]}"
+        "subject: {namespaces: {}}\negress:\n- {name: tunnel, action: Pass, to: [{namespaces: {}}, {pods: {namespaceSelector: {}, podSelector: {}}}], ports: [{namedPort: web}, {portNumber: {protocol: SCTP, port: 9}}]}"
       ),
       Self.banp("subject: {namespaces: {}}"),
     ])
@@ -189,6 +189,13 @@ final class AdminTierTests: XCTestCase {
             + "egress: [{action: Deny, to: [{namespaces: {}}], ports: [{portRange: {start: 90, end: ↓80}}]}]"),
         rule: RuleID.invalidPort, message: "start 90 must be less than end 80",
         path: "spec.egress[0].ports[0].portRange.end"),
+      Rejection(
+        label: "named port with networks",
+        document: anp(
+          "priority: 1\n" + subject
+            + "egress: [{action: Deny, to: [{networks: [10.0.0.0/8]}], ports: ↓[{namedPort: web}]}]"),
+        rule: RuleID.invalidAdminPolicy, message: "networks peers cannot be combined with namedPort",
+        path: "spec.egress[0].ports"),
       Rejection(
         label: "two port kinds",
         document: anp(
