@@ -19,6 +19,10 @@ through a series of checks, each reported as its own case (apply/...):
     exactly one entry per denied probe, with the prefix `policyc:in:<ns>/<pod>` or
     `policyc:eg:<ns>/<pod>` and the probe's addresses, protocol and port, and none for allowed
     probes; with --log-rate 1/hour, eight denied packets give exactly the burst of five entries.
+  - AdminNetworkPolicies and the baseline (both backends, after everything above is removed):
+    the first apply loads exactly the compiled chains (or table), a second changes nothing, a
+    change of priorities and actions replaces what changed, and packets follow the matrix after
+    each apply (IPv4; nft also IPv6); kube-proxy's mark bit 0x4000 and the foreign rules stay.
   - with --backend nft (after the iptables rules and sets are gone): the kernel holds exactly the
     chains and sets the compiled file defines, another program's nft table and the iptables rules
     stay as they were, a second apply changes nothing, a change replaces the table (no stale
@@ -114,6 +118,8 @@ CHECK_NAMES = [
     "log/nft-ipv6",
     "log/rate-limit-iptables",
     "log/rate-limit-nft",
+    "apply/admin-tiers-iptables",
+    "apply/admin-tiers-nft",
 ]
 
 LOG_GROUP = 7
@@ -334,6 +340,8 @@ class ApplyRunner:
         self.write_snapshot("s1-churn", snapshots(self.plan)["s1"], **CHURN)
         self.write_snapshot("log", [policy("deny-in", "x", labels(pod="a"), types=["Ingress"]),
                                     policy("deny-eg", "x", labels(pod="c"), types=["Egress"])])
+        for key, pols in self.admin_snapshots().items():
+            self.write_snapshot(key, pols)
         self.node.exec(["iptables-restore"], input=FOREIGN_RULES)
         self.foreign0 = foreign(self.save())
         for name in CHECK_NAMES:
@@ -741,6 +749,58 @@ class ApplyRunner:
 
     def c_rate_limit_nft(self, out):
         self.check_rate_limit(out, "nft")
+
+    def admin_snapshots(self):
+        """a1: an ANP allowing y into x on TCP 80 (priority 10) over a NetworkPolicy that
+        isolates x; an ANP passing x's own traffic to that NetworkPolicy, denying z, and denying
+        egress to the external host (priority 20); the baseline denying ingress into y.
+        a2: the priorities swapped (the Pass now comes first) and the egress Deny an Allow."""
+        import admin as A
+        deny_x = policy("deny-x", "x", {}, types=["Ingress"])
+        base = A.banp(A.ns_subject(A.ns("y")), ingress=[A.in_rule("deny-all", "Deny", [A.namespaces({})])])
+
+        def tiers(allow_priority, tiers_priority, egress_action):
+            return [
+                A.anp("allow-y-web", allow_priority, A.ns_subject(A.ns("x")),
+                      ingress=[A.in_rule("web", "Allow", [A.namespaces(A.ns("y"))],
+                                         [A.number("TCP", 80)])]),
+                A.anp("tiers", tiers_priority, A.ns_subject({}),
+                      ingress=[A.in_rule("pass-x", "Pass", [A.namespaces(A.ns("x"))]),
+                               A.in_rule("deny-z", "Deny", [A.namespaces(A.ns("z"))]),
+                               A.in_rule("pass-y", "Pass", [A.namespaces(A.ns("y"))])],
+                      egress=[A.out_rule("ext", egress_action, [A.networks(self.plan.ext)])]),
+                base, deny_x]
+        return {"a1": tiers(10, 20, "Deny"), "a2": tiers(20, 10, "Allow")}
+
+    def check_admin(self, out, backend):
+        self.only_foreign_rules()
+        def apply(key, step):
+            if backend == "nft":
+                return self.pc.apply(self.snap_paths[key], self.node, node=NODE, backend="nft")
+            # The first one full: the state file still describes the earlier checks' rules.
+            return self.apply(key, full=step == 0)
+        for step, key in enumerate(["a1", "a1", "a2"]):
+            before = self.nft_table() if backend == "nft" else self.save()
+            if not self.expect_exit(out, apply(key, step), 0, "apply %s (%s)" % (key, backend)):
+                return
+            if step == 1:
+                after = self.nft_table() if backend == "nft" else self.save()
+                if after != before:
+                    out.fail("%s: applying a1 twice changed the kernel" % backend)
+                continue
+            what = "after apply %s (%s)" % (key, backend)
+            if backend == "nft":
+                self.check_nft(out, key, what)
+                self.probe_against_matrix(key, out, family="ipv6")
+            else:
+                self.check_state(out, key, self.foreign0, what)
+            self.probe_against_matrix(key, out)
+
+    def c_admin_tiers_iptables(self, out):
+        self.check_admin(out, "iptables")
+
+    def c_admin_tiers_nft(self, out):
+        self.check_admin(out, "nft")
 
 
 def _diff(a, b):
