@@ -52,7 +52,7 @@ let package = Package(
       name: "GoldenTests",
       dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"],
       path: "Tests/Golden",
-      exclude: ["cases", "invalid", "lint", "analysis"]
+      exclude: ["cases", "invalid", "lint", "analysis", "commands"]
     ),
   ],
   swiftLanguageModes: [.v6]

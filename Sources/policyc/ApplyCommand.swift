@@ -19,10 +19,14 @@ struct ApplyCommand: ParsableCommand {
       the previous rules stay in force.
 
       Examples:
-        kubectl get ns,pods,netpol -A -o yaml | policyc apply --node "$(hostname)" --ipsets -
+        kubectl get -A -o yaml \\
+          ns,pods,networkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies |
+          policyc apply --node "$NODE_NAME" --ipsets -
         policyc apply --node node-a --dry-run manifests/
-        policyc apply --node node-a --family both --ipsets manifests/   # dual-stack: IPv4, then IPv6
-        policyc apply --node node-a --backend nft manifests/            # both families, one transaction
+        # dual-stack: IPv4, then IPv6
+        policyc apply --node node-a --family both --ipsets manifests/
+        # nftables: both families in one transaction
+        policyc apply --node node-a --backend nft manifests/
 
       With --backend nft, apply loads the compiled file with `nft -f`, which
       replaces `table inet policyc` as a whole in one transaction (no state
@@ -82,6 +86,7 @@ struct ApplyCommand: ParsableCommand {
   /// FILE.ipv6).
   func run() throws {
     let inventory = try input.loadOrExit(pruned: true)
+    try emit.refuseUnenforceable(inventory, inputs: input.paths, consequence: "nothing changed")
     if emit.isNft { return try applyNft(Cluster(inventory)) }
     guard emit.family == "both" else { return try applyOne(inventory) }
     for family in ["ipv4", "ipv6"] {

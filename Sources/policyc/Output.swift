@@ -25,9 +25,15 @@ enum Output {
 
   /// Writes `text` to a temporary file beside `path` and renames it into
   /// place, so readers see the old file or the new one, never a part.
+  /// Missing parent directories are created first (`-o out/node-a/rules.v4`).
   static func atomicWrite(_ text: String, to path: String) throws(CLIError) {
     let url = URL(fileURLWithPath: path)
     let directory = url.deletingLastPathComponent().path
+    do {
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+      throw CLIError("\(path): cannot write: cannot create the directory \(directory)")
+    }
     let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
     let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
     guard fd >= 0 else { throw CLIError("\(path): cannot write: \(String(cString: strerror(errno)))") }

@@ -32,6 +32,7 @@ sys.path.insert(0, HERE)
 import apply_tests  # noqa: E402
 import cases as case_gen  # noqa: E402
 import netns  # noqa: E402
+import refusal_tests  # noqa: E402
 import suite  # noqa: E402
 from policyc import Policyc, find_binary  # noqa: E402
 
@@ -138,6 +139,13 @@ def run_apply_unit(pc, report, workroot):
         report.add(o)
 
 
+def run_refusal_unit(pc, report, workroot):
+    tmp = os.path.join(workroot, "refuse")
+    os.makedirs(tmp, exist_ok=True)
+    for o in refusal_tests.run(pc, tmp, STOP):
+        report.add(o)
+
+
 def install_signal_handlers():
     def handler(signum, _frame):
         STOP.set()
@@ -201,6 +209,8 @@ def main():
     want_machinery = any(args.filter in "machinery/" + n for n in suite.MACHINERY_NAMES)
     run_apply = (pc is not None and not args.no_apply
                  and any(args.filter in n for n in apply_tests.CHECK_NAMES))
+    run_refusal = (pc is not None and not args.no_apply
+                   and any(args.filter in n for n in refusal_tests.CHECK_NAMES))
     kinds = args.topology or list(netns.Topology.KINDS)
     modes = args.mode or list(suite.MODES)
     families = args.family or list(netns.FAMILIES)
@@ -212,7 +222,7 @@ def main():
           % (len(selected), len(kinds), ", ".join(kinds), len(modes), ", ".join(modes),
              len(families), ", ".join(families), len(units), args.jobs,
         ", plus apply checks" if run_apply else ""), flush=True)
-    if not units and not run_apply:
+    if not units and not run_apply and not run_refusal:
         print("FAIL  nothing selected (filter %r)" % args.filter)
         print("0 passed, 1 failed")
         return 1
@@ -223,6 +233,8 @@ def main():
             futures = {}
             if run_apply:
                 futures[ex.submit(run_apply_unit, pc, report, workroot)] = "apply"
+            if run_refusal:
+                futures[ex.submit(run_refusal_unit, pc, report, workroot)] = "refuse"
             for k, m, f, s in units:
                 futures[ex.submit(run_unit, k, m, f, s, nshards, selected, want_machinery, report,
                                   workroot, pc)] = "%s/%s/%s/%d" % (k, m, f, s)
