@@ -11,14 +11,36 @@ public struct PortProbe: Sendable, Hashable, Comparable, CustomStringConvertible
   }
 
   public init?(parsing text: String) {
+    guard let probe = try? Self.parse(text) else { return nil }
+    self = probe
+  }
+
+  /// Why a `--port` value is not PORT[/PROTOCOL].
+  public struct Invalid: Error, CustomStringConvertible, Sendable {
+    public var description: String
+  }
+
+  /// `80`, `80/udp`, `9003/SCTP`; the error says which part is wrong and
+  /// what is valid.
+  public static func parse(_ text: String) throws(Invalid) -> PortProbe {
     let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), let port = Int(parts[0]), (1...65535).contains(port) else { return nil }
-    var proto = NetProtocol.tcp
-    if parts.count == 2 {
-      guard let p = NetProtocol(rawValue: parts[1].uppercased()) else { return nil }
-      proto = p
+    guard (1...2).contains(parts.count), !parts[0].isEmpty else {
+      throw Invalid(description: "expected PORT[/PROTOCOL], such as 80 or 53/UDP")
     }
-    self.init(port: port, proto: proto)
+    guard let port = Int(parts[0]) else {
+      throw Invalid(
+        description:
+          "\"\(parts[0])\" is not a port number: give a number from 1 to 65535 (a named port means different numbers on different pods, so probe the number)"
+      )
+    }
+    guard (1...65535).contains(port) else { throw Invalid(description: "port \(port) is out of range 1-65535") }
+    guard parts.count == 2 else { return PortProbe(port: port, proto: .tcp) }
+    guard !parts[1].isEmpty else { throw Invalid(description: "no protocol after \"/\": give TCP, UDP or SCTP") }
+    guard let proto = NetProtocol(rawValue: parts[1].uppercased()) else {
+      throw Invalid(
+        description: "protocol \"\(parts[1])\" is not TCP, UDP or SCTP (the protocols a NetworkPolicy can name)")
+    }
+    return PortProbe(port: port, proto: proto)
   }
 
   public var description: String { "\(port)/\(proto.rawValue)" }

@@ -246,7 +246,9 @@ extension NodeReader {
       let ipath = Self.index(path + ".networks", i)
       guard let text = string(item, path: ipath) else { return nil }
       guard let cidr = CIDR(text) else {
-        report(RuleID.invalidCIDR, "invalid CIDR \"\(Self.sanitize(text))\"", at: item, path: ipath)
+        report(
+          RuleID.invalidCIDR, "invalid CIDR \"\(Self.sanitize(text))\": \(CIDR.problem(text) ?? "")", at: item,
+          path: ipath)
         return nil
       }
       peers.append(Peer(kind: .ipBlock(IPBlock(cidr: cidr, except: [])), location: self.location(item)))

@@ -130,6 +130,28 @@ public struct CIDR: Sendable, Hashable, Comparable, CustomStringConvertible {
     self.hadHostBits = masked != address
   }
 
+  /// Why `text` is not a CIDR, naming the wrong part and what is valid;
+  /// nil when it is one. It never repeats the text (the caller quotes it,
+  /// escaped), only numbers it parsed.
+  public static func problem(_ text: String) -> String? {
+    guard CIDR(text) == nil else { return nil }
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2 else {
+      return parts.count < 2 ? "missing /PREFIX, such as 10.0.0.0/8 or fd00::/64" : "more than one \"/\""
+    }
+    guard let address = IPAddress(String(parts[0])) else {
+      return "the part before \"/\" is not an IPv4 or IPv6 address"
+    }
+    let bits = address.family.bits
+    let name = address.family == .ipv6 ? "IPv6" : "IPv4"
+    guard let prefix = Int(parts[1]), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+      !(parts[1].count > 1 && parts[1].first == "0")
+    else {
+      return "the prefix length must be a whole number from 0 to \(bits) without leading zeros"
+    }
+    return "prefix length \(prefix) is out of range 0-\(bits) for an \(name) address"
+  }
+
   static func mask(_ prefix: Int, _ family: IPAddress.Family) -> UInt128 {
     let bits = family.bits
     guard prefix > 0 else { return 0 }

@@ -61,7 +61,8 @@ public enum InputFiles {
     return out.sorted()
   }
 
-  static func readFile(_ path: String) throws(InputError) -> InputSource {
+  /// One file, whole; the error carries the operating system's reason.
+  public static func readFile(_ path: String) throws(InputError) -> InputSource {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw InputError(path: path, reason: "cannot read file (\(errorText()))") }
     defer { close(fd) }

@@ -92,7 +92,8 @@ struct NodeReader {
       }
       if let known, !known.contains(key) {
         report(
-          RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"", at: pair.key,
+          RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"\(Wording.didYouMean(key, among: known))",
+          at: pair.key,
           path: Self.join(path, key))
         continue
       }

@@ -64,7 +64,10 @@ extension NodeReader {
   mutating func reportUnknownTopLevelFields(_ rootNode: YAMLNode) {
     for pair in rootNode.mappingPairs ?? [] {
       guard let key = pair.key.scalarText, !Self.policyFields.contains(key) else { continue }
-      report(RuleID.unknownField, "unknown field \"\(Self.sanitize(key))\"", at: pair.key, path: Self.join("", key))
+      report(
+        RuleID.unknownField,
+        "unknown field \"\(Self.sanitize(key))\"\(Wording.didYouMean(key, among: Self.policyFields))", at: pair.key,
+        path: Self.join("", key))
     }
   }
 
@@ -133,7 +136,9 @@ extension NodeReader {
       return nil
     }
     guard let cidr = CIDR(text) else {
-      report(RuleID.invalidCIDR, "invalid CIDR \"\(Self.sanitize(text))\"", at: cidrPair.value, path: path + ".cidr")
+      report(
+        RuleID.invalidCIDR, "invalid CIDR \"\(Self.sanitize(text))\": \(CIDR.problem(text) ?? "")", at: cidrPair.value,
+        path: path + ".cidr")
       return nil
     }
     var excepts: [CIDR] = []
@@ -146,7 +151,9 @@ extension NodeReader {
           continue
         }
         guard let except = CIDR(etext) else {
-          report(RuleID.invalidCIDR, "invalid CIDR \"\(Self.sanitize(etext))\"", at: item, path: epath)
+          report(
+            RuleID.invalidCIDR, "invalid CIDR \"\(Self.sanitize(etext))\": \(CIDR.problem(etext) ?? "")", at: item,
+            path: epath)
           ok = false
           continue
         }

@@ -35,7 +35,7 @@ struct DiffCommand: ParsableCommand {
   @Option(help: "Most table rows in markdown output.")
   var limit: Int = 50
 
-  @OptionGroup var emit: EmitFlags
+  @OptionGroup var node: DiffRuleFlags
   @OptionGroup var load: LoadFlags
 
   func validate() throws {
@@ -59,7 +59,7 @@ struct DiffCommand: ParsableCommand {
     let old = try load.decode(oldSources)
     let new = try load.decode(newSources)
     if rules {
-      let diff = RuleSetDiff.compare(old: try emit.ruleSet(Cluster(old)), new: try emit.ruleSet(Cluster(new)))
+      let diff = RuleSetDiff.compare(old: try node.ruleSet(Cluster(old)), new: try node.ruleSet(Cluster(new)))
       Output.stdout(RulesDiffReporter.render(diff, format: format))
       throw ExitCode(diff.isEmpty ? ExitStatus.ok : ExitStatus.findings)
     }
@@ -70,6 +70,36 @@ struct DiffCommand: ParsableCommand {
     default: Output.stdout(DiffReporter.text(diff))
     }
     throw ExitCode(diff.changes.isEmpty ? ExitStatus.ok : ExitStatus.findings)
+  }
+}
+
+/// What `diff --rules` needs to know of the node. The rules are compared as
+/// compile writes them by default (reject, the default mark bit, no logging):
+/// those flags change every rule alike and would only add noise to a review.
+struct DiffRuleFlags: ParsableArguments {
+  @Option(help: "With --rules: the node whose rules to compare (spec.nodeName); without it every pod is local.")
+  var node: String?
+
+  @Option(help: "With --rules: the address family of the rules, ipv4 or ipv6.")
+  var family: String = "ipv4"
+
+  func validate() throws {
+    if let node, let problem = NameRules.dns1123Subdomain(node) {
+      throw ValidationError("invalid --node '\(node)': \(problem)")
+    }
+    guard IPAddress.Family(flag: family) != nil else {
+      throw ValidationError("invalid --family '\(family)': must be ipv4 or ipv6")
+    }
+  }
+
+  func ruleSet(_ cluster: Cluster) throws -> IptablesRuleSet {
+    do {
+      return try IptablesCompiler.compile(
+        cluster, options: EmitOptions(node: node, family: IPAddress.Family(flag: family) ?? .ipv4))
+    } catch {
+      Output.stderr("policyc: error: \(error)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
   }
 }
 

@@ -10,8 +10,10 @@ struct ExplainCommand: ParsableCommand {
       Exit 0 when allowed, 1 when denied, 2 on trouble.
 
       Examples:
-        policyc explain --from frontend/web-0 --to backend/api-0 --port 8080 manifests/
-        policyc explain --from 10.244.1.10 --to 203.0.113.7 --port 53/UDP manifests/
+        policyc explain --from frontend/web-0 --to backend/api-0 \\
+          --port 8080 manifests/
+        policyc explain --from 10.244.1.10 --to 203.0.113.7 \\
+          --port 53/UDP manifests/
       """
   )
 
@@ -31,11 +33,9 @@ struct ExplainCommand: ParsableCommand {
 
   func validate() throws {
     if let family, IPAddress.Family(flag: family) == nil {
-      throw ValidationError("--family must be ipv4 or ipv6")
+      throw ValidationError("invalid --family '\(family)': must be ipv4 or ipv6")
     }
-    guard PortProbe(parsing: port) != nil else {
-      throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL]")
-    }
+    do { _ = try PortProbe.parse(port) } catch { throw ValidationError("invalid --port '\(port)': \(error)") }
   }
 
   func run() throws {

@@ -22,12 +22,19 @@ struct LoadFlags: ParsableArguments {
     help: "Threads for parsing large inputs (default: all cores; 1 = one thread). The result is the same.")
   var jobs: Int?
 
+  @Option(help: "Most errors printed; the rest are counted (0: print every one).")
+  var maxErrors: Int = 50
+
   func validate() throws {
-    if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    if let jobs, jobs < 1 { throw ValidationError("invalid --jobs \(jobs): must be at least 1") }
+    guard maxErrors >= 0 else { throw ValidationError("invalid --max-errors \(maxErrors): must be 0 or more") }
     if let problem = NameRules.dns1123Label(defaultNamespace) {
       throw ValidationError("invalid --namespace '\(defaultNamespace)': \(problem)")
     }
-    guard maxDepth > 0, maxAliasNodes >= 0 else { throw ValidationError("limits must be positive") }
+    guard maxDepth > 0 else { throw ValidationError("invalid --max-depth \(maxDepth): must be at least 1") }
+    guard maxAliasNodes >= 0 else {
+      throw ValidationError("invalid --max-alias-nodes \(maxAliasNodes): must be 0 or more")
+    }
   }
 
   var loadOptions: LoadOptions {
@@ -54,7 +61,7 @@ struct LoadFlags: ParsableArguments {
     var options = loadOptions
     if pruned { options.pruning = LoadOptions.compilePruning }
     let inventory = Loader.load(sources, options: options)
-    for diagnostic in inventory.diagnostics { Output.stderr(diagnostic.formatted + "\n") }
+    printDiagnostics(inventory.diagnostics)
     if verbose {
       for object in inventory.skipped {
         Output.stderr(
@@ -62,16 +69,45 @@ struct LoadFlags: ParsableArguments {
         )
       }
       let kinds = Set(inventory.skipped.map(\.kind)).sorted()
+      let counts = [
+        Wording.count(inventory.namespaces.count, "namespace"), Wording.count(inventory.pods.count, "pod"),
+        Wording.count(inventory.workloads.count, "workload"),
+        Wording.count(inventory.policies.count, "network policy", "network policies"),
+        Wording.count(inventory.adminPolicies.count, "admin policy", "admin policies"),
+      ]
       Output.stderr(
-        "policyc: read \(sources.count) file(s), \(inventory.documentCount) document(s): \(inventory.namespaces.count) namespace(s), \(inventory.pods.count) pod(s), \(inventory.workloads.count) workload(s), \(inventory.policies.count) network polic(ies), \(inventory.adminPolicies.count) admin polic(ies); skipped \(inventory.skipped.count) object(s)\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n"
+        "policyc: read \(Wording.count(sources.count, "file")), \(Wording.count(inventory.documentCount, "document")): \(counts.joined(separator: ", ")); skipped \(Wording.count(inventory.skipped.count, "object"))\(kinds.isEmpty ? "" : " (" + kinds.joined(separator: ", ") + ")")\n"
       )
     }
     let errors = inventory.errors.count
     if errors > 0 {
-      Output.stderr("policyc: \(errors) error(s); nothing written\n")
+      Output.stderr("policyc: \(Wording.count(errors, "error")); nothing written\n")
       throw ExitCode(ExitStatus.trouble)
     }
     return inventory
+  }
+}
+
+extension LoadFlags {
+  /// Every warning and note, and the first --max-errors errors; the rest
+  /// are counted in one line, so a broken file cannot bury the summary.
+  func printDiagnostics(_ diagnostics: [Diagnostic]) {
+    var shown = 0
+    var hidden = 0
+    for diagnostic in diagnostics {
+      if diagnostic.severity == .error {
+        guard maxErrors == 0 || shown < maxErrors else {
+          hidden += 1
+          continue
+        }
+        shown += 1
+      }
+      Output.stderr(diagnostic.formatted + "\n")
+    }
+    if hidden > 0 {
+      Output.stderr(
+        "policyc: ... and \(hidden) more \(hidden == 1 ? "error" : "errors") (--max-errors 0 prints every one)\n")
+    }
   }
 }
 

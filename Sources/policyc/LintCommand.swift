@@ -99,12 +99,15 @@ struct LintCommand: ParsableCommand {
 
   func readConfig() throws -> LintConfig {
     guard let config else { return LintConfig() }
-    guard let data = FileManager.default.contents(atPath: config) else {
-      Output.stderr("\(config): error: cannot read config file\n")
+    let data: [UInt8]
+    do {
+      data = try InputFiles.readFile(config).bytes
+    } catch {
+      Output.stderr("\(config): error: --config: \(error.reason)\n")
       throw ExitCode(ExitStatus.trouble)
     }
     do {
-      return try LintConfig.parse([UInt8](data), path: config)
+      return try LintConfig.parse(data, path: config)
     } catch {
       Output.stderr("\(error.description)\n")
       throw ExitCode(ExitStatus.trouble)

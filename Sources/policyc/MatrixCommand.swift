@@ -33,13 +33,15 @@ struct MatrixCommand: ParsableCommand {
   var family: String = "ipv4"
 
   func validate() throws {
-    for port in ports where PortProbe(parsing: port) == nil {
-      throw ValidationError("invalid --port '\(port)': expected PORT[/PROTOCOL], e.g. 80/TCP")
+    for port in ports {
+      do { _ = try PortProbe.parse(port) } catch { throw ValidationError("invalid --port '\(port)': \(error)") }
     }
     for endpoint in endpoints where IPAddress(endpoint) == nil {
       throw ValidationError("invalid --endpoint '\(endpoint)': expected an IP address")
     }
-    guard IPAddress.Family(flag: family) != nil else { throw ValidationError("--family must be ipv4 or ipv6") }
+    guard IPAddress.Family(flag: family) != nil else {
+      throw ValidationError("invalid --family '\(family)': must be ipv4 or ipv6")
+    }
     guard ["text", "json", "csv", "dot"].contains(format) else {
       throw ValidationError("--format must be text, json, csv or dot")
     }

@@ -30,7 +30,7 @@ final class DiffGoldenTests: XCTestCase {
       "diff-markdown-limit", ["diff", "--format", "markdown", "--limit", "2", Self.old, Self.new],
       status: 1)
     XCTAssertEqual(run.stdout.split(separator: "\n").filter { $0.hasPrefix("| `") }.count, 2)
-    XCTAssertTrue(run.stdout.contains("… and 12 more pair(s) not shown."))
+    XCTAssertTrue(run.stdout.contains("… and 12 more pairs not shown."))
   }
 
   func testJSON() throws {

@@ -116,14 +116,26 @@ final class ExplainGoldenTests: XCTestCase {
       "policyc: error: --to 'backend': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
   }
 
+  /// Each bad --port says which part is wrong and what is valid.
   func testBadPort() throws {
-    for port in ["80/ICMP", "0", "65536", "http", "80/", ""] {
+    let reasons = [
+      "80/ICMP": "protocol \"ICMP\" is not TCP, UDP or SCTP (the protocols a NetworkPolicy can name)",
+      "0": "port 0 is out of range 1-65535",
+      "65536": "port 65536 is out of range 1-65535",
+      "70000": "port 70000 is out of range 1-65535",
+      "http":
+        "\"http\" is not a port number: give a number from 1 to 65535 (a named port means different numbers on different pods, so probe the number)",
+      "80/": "no protocol after \"/\": give TCP, UDP or SCTP",
+      "": "expected PORT[/PROTOCOL], such as 80 or 53/UDP",
+      "80/TCP/x": "expected PORT[/PROTOCOL], such as 80 or 53/UDP",
+    ]
+    for (port, reason) in reasons.sorted(by: { $0.key < $1.key }) {
       try trouble(
         [
           "explain", "--from", "frontend/web-1", "--to", "backend/api-1", "--port", port,
           Self.input,
         ],
-        "Error: invalid --port '\(port)': expected PORT[/PROTOCOL]")
+        "Error: invalid --port '\(port)': \(reason)")
     }
   }
 

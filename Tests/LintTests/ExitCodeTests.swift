@@ -102,7 +102,7 @@ final class ExitCodeTests: XCTestCase {
     let missing = try PolicycBinary.policyc(
       ["lint", "--config", "absent.yaml", input], in: directory)
     XCTAssertEqual(missing.status, 2)
-    XCTAssertEqual(missing.stderr, "absent.yaml: error: cannot read config file\n")
+    XCTAssertEqual(missing.stderr, "absent.yaml: error: --config: cannot read file (No such file or directory)\n")
   }
 
   func testConfigChangesSeveritiesAndExitCode() throws {
@@ -163,7 +163,7 @@ final class ExitCodeTests: XCTestCase {
     XCTAssertEqual(run.stdout, expected)
     let bad = try PolicycBinary.policyc(["compile", "--family", "ipv5", golden.path])
     XCTAssertEqual(bad.status, 2)
-    XCTAssertTrue(bad.stderr.contains("--family must be ipv4, ipv6"), bad.stderr)
+    XCTAssertTrue(bad.stderr.contains("invalid --family 'ipv5': must be ipv4, ipv6"), bad.stderr)
     let both = try PolicycBinary.policyc(["compile", "--family", "both", golden.path])
     XCTAssertEqual(both.status, 2)
     XCTAssertTrue(both.stderr.contains("compile writes one file per family"), both.stderr)

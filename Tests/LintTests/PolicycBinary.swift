@@ -12,21 +12,27 @@ enum PolicycBinary {
   }
 
   /// Runs `policyc ARGS` in `directory` (the lint golden root by default).
-  static func policyc(_ arguments: [String], in directory: URL? = nil, stdin: String? = nil) throws
-    -> Run
-  {
+  static func policyc(
+    _ arguments: [String], in directory: URL? = nil, stdin: String? = nil, environment: [String: String] = [:]
+  ) throws -> Run {
     guard FileManager.default.isExecutableFile(atPath: path) else {
       throw BinaryMissing("no policyc binary at \(path); build it with `swift build`")
     }
-    return try run(arguments, executable: path, in: directory ?? LintGolden.root, stdin: stdin)
+    return try run(
+      arguments, executable: path, in: directory ?? LintGolden.root, stdin: stdin, environment: environment)
   }
 
+  /// `environment` is added to (and overrides) this process's environment.
   static func run(
-    _ arguments: [String], executable: String, in directory: URL? = nil, stdin: String? = nil
+    _ arguments: [String], executable: String, in directory: URL? = nil, stdin: String? = nil,
+    environment: [String: String] = [:]
   ) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     if let directory { process.currentDirectoryURL = directory }
     let out = Pipe()
     let err = Pipe()

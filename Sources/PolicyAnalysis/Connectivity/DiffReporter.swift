@@ -1,3 +1,5 @@
+import PolicyModel
+
 /// Pure functions from a connectivity diff to text, one per format.
 public enum DiffReporter {
   static func label(_ set: PortSet?) -> String { set?.description ?? "-" }
@@ -17,7 +19,8 @@ public enum DiffReporter {
   static func summary(_ diff: ConnectivityDiff) -> String {
     let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
     let parts = [ConnectivityChange.Kind.changed, .added, .removed].map { "\(counts[$0] ?? 0) \($0.rawValue)" }
-    return "\(diff.changes.count) pair(s) differ: " + parts.joined(separator: ", ")
+    return "\(Wording.count(diff.changes.count, "pair")) \(diff.changes.count == 1 ? "differs" : "differ"): "
+      + parts.joined(separator: ", ")
       + (diff.changedPolicies.isEmpty ? "" : "; policies changed: " + diff.changedPolicies.joined(separator: ", "))
   }
 
@@ -31,7 +34,10 @@ public enum DiffReporter {
       let cells = [c.kind.rawValue, c.from, c.to, label(c.before), label(c.after), c.causes.joined(separator: ", ")]
       out += "| " + cells.map { "`\(escape($0))`" }.map { $0 == "``" ? "" : $0 }.joined(separator: " | ") + " |\n"
     }
-    if diff.changes.count > limit { out += "\n… and \(diff.changes.count - limit) more pair(s) not shown.\n" }
+    if diff.changes.count > limit {
+      out +=
+        "\n… and \(diff.changes.count - limit) more \(diff.changes.count - limit == 1 ? "pair" : "pairs") not shown.\n"
+    }
     return out
   }
 
