@@ -16,9 +16,12 @@ public enum EnforcedPods {
     return pods
   }
 
-  /// From `nft list table inet policyc` (or a compiled nft file): every
-  /// address of the dispatch maps, named by the `deny ingress|egress
-  /// ns/pod` comment of the chain it goes to, or by the address itself.
+  /// From `nft list table inet policyc` (or a compiled nft file): the
+  /// per-pod chains the dispatch maps go to, named by their deny comment
+  /// (`deny ingress ns/pod`, `admin deny egress ns/pod`...). A pod's chains
+  /// carry the same name in both families (`v4-IP-X`, `v6-IP-X`), so a
+  /// dual-stack pod counts once; a chain without such a comment is named by
+  /// its address.
   public static func nft(_ listing: String) -> Set<String> {
     var chain = ""
     var targets: [(address: String, chain: String)] = []
@@ -26,17 +29,26 @@ public enum EnforcedPods {
     for raw in listing.split(separator: "\n") {
       let line = raw.trimmingCharacters(in: .whitespaces)
       if line.hasPrefix("chain "), line.hasSuffix("{") {
-        chain = String(line.dropFirst(6).prefix { $0 != " " })
+        chain = String(line.dropFirst(6).prefix { $0 != " " }.dropFirst(3))
         continue
       }
-      if chain.hasSuffix("-INGRESS") || chain.hasSuffix("-EGRESS") {
-        targets += dispatch(line)
-      } else if let text = comment(Substring(line)), text.hasPrefix("deny ") {
+      if chain == "INGRESS" || chain == "EGRESS" {
+        targets += dispatch(line).map { ($0.0, String($0.1.dropFirst(3))) }
+      } else if owners[chain] == nil, let text = comment(Substring(line)) {
         let words = text.split(separator: " ")
-        if words.count == 3, words[1] == "ingress" || words[1] == "egress" { owners[chain] = String(words[2]) }
+        if words.count >= 3, words.contains("deny"), ["ingress", "egress"].contains(words[words.count - 2]),
+          words[words.count - 1].contains("/")
+        {
+          owners[chain] = String(words[words.count - 1])
+        }
       }
     }
-    return Set(targets.map { owners[$0.chain] ?? $0.address })
+    var seen = Set<String>()
+    var pods = Set<String>()
+    for target in targets where seen.insert(target.chain).inserted {
+      pods.insert(owners[target.chain] ?? target.address)
+    }
+    return pods
   }
 
   /// `ADDRESS : goto CHAIN` pairs of a verdict map line.

@@ -28,9 +28,11 @@ SAFETY_CHECKS = {
     "apply/feedback": "apply/large-drop-refused",
     "apply/ipset-fails-at-every-call": "apply/ipset-churn-equals-full-load",
     "apply/ipset-rollback-when-rules-fail": "apply/ipset-fails-at-every-call",
+    "apply/nft-feedback": "apply/nft-idempotent",
     "apply/iptables-refused-while-nft-loaded": "apply/nft-dry-run-changes-nothing",
     "apply/nft-refused-while-iptables-loaded": "apply/admin-tiers-iptables",
-    "apply/remove-nft": "apply/admin-tiers-nft",
+    "apply/nft-large-drop-refused": "apply/admin-tiers-nft",
+    "apply/remove-nft": "apply/nft-large-drop-refused",
     "apply/remove-iptables-both-families": "apply/remove-nft",
     "apply/remove-twice-and-clean-node": "apply/remove-iptables-both-families",
 }
@@ -70,17 +72,34 @@ class SafetyChecks:
     # --- large drops ------------------------------------------------------------------
 
     def c_large_drop_refused(self, out):
+        # With the state file, and without (--full ignores it): the enforced pods are read
+        # from the kernel either way.
+        for extra in ([], ["--full"]):
+            before = self.picture()
+            cmd, p = self.apply("empty", force=False, extra=extra)
+            what = "apply %sof a snapshot without policies, no --force" % " ".join(extra + [""])
+            if self.expect_exit(out, (cmd, p), 2, what):
+                self.check_drop_message(out, p.stderr, what)
+            self.same_picture(out, before, what)
+
+    def check_drop_message(self, out, stderr, what):
+        m = re.search(r"remove enforcement from (\d+) of the (\d+) pods enforced on this node "
+                      r"\(more than half\): ([^;]*); nothing changed", stderr)
+        if not m:
+            out.fail("%s: the refusal does not say which pods: %r" % (what, stderr))
+        elif m.group(1) != m.group(2) or "x/a" not in m.group(3) or "--force" not in stderr:
+            out.fail("%s: the refusal names the wrong pods or no way out: %r" % (what, stderr))
+
+    def c_nft_large_drop_refused(self, out):
         before = self.picture()
-        cmd, p = self.apply("empty", force=False)
-        if self.expect_exit(out, (cmd, p), 2, "apply of a snapshot without policies, no --force"):
-            m = re.search(r"remove enforcement from (\d+) of the (\d+) pods enforced on this node "
-                          r"\(more than half\): ([^;]*); nothing changed", p.stderr)
-            if not m:
-                out.fail("the refusal does not say which pods: %r" % p.stderr)
-            elif m.group(1) != m.group(2) or "x/a" not in m.group(3) or "--force" not in p.stderr:
-                out.fail("the refusal names the wrong pods or no way out: %r" % p.stderr)
-        self.same_picture(out, before, "a refused large drop")
-        # The same for the nft backend is checked in remove-nft's setup below (nft_large_drop).
+        if self.nft_table() is None:
+            out.fail("no policyc table: the check would prove nothing")
+        what = "apply --backend nft of no policies, no --force"
+        cmd, p = self.pc_apply(self.snap_paths["empty"], self.node, node=NODE_NAME,
+                               backend="nft", force=False)
+        if self.expect_exit(out, (cmd, p), 2, what):
+            self.check_drop_message(out, p.stderr, what)
+        self.same_picture(out, before, what)
 
     # --- feedback ---------------------------------------------------------------------
 
@@ -105,6 +124,16 @@ class SafetyChecks:
                 out.fail("a changing apply printed %r, expected one summary line" % p.stdout)
         if self.expect_exit(out, self.apply("s1"), 0, "apply s1 after s2"):
             self.check_state(out, "s1", self.foreign0, "after apply s1 (s2 was in force)")
+
+    def c_nft_feedback(self, out):
+        cmd, p = self.pc_apply(self.snap_paths["s1"], self.node, node=NODE_NAME, backend="nft")
+        if self.expect_exit(out, (cmd, p), 0, "apply --backend nft s1 again"):
+            if p.stdout != "policyc: nft: no change\n":
+                out.fail("an nft apply that changes nothing printed %r" % p.stdout)
+        cmd, p = self.pc_apply(self.snap_paths["s1"], self.node, node=NODE_NAME, backend="nft",
+                               extra=["--quiet"])
+        if self.expect_exit(out, (cmd, p), 0, "apply --backend nft --quiet") and p.stdout:
+            out.fail("apply --backend nft --quiet printed %r" % p.stdout)
 
     # --- all or nothing, sets included ------------------------------------------------
 
@@ -238,14 +267,6 @@ class SafetyChecks:
         return self.pc.run(["remove", "--state", self.state], netns=node or self.node)
 
     def c_remove_nft(self, out):
-        # First the nft large drop: the table stays byte for byte.
-        before = self.picture()
-        cmd, p = self.pc_apply(self.snap_paths["empty"], self.node, node=NODE_NAME,
-                               backend="nft", force=False)
-        if self.expect_exit(out, (cmd, p), 2, "apply --backend nft of no policies, no --force"):
-            if "more than half" not in p.stderr:
-                out.fail("the nft refusal does not explain itself: %r" % p.stderr)
-        self.same_picture(out, before, "a refused nft large drop")
         if self.nft_table() is None:
             out.fail("no policyc table before remove: the check would prove nothing")
         cmd, p = self.remove()

@@ -28,6 +28,8 @@ through a series of checks, each reported as its own case (apply/...):
     stay as they were, a second apply changes nothing, a change replaces the table (no stale
     chain or set), a file nft refuses leaves the previous table in force, and packets of both
     families behave per `policyc matrix`.
+  - apply_safety.py adds, in this sequence: large drops refused, the summary line, a failing
+    ipset at every call rolled back, both backends at once refused, and `policyc remove`.
 Every apply keeps its state file in the run's own folder (--state), never in /var/lib/policyc.
 """
 

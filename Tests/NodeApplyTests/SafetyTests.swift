@@ -38,7 +38,7 @@ final class SafetyTests: XCTestCase {
       \t}
       \tchain v4-IP-B {
       \t\tjump v4-IN-P comment "x/allow"
-      \t\treject with icmp admin-prohibited comment "deny ingress x/b"
+      \t\tmeta mark & 0x01000000 == 0x01000000 reject comment "admin deny ingress x/b"
       \t}
       }
       """
