@@ -48,20 +48,42 @@ public struct NodeApplier: Sendable {
   /// Runs the plan all or nothing and then saves the state to `statePath`.
   /// A large drop is refused unless `force`.
   public func commit(_ prepared: IptablesPrepared, force: Bool, statePath: String?) throws(ApplyError) -> ApplyReport {
-    if let drop = prepared.drop, !force { throw ApplyError(drop.message) }
-    let clock = ContinuousClock()
-    let started = clock.now
-    try transaction(prepared.family).execute(prepared.plan, from: prepared.snapshot)
-    var report = ApplyReport(iptables: prepared.plan, family: prepared.family, took: clock.now - started)
-    if let statePath {
+    try commit([(prepared, statePath)], force: force)[0]
+  }
+
+  /// Several families (IPv4, then IPv6) as one: every large drop is refused
+  /// before anything changes, a family that fails rolls back the families
+  /// loaded before it, and the state files are written only when all are in.
+  public func commit(_ families: [(IptablesPrepared, statePath: String?)], force: Bool) throws(ApplyError)
+    -> [ApplyReport]
+  {
+    if !force, let drop = families.compactMap(\.0.drop).first { throw ApplyError(drop.message) }
+    var reports: [ApplyReport] = []
+    for (index, (prepared, _)) in families.enumerated() {
+      let clock = ContinuousClock()
+      let started = clock.now
+      do {
+        try transaction(prepared.family).execute(prepared.plan, from: prepared.snapshot)
+      } catch {
+        let undo = families[..<index].reversed().map { loaded in
+          "\(Self.name(loaded.0.family)) \(transaction(loaded.0.family).rollback(to: loaded.0.snapshot))"
+        }
+        throw ApplyError(([error.message] + undo).joined(separator: "; "))
+      }
+      reports.append(ApplyReport(iptables: prepared.plan, family: prepared.family, took: clock.now - started))
+    }
+    for (index, (prepared, statePath)) in families.enumerated() {
+      guard let statePath else { continue }
       do {
         try StateFile.write(prepared.plan.newState, to: statePath)
       } catch {
-        report.warning = "cannot save state (the next apply reloads everything): \(error)"
+        reports[index].warning = "cannot save state (the next apply reloads everything): \(error)"
       }
     }
-    return report
+    return reports
   }
+
+  static func name(_ family: IPAddress.Family) -> String { family == .ipv6 ? "ipv6" : "ipv4" }
 
   /// Reads the kernel (refusing when the iptables backend is loaded) and
   /// the table in force.

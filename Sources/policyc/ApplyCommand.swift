@@ -73,18 +73,16 @@ struct ApplyCommand: ParsableCommand {
         if dryRun { return Output.stdout("# policyc apply --dry-run: nft -f -\n" + prepared.text) }
         reports.append(try applier.commit(prepared, force: force))
       } else {
-        let families: [String] = emit.family == "both" ? ["ipv4", "ipv6"] : [emit.family]
-        for family in families {
+        var families: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
+        for family in emit.family == "both" ? ["ipv4", "ipv6"] : [emit.family] {
           var flags = emit
           (flags.family, flags.useIPSets) = (family, ipsets)
-          let prepared = try applier.prepare(
-            try flags.ruleSet(cluster), state: full ? nil : StateFile.read(statePath(ipv6: family == "ipv6")))
-          if dryRun {
-            Output.stdout(prepared.dryRunText)
-          } else {
-            reports.append(try applier.commit(prepared, force: force, statePath: statePath(ipv6: family == "ipv6")))
-          }
+          let path = statePath(ipv6: family == "ipv6")
+          families.append(
+            (try applier.prepare(try flags.ruleSet(cluster), state: full ? nil : StateFile.read(path)), path))
         }
+        if dryRun { return Output.stdout(families.map(\.0.dryRunText).joined()) }
+        reports = try applier.commit(families, force: force)
       }
       for report in reports {
         if let warning = report.warning { Output.stderr("policyc: warning: \(warning)\n") }

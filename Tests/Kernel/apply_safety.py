@@ -28,6 +28,7 @@ SAFETY_CHECKS = {
     "apply/feedback": "apply/large-drop-refused",
     "apply/ipset-fails-at-every-call": "apply/ipset-churn-equals-full-load",
     "apply/ipset-rollback-when-rules-fail": "apply/ipset-fails-at-every-call",
+    "apply/both-families-all-or-nothing": "apply/both-families-in-one-call",
     "apply/nft-feedback": "apply/nft-idempotent",
     "apply/iptables-refused-while-nft-loaded": "apply/nft-dry-run-changes-nothing",
     "apply/nft-refused-while-iptables-loaded": "apply/admin-tiers-iptables",
@@ -55,12 +56,14 @@ class SafetyChecks:
 
     def picture(self):
         """Everything of the node's netfilter state a failed apply must not change, verbatim:
-        both families' filter tables, every ipset with header and members, the nft ruleset."""
+        both families' iptables, every ipset with header and members, the nft tables of family
+        inet (policyc's and the other program's; iptables-nft's own tables are what
+        iptables-save shows, and their packet counters move with traffic)."""
         ex = lambda cmd: self.node.exec(cmd, check=False).stdout
         return {"iptables": _no_comments(ex(["iptables-save"])),
                 "ip6tables": _no_comments(ex(["ip6tables-save"])),
                 "ipset": ex(["ipset", "list"]),
-                "nft": ex(["nft", "list", "ruleset"])}
+                "nft": ex(["nft", "list", "ruleset", "inet"])}
 
     def same_picture(self, out, before, what):
         after = self.picture()
@@ -240,6 +243,35 @@ class SafetyChecks:
             if f.read() != state:
                 out.fail("the failed apply changed the state file")
         self.node.exec(["ipset", "destroy", "POLICYC-4STALE-LEFTOVER"], check=False)
+
+    def c_both_families_all_or_nothing(self, out):
+        """--family both: IPv4 is loaded, then ip6tables-restore fails; IPv4 goes back too, and
+        neither state file changes."""
+        states = [self.state, self.state + ".ipv6"]
+        saved = {}
+        for path in states:
+            with open(path) as f:
+                saved[path] = f.read()
+        d = os.path.join(self.tmp, "ip6-restore-fails")
+        os.makedirs(d, exist_ok=True)
+        wrapper = os.path.join(d, "ip6tables-restore")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\ntouch %s/called\ncat >/dev/null\necho 'injected failure' >&2\nexit 1\n" % d)
+        os.chmod(wrapper, 0o755)
+        env = dict(os.environ, PATH=d + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+        before = self.picture()
+        cmd, p = self.pc_apply(self.snap_paths["s2"], self.node, node=NODE_NAME, state=self.state,
+                               ipsets=True, family="both", env=env, verbose=True)
+        if not os.path.exists(os.path.join(d, "called")):
+            out.fail("ip6tables-restore from PATH was never run: nothing was injected (%r)" % p.stderr)
+        if self.expect_exit(out, (cmd, p), 2, "apply --family both with ip6tables-restore failing"):
+            if "ipv4 rolled back" not in p.stderr:
+                out.fail("the IPv4 half was not reported rolled back: %r" % p.stderr)
+        self.same_picture(out, before, "apply --family both with the IPv6 half failing")
+        for path in states:
+            with open(path) as f:
+                if f.read() != saved[path]:
+                    out.fail("the failed apply changed %s" % path)
 
     # --- both backends ----------------------------------------------------------------
 
