@@ -20,18 +20,24 @@ let package = Package(
     .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
     .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
     .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
+    .target(name: "NodeApply", dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"]),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis",
+        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "UnitTests",
-      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis"],
+      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply"],
       path: "Tests/UnitTests"
+    ),
+    .testTarget(
+      name: "NodeApplyTests",
+      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "NodeApply"],
+      path: "Tests/NodeApplyTests"
     ),
     .testTarget(
       name: "PropertyTests",

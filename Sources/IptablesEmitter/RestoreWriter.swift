@@ -45,7 +45,7 @@ public enum RestoreWriter {
 
   /// `-A CHAIN <matches> -m comment --comment "..." <target>`, in the order
   /// iptables-save prints, so a saved table compares line by line.
-  static func line(chain: String, _ rule: IptablesRule) -> String {
+  public static func line(chain: String, _ rule: IptablesRule) -> String {
     // Source, destination and protocol first, as iptables-save prints them.
     var head: [String: String] = [:]
     var rest: [String] = []

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Foundation
-import IptablesEmitter
-import NftEmitter
+import NodeApply
 import PolicyModel
 
 struct ApplyCommand: ParsableCommand {
@@ -9,14 +7,17 @@ struct ApplyCommand: ParsableCommand {
     commandName: "apply",
     abstract: "Load the node's rules into the running kernel (root).",
     discussion: """
-      Reads the filter table (iptables-save) and policyc's sets (ipset list -n),
-      then changes only what differs from the last apply (kept in --state):
-      sets are filled under temporary names and swapped in, or updated by small
-      member deltas; chains are redefined in one `iptables-restore --noflush`
-      transaction that also deletes stale POLICYC-* chains and keeps exactly one
-      jump from FORWARD. Rules, chains and sets of other software are never
-      touched. If the rules fail to load, the set changes are rolled back and
-      the previous rules stay in force.
+      Loads only what differs from the last apply (--state): sets are filled
+      under temporary names and swapped in, or updated by member deltas; chains
+      change in one `iptables-restore --noflush` transaction. --backend nft
+      replaces table inet policyc in one `nft -f` transaction. Other software's
+      rules, chains and sets are never touched.
+
+      All or nothing: if a step fails, sets and rules are put back as they were,
+      the state file is kept, and apply exits 2. Refused (exit 2, nothing
+      changed): loading one backend while the other is loaded, and removing
+      enforcement from more than half of the node's enforced pods at once
+      (unless --force). `policyc remove` takes policyc off a node.
 
       Examples:
         kubectl get -A -o yaml \\
@@ -27,188 +28,76 @@ struct ApplyCommand: ParsableCommand {
         policyc apply --node node-a --family both --ipsets manifests/
         # nftables: both families in one transaction
         policyc apply --node node-a --backend nft manifests/
-
-      With --backend nft, apply loads the compiled file with `nft -f`, which
-      replaces `table inet policyc` as a whole in one transaction (no state
-      file, no iptables or ipset calls); if nft refuses the file the old table
-      stays in force.
       """
   )
 
   @OptionGroup var input: InputOptions
   @OptionGroup var emit: EmitFlags
-
-  @Flag(help: "Keep peer addresses in ipsets (recommended for large clusters).")
-  var ipsets = false
-
-  @Flag(help: "Print the steps that would be run and change nothing.")
-  var dryRun = false
-
-  @Option(
-    help: """
-      Where apply remembers what it loaded, to load only changes next time \
-      (default: /var/lib/policyc/apply.state, or apply6.state with --family ipv6).
-      """)
+  @Flag(help: "Keep peer addresses in ipsets (recommended for large clusters).") var ipsets = false
+  @Flag(help: "Print the steps that would be run and change nothing.") var dryRun = false
+  @Flag(help: "Apply even when more than half of the enforced pods would lose their rules.") var force = false
+  @Flag(name: .shortAndLong, help: "Print nothing on success.") var quiet = false
+  @Option(help: "Where apply remembers what it loaded (default: /var/lib/policyc/apply.state; IPv6: apply6.state).")
   var state: String?
-
-  @Flag(help: "Ignore the state file and reload everything.")
-  var full = false
-
-  @Option(help: "The iptables-save program (default: iptables-save, or ip6tables-save with --family ipv6).")
-  var iptablesSave: String?
-
-  @Option(help: "The iptables-restore program (default: iptables-restore, or ip6tables-restore with --family ipv6).")
+  @Flag(help: "Ignore the state file and reload everything.") var full = false
+  @Option(help: "The iptables-save program (default: iptables-save, or ip6tables-save for IPv6).") var iptablesSave:
+    String?
+  @Option(help: "The iptables-restore program (default: iptables-restore, or ip6tables-restore for IPv6).")
   var iptablesRestore: String?
-
-  @Option(help: "The ipset program.")
-  var ipset = "ipset"
-
-  @Option(help: "The nft program (--backend nft).")
-  var nft = "nft"
-
-  var isIPv6: Bool { emit.parsedFamily == .ipv6 }
-  var saveProgram: String { iptablesSave ?? (isIPv6 ? "ip6tables-save" : "iptables-save") }
-  var restoreProgram: String { iptablesRestore ?? (isIPv6 ? "ip6tables-restore" : "iptables-restore") }
-  var statePath: String { state ?? (isIPv6 ? "/var/lib/policyc/apply6.state" : "/var/lib/policyc/apply.state") }
+  @Option(help: "The ipset program.") var ipset = "ipset"
+  @Option(help: "The nft program.") var nft = "nft"
 
   func validate() throws {
     if emit.isNft, ipsets {
       throw ValidationError("--ipsets is for --backend iptables: the nft table holds its own sets")
     }
     if emit.family == "both", iptablesSave != nil || iptablesRestore != nil {
-      throw ValidationError(
-        "--iptables-save and --iptables-restore name one family's tools: use them with --family ipv4 or ipv6")
+      throw ValidationError("--iptables-save and --iptables-restore name one family's tools: use --family ipv4 or ipv6")
     }
   }
 
-  /// Both families in one call: IPv4 first, then IPv6, each all or nothing
-  /// on its own, each with its own state file (with --state, the IPv6 one is
-  /// FILE.ipv6).
+  /// With --state FILE, IPv6 uses FILE.ipv6 under --family both.
+  func statePath(ipv6: Bool) -> String { StateFile.path(state, ipv6: ipv6, alone: emit.family == "ipv6") }
+
+  /// --iptables-save and --iptables-restore name the one family applied (see validate).
+  var applier: NodeApplier {
+    var tools = NodeTools()
+    if let iptablesSave { (tools.iptablesSave, tools.ip6tablesSave) = (iptablesSave, iptablesSave) }
+    if let iptablesRestore { (tools.iptablesRestore, tools.ip6tablesRestore) = (iptablesRestore, iptablesRestore) }
+    (tools.ipset, tools.nft) = (ipset, nft)
+    return NodeApplier(tools: tools, runner: ProcessRunner())
+  }
+
   func run() throws {
-    let inventory = try input.loadOrExit(pruned: true)
-    try emit.refuseUnenforceable(inventory, inputs: input.paths, consequence: "nothing changed")
-    if emit.isNft { return try applyNft(Cluster(inventory)) }
-    guard emit.family == "both" else { return try applyOne(inventory) }
-    for family in ["ipv4", "ipv6"] {
-      var one = self
-      one.emit.family = family
-      if family == "ipv6", let state { one.state = state + ".ipv6" }
-      try one.applyOne(inventory)
-    }
-  }
-
-  func applyOne(_ inventory: Inventory) throws {
-    var flags = emit
-    flags.useIPSets = ipsets
-    let ruleSet = try flags.ruleSet(Cluster(inventory))
-    let saved = try Subprocess.run([saveProgram, "-t", "filter"], input: nil, what: "read the current rules")
-    let setNames = try currentSets(needed: !ruleSet.sets.isEmpty)
-    let previous =
-      full ? nil : (try? String(contentsOfFile: statePath, encoding: .utf8)).flatMap(ApplyState.init(text:))
-    let plan = ApplyPlan.make(current: saved, setNames: setNames, state: previous, ruleSet: ruleSet)
-    if dryRun {
-      Output.stdout(Self.describe(plan))
-      return
-    }
-    let ms = try Self.milliseconds { try execute(plan) }
-    saveState(plan.newState)
-    if input.verbose {
-      Output.stderr(
-        "policyc: \(isIPv6 ? "ipv6 " : "")\(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(ms) ms\n"
-      )
-    }
-  }
-
-  /// How long `body` took, in whole milliseconds (the kernel load --verbose reports).
-  static func milliseconds(_ body: () throws -> Void) rethrows -> Int {
-    let clock = ContinuousClock()
-    let started = clock.now
-    try body()
-    let took = clock.now - started
-    return Int((Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15).rounded())
-  }
-
-  /// One `nft -f` transaction: the whole table or nothing.
-  func applyNft(_ cluster: Cluster) throws {
-    let ruleSet = try emit.nftRuleSet(cluster)
-    let text = NftWriter.render(ruleSet)
-    if dryRun {
-      Output.stdout("# policyc apply --dry-run: nft -f -\n" + text)
-      return
-    }
-    let ms = try Self.milliseconds { _ = try Subprocess.run([nft, "-f", "-"], input: text, what: "load the rules") }
-    if input.verbose {
-      Output.stderr(
-        "policyc: nft apply: table inet \(NftRuleSet.table) replaced: \(ruleSet.chains.count + 1) chain(s), \(ruleSet.ruleCount) rule(s), \(ruleSet.sets.count) set(s), \(ruleSet.elementCount) element(s); kernel load \(ms) ms\n"
-      )
-    }
-  }
-
-  /// Names of the sets in the kernel; without the ipset tool, none (an error
-  /// only when sets are needed).
-  func currentSets(needed: Bool) throws -> [String] {
-    if !needed,
-      (try? Subprocess.run(["sh", "-c", "command -v \(ipset)"], input: nil, what: "find ipset", quiet: true)) == nil
-    {
-      return []
-    }
-    return try Subprocess.run([ipset, "list", "-n"], input: nil, what: "list ipsets").split(separator: "\n").map(
-      String.init)
-  }
-
-  func execute(_ plan: ApplyPlan) throws {
-    func ipsetRestore(_ script: String, _ what: String) throws {
-      guard !script.isEmpty else { return }
-      _ = try Subprocess.run([ipset, "restore"], input: script, what: what)
-    }
-    func abort() {
-      // One call per set: a set that was never made must not stop the rest.
-      for line in plan.abortSets.split(separator: "\n") {
-        _ = try? Subprocess.run(
-          [ipset] + line.split(separator: " ").map(String.init), input: nil, what: "clean up", quiet: true)
+    do {
+      let inventory = try input.loadOrExit(pruned: true)
+      try emit.refuseUnenforceable(inventory, inputs: input.paths, consequence: "nothing changed")
+      let cluster = Cluster(inventory)
+      var reports: [ApplyReport] = []
+      if emit.isNft {
+        let prepared = try applier.prepare(nft: try emit.nftRuleSet(cluster))
+        if dryRun { return Output.stdout("# policyc apply --dry-run: nft -f -\n" + prepared.text) }
+        reports.append(try applier.commit(prepared, force: force))
+      } else {
+        var families: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
+        for family in emit.family == "both" ? ["ipv4", "ipv6"] : [emit.family] {
+          var flags = emit
+          (flags.family, flags.useIPSets) = (family, ipsets)
+          let path = statePath(ipv6: family == "ipv6")
+          families.append(
+            (try applier.prepare(try flags.ruleSet(cluster), state: full ? nil : StateFile.read(path)), path))
+        }
+        if dryRun { return Output.stdout(families.map(\.0.dryRunText).joined()) }
+        reports = try applier.commit(families, force: force)
       }
+      for report in reports {
+        if let warning = report.warning { Output.stderr("policyc: warning: \(warning)\n") }
+        if input.verbose { Output.stderr("policyc: \(report.details)\n") }
+      }
+      if !reports.isEmpty, !quiet { Output.stdout("policyc: " + reports.map(\.summary).joined(separator: "; ") + "\n") }
+    } catch let error as ApplyError {
+      Output.stderr("policyc: error: \(error.message)\n")
+      throw ExitCode(ExitStatus.trouble)
     }
-    do {
-      try ipsetRestore(plan.stageSets, "prepare the sets")
-    } catch {
-      abort()
-      throw error
-    }
-    try ipsetRestore(plan.commitSets, "update the sets")
-    do {
-      _ = try Subprocess.run([restoreProgram, "--noflush"], input: plan.restoreText, what: "load the rules")
-    } catch {
-      // The rules did not change; put the sets back as they were.
-      _ = try? ipsetRestore(plan.rollbackSets, "roll back the sets")
-      abort()
-      throw error
-    }
-    do {
-      try ipsetRestore(plan.cleanupSets, "remove stale sets")
-    } catch {
-      Output.stderr("policyc: warning: the rules are loaded, but stale sets remain\n")
-    }
-  }
-
-  func saveState(_ state: ApplyState) {
-    let directory = (statePath as NSString).deletingLastPathComponent
-    try? FileManager.default.createDirectory(
-      atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
-    do {
-      try Output.atomicWrite(state.text, to: statePath)
-    } catch {
-      Output.stderr("policyc: warning: cannot save state (the next apply reloads everything): \(error)\n")
-    }
-  }
-
-  static func describe(_ plan: ApplyPlan) -> String {
-    var out = "# policyc apply --dry-run: \(plan.full ? "full" : "incremental") load\n"
-    for (title, text) in [
-      ("ipset restore (prepare)", plan.stageSets), ("ipset restore (commit)", plan.commitSets),
-      ("iptables-restore --noflush", plan.restoreText), ("ipset restore (cleanup)", plan.cleanupSets),
-    ] where !text.isEmpty {
-      out += "# \(title)\n\(text)"
-    }
-    return out
   }
 }

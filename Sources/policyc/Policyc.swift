@@ -17,7 +17,7 @@ struct Policyc: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       CompileCommand.self, ApplyCommand.self, MatrixCommand.self, ExplainCommand.self, DiffCommand.self,
-      LintCommand.self, RulesCommand.self,
+      LintCommand.self, RulesCommand.self, RemoveCommand.self,
     ]
   )
 

@@ -28,6 +28,8 @@ through a series of checks, each reported as its own case (apply/...):
     stay as they were, a second apply changes nothing, a change replaces the table (no stale
     chain or set), a file nft refuses leaves the previous table in force, and packets of both
     families behave per `policyc matrix`.
+  - apply_safety.py adds, in this sequence: large drops refused, the summary line, a failing
+    ipset at every call rolled back, both backends at once refused, and `policyc remove`.
 Every apply keeps its state file in the run's own folder (--state), never in /var/lib/policyc.
 """
 
@@ -40,6 +42,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import apply_safety
 import model
 import netns
 import probe
@@ -121,6 +124,8 @@ CHECK_NAMES = [
     "apply/admin-tiers-iptables",
     "apply/admin-tiers-nft",
 ]
+
+CHECK_NAMES = apply_safety.ordered(CHECK_NAMES)
 
 LOG_GROUP = 7
 
@@ -229,7 +234,7 @@ def _wrapper(dirpath, body):
         os.chmod(p, os.stat(p).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-class ApplyRunner:
+class ApplyRunner(apply_safety.SafetyChecks):
     def __init__(self, pc, tmp, stop):
         self.pc, self.tmp, self.stop = pc, tmp, stop
         self.topo = netns.Topology("routed", "ap", tmp)
@@ -250,10 +255,25 @@ class ApplyRunner:
         _write(pols, model.dump_all(policies) if policies else "")
         self.snap_paths[key] = [cluster, pols]
 
-    def apply(self, key, dry_run=False, env=None, ipsets=False, full=False, verbose=False):
-        return self.pc.apply(self.snap_paths[key], self.topo.nodes[NODE], node=NODE,
+    def apply(self, key, dry_run=False, env=None, ipsets=False, full=False, verbose=False,
+              force=True, extra=()):
+        return self.pc_apply(self.snap_paths[key], self.topo.nodes[NODE], node=NODE,
                              dry_run=dry_run, env=env, state=self.state, ipsets=ipsets,
-                             full=full, verbose=verbose)
+                             full=full, verbose=verbose, force=force, extra=extra)
+
+    def pc_apply(self, paths, netns, node=None, dry_run=False, env=None, state=None,
+                 ipsets=False, full=False, verbose=False, family="ipv4", backend=None,
+                 force=True, extra=()):
+        """`policyc apply`; with --force unless told otherwise, since most checks switch
+        between snapshots that enforce different pods on purpose (apply/large-drop-refused
+        checks the refusal)."""
+        args = (["apply"] + (["--node", node] if node else []) + (["--dry-run"] if dry_run else [])
+                + (["--backend", backend] if backend else [])
+                + (["--family", family] if family != "ipv4" else [])
+                + (["--state", state] if state else []) + (["--ipsets"] if ipsets else [])
+                + (["--full"] if full else []) + (["--verbose"] if verbose else [])
+                + (["--force"] if force else []) + list(extra))
+        return self.pc.run(args + list(paths), netns=netns, env=env)
 
     def compiled_chains(self, key, ipsets=False):
         sets = os.path.join(self.tmp, "compiled-sets.txt") if ipsets else None
@@ -338,6 +358,7 @@ class ApplyRunner:
         for key, pols in snapshots(self.plan).items():
             self.write_snapshot(key, pols)
         self.write_snapshot("s1-churn", snapshots(self.plan)["s1"], **CHURN)
+        self.write_snapshot("s1-plus", snapshots(self.plan)["s1"] + snapshots(self.plan)["s3"])
         self.write_snapshot("log", [policy("deny-in", "x", labels(pod="a"), types=["Ingress"]),
                                     policy("deny-eg", "x", labels(pod="c"), types=["Egress"])])
         for key, pols in self.admin_snapshots().items():
@@ -517,7 +538,7 @@ class ApplyRunner:
     def c_ipv6_beside_ipv4(self, out):
         state6 = self.state + ".ipv6"  # where `--family both --state FILE` keeps IPv6's
         v4_before = self.save()
-        cmd, p = self.pc.apply(self.snap_paths["s1"], self.node, node=NODE, state=state6,
+        cmd, p = self.pc_apply(self.snap_paths["s1"], self.node, node=NODE, state=state6,
                                ipsets=True, family="ipv6")
         if not self.expect_exit(out, (cmd, p), 0, "apply --family ipv6 --ipsets s1"):
             return
@@ -546,7 +567,7 @@ class ApplyRunner:
     def c_both_families_in_one_call(self, out):
         # IPv4 holds s2 in plain rules, IPv6 s1 with sets: one call brings IPv4 to s1 with sets
         # and finds nothing to do for IPv6.
-        cmd, p = self.pc.apply(self.snap_paths["s1"], self.node, node=NODE, state=self.state,
+        cmd, p = self.pc_apply(self.snap_paths["s1"], self.node, node=NODE, state=self.state,
                                ipsets=True, family="both", verbose=True)
         if not self.expect_exit(out, (cmd, p), 0, "apply --family both --ipsets s1"):
             return
@@ -600,7 +621,7 @@ class ApplyRunner:
         self.only_foreign_rules()
         self.node.exec(["nft", "-f", "-"], input=FOREIGN_NFT)
         self.foreign_nft = self.nft_foreign()
-        if self.expect_exit(out, self.pc.apply(self.snap_paths["s1"], self.node, node=NODE,
+        if self.expect_exit(out, self.pc_apply(self.snap_paths["s1"], self.node, node=NODE,
                                                backend="nft"), 0, "apply --backend nft s1"):
             self.check_nft(out, "s1", "after apply --backend nft s1")
             self.probe_against_matrix("s1", out)
@@ -608,14 +629,14 @@ class ApplyRunner:
 
     def c_nft_idempotent(self, out):
         before = self.nft_table()
-        if self.expect_exit(out, self.pc.apply(self.snap_paths["s1"], self.node, node=NODE,
+        if self.expect_exit(out, self.pc_apply(self.snap_paths["s1"], self.node, node=NODE,
                                                backend="nft"), 0, "second apply --backend nft"):
             if self.nft_table() != before:
                 out.fail("applying s1 twice with --backend nft changed the table:\n"
                          + _diff((before or "").splitlines(), (self.nft_table() or "").splitlines()))
 
     def c_nft_change_replaces_table(self, out):
-        if self.expect_exit(out, self.pc.apply(self.snap_paths["s2"], self.node, node=NODE,
+        if self.expect_exit(out, self.pc_apply(self.snap_paths["s2"], self.node, node=NODE,
                                                backend="nft"), 0, "apply --backend nft s2"):
             self.check_nft(out, "s2", "after apply --backend nft s2 (s1 was in force)")
             self.probe_against_matrix("s2", out)
@@ -634,9 +655,9 @@ class ApplyRunner:
         }
         for what, script in sorted(defects.items()):
             wrapper = os.path.join(self.tmp, "bad-nft-" + what)
-            _write(wrapper, "#!/bin/sh\n%s | nft -f -\n" % script)
+            _write(wrapper, "#!/bin/sh\n[ \"$1\" = -f ] || exec nft \"$@\"\n%s | nft -f -\n" % script)
             os.chmod(wrapper, 0o755)
-            cmd, p = self.pc.run(["apply", "--backend", "nft", "--node", NODE, "--nft", wrapper]
+            cmd, p = self.pc.run(["apply", "--backend", "nft", "--force", "--node", NODE, "--nft", wrapper]
                                  + self.snap_paths["s1"], netns=self.node)
             if self.expect_exit(out, (cmd, p), 2, "apply --backend nft, file refused by the " + what):
                 if self.nft_table() != before:
@@ -776,7 +797,7 @@ class ApplyRunner:
         self.only_foreign_rules()
         def apply(key, step):
             if backend == "nft":
-                return self.pc.apply(self.snap_paths[key], self.node, node=NODE, backend="nft")
+                return self.pc_apply(self.snap_paths[key], self.node, node=NODE, backend="nft")
             # The first one full: the state file still describes the earlier checks' rules.
             return self.apply(key, full=step == 0)
         for step, key in enumerate(["a1", "a1", "a2"]):

@@ -2,6 +2,7 @@ import PolicyModel
 import XCTest
 
 @testable import IptablesEmitter
+@testable import NodeApply
 
 /// `policyc apply` plans against what the kernel holds and touches nothing
 /// that is not policyc's.

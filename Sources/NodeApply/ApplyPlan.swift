@@ -1,3 +1,5 @@
+import IptablesEmitter
+
 /// Plans a live update from what the kernel shows now (`iptables-save -t
 /// filter`, `ipset list -n`) and what policyc loaded last (`ApplyState`).
 ///
@@ -102,7 +104,7 @@ public struct ApplyPlan: Sendable {
           continue
         }
       }
-      stageSets += set.createLine.replacingFirst(set.name, with: temp) + " -exist\nflush \(temp)\n"
+      stageSets += "create \(temp)" + set.createLine.dropFirst("create \(set.name)".count) + " -exist\nflush \(temp)\n"
       stageSets += set.members.map { "add \(temp) \($0)\n" }.joined()
       abortSets += "destroy \(temp)\n"
       commitSets += "swap \(temp) \(set.name)\n"

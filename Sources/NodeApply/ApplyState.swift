@@ -1,3 +1,5 @@
+import IptablesEmitter
+
 /// What `policyc apply` loaded last: enough to load only what changed next
 /// time. It is trusted only while the kernel still matches it (see
 /// `fingerprint`), so a stale or foreign state file costs a full load,

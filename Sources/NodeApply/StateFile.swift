@@ -1,0 +1,51 @@
+import Foundation
+
+/// The state file: read, written whole or not at all, removed.
+public enum StateFile {
+  /// The default path of one family's state.
+  public static func defaultPath(ipv6: Bool) -> String {
+    ipv6 ? "/var/lib/policyc/apply6.state" : "/var/lib/policyc/apply.state"
+  }
+
+  /// The state file of one family: `given` (with `.ipv6` added for IPv6
+  /// unless IPv6 is `alone`, the only family applied), or the default.
+  public static func path(_ given: String?, ipv6: Bool, alone: Bool) -> String {
+    guard let given else { return defaultPath(ipv6: ipv6) }
+    return ipv6 && !alone ? given + ".ipv6" : given
+  }
+
+  /// The state at `path`; nil when missing or malformed (a full load follows).
+  public static func read(_ path: String) -> ApplyState? {
+    (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(ApplyState.init(text:))
+  }
+
+  /// Writes `state` to a temporary file beside `path` and renames it into
+  /// place (creating the folder), so a reader sees the old file or the new one.
+  public static func write(_ state: ApplyState, to path: String) throws(ApplyError) {
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent().path
+    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw ApplyError("\(path): cannot write: \(String(cString: strerror(errno)))") }
+    var bytes = Array(state.text.utf8)[...]
+    var ok = true
+    while ok, !bytes.isEmpty {
+      let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+      if n < 0, errno == EINTR { continue }
+      if n <= 0 { ok = false } else { bytes = bytes.dropFirst(n) }
+    }
+    ok = ok && fsync(fd) == 0
+    close(fd)
+    guard ok, rename(temp, path) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temp)
+      throw ApplyError("\(path): cannot write: \(reason)")
+    }
+  }
+
+  /// Deletes the file at `path`; true when there was one.
+  static func remove(_ path: String) -> Bool {
+    unlink(path) == 0
+  }
+}

@@ -1,0 +1,133 @@
+import IptablesEmitter
+import NodeApply
+import PolicyModel
+import XCTest
+
+/// Every step of an iptables apply fails in turn, in a fake kernel: each
+/// time the kernel must end exactly as it was and no state be written.
+final class TransactionTests: XCTestCase {
+  /// Four pods on node-a; `web` selects peers by label, so moving labels
+  /// changes set members without changing chains.
+  static func cluster(dbLabel: String, extraPolicy: Bool) -> Cluster {
+    var docs = [
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}"
+    ]
+    for (name, ip, app) in [
+      ("a", "10.0.0.1", "web"), ("b", "10.0.0.2", "web"), ("c", "10.0.0.3", dbLabel),
+      ("d", "10.0.0.4", "db"),
+    ] {
+      docs.append(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: \(name), namespace: shop, labels: {app: \(app)}}\nspec: {nodeName: node-a}\nstatus: {podIP: \(ip), podIPs: [{ip: \(ip)}]}"
+      )
+    }
+    docs.append(
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-in, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}, {podSelector: {matchLabels: {app: db}}}]"
+    )
+    docs.append(
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web-in, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: db}}}, {ipBlock: {cidr: 192.168.0.0/16, except: [192.168.1.0/24]}}]"
+    )
+    if extraPolicy {
+      docs.append(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a-only, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{ipBlock: {cidr: 172.16.0.0/12, except: [172.16.1.0/24]}}]"
+      )
+    }
+    let text = docs.joined(separator: "\n---\n")
+    return Cluster(Loader.load([InputSource(path: "test.yaml", bytes: Array(text.utf8))]))
+  }
+
+  static func ruleSet(dbLabel: String = "db", extraPolicy: Bool = true) throws -> IptablesRuleSet {
+    try IptablesCompiler.compile(
+      cluster(dbLabel: dbLabel, extraPolicy: extraPolicy), options: EmitOptions(node: "node-a", useIPSets: true))
+  }
+
+  var statePath: String { NSTemporaryDirectory() + "policyc-tx-\(getpid())-\(name.hashValue).state" }
+
+  /// A kernel holding the first rule set (and foreign rules), and its state.
+  func loadedKernel() throws -> (FakeKernel, ApplyState) {
+    let kernel = FakeKernel()
+    kernel.order = ["KUBE-FORWARD"]
+    kernel.rules["KUBE-FORWARD"] = ["-m conntrack --ctstate INVALID -j DROP"]
+    kernel.rules["FORWARD"] = ["-j KUBE-FORWARD", "-s 10.98.0.0/16 -j DROP"]
+    let applier = NodeApplier(runner: kernel)
+    let first = try applier.prepare(try Self.ruleSet(), state: nil)
+    _ = try applier.commit(first, force: false, statePath: nil)
+    return (kernel, first.plan.newState)
+  }
+
+  /// The second apply: c turns from app=db to app=cache (members move), the a-only policy
+  /// goes (its set is stale), and one set has no record in the state (so
+  /// it is swapped, not updated).
+  func secondApply(_ state: ApplyState) throws -> (IptablesRuleSet, ApplyState) {
+    var state = state
+    let next = try Self.ruleSet(dbLabel: "cache", extraPolicy: false)
+    // A set whose members stay: without its record it is swapped, while the changed ones get deltas.
+    let swapped = try XCTUnwrap(next.sets.first { state.sets[$0.name]?.members == $0.members }?.name)
+    state.sets[swapped] = nil
+    return (next, state)
+  }
+
+  func testSecondApplySwapsUpdatesAndRemovesSets() throws {
+    let (kernel, state) = try loadedKernel()
+    let (next, edited) = try secondApply(state)
+    let prepared = try NodeApplier(runner: kernel).prepare(next, state: edited)
+    XCTAssertFalse(prepared.plan.swappedSets.isEmpty, "no swap: \(prepared.plan)")
+    XCTAssertFalse(prepared.plan.updatedSets.isEmpty, "no member delta")
+    XCTAssertFalse(prepared.plan.staleSets.isEmpty, "no stale set")
+  }
+
+  func testEveryFailingIPSetCallLeavesTheKernelAsItWas() throws {
+    let (probe, state) = try loadedKernel()
+    let (next, edited) = try secondApply(state)
+    // How many ipset calls the apply makes when nothing fails.
+    let before = probe.calls.count
+    _ = try NodeApplier(runner: probe).commit(
+      try NodeApplier(runner: probe).prepare(next, state: edited), force: false, statePath: nil)
+    let ipsetCalls = probe.calls[before...].filter { $0[0] == "ipset" }.count
+    XCTAssertGreaterThanOrEqual(ipsetCalls, 4, "save, prepare, commit, cleanup")
+    for n in 1...ipsetCalls {
+      try assertRollback(failing: "ipset", at: n, next: next, state: edited)
+    }
+  }
+
+  func testFailingRulesLoadAndReadsLeaveTheKernelAsItWas() throws {
+    let (_, state) = try loadedKernel()
+    let (next, edited) = try secondApply(state)
+    try assertRollback(failing: "iptables-restore", at: 1, next: next, state: edited)
+    try assertRollback(failing: "iptables-save", at: 1, next: next, state: edited)
+  }
+
+  func assertRollback(failing program: String, at n: Int, next: IptablesRuleSet, state: ApplyState) throws {
+    let (kernel, _) = try loadedKernel()
+    let picture = kernel.picture
+    kernel.fail(program, onCall: n)
+    unlink(statePath)
+    let applier = NodeApplier(runner: kernel)
+    do {
+      _ = try applier.commit(try applier.prepare(next, state: state), force: false, statePath: statePath)
+      XCTFail("\(program) call \(n): the apply succeeded")
+    } catch {
+      XCTAssertTrue(
+        error.message.contains("nothing changed") || error.message.contains("rolled back"),
+        "\(program) call \(n): \(error.message)")
+    }
+    XCTAssertEqual(kernel.picture, picture, "\(program) call \(n) left the kernel changed")
+    XCTAssertFalse(kernel.setOrder.contains { $0.hasSuffix("-T") || $0.hasSuffix("-R") }, "a temporary set leaked")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: statePath), "a failed apply wrote the state")
+  }
+
+  func testSuccessfulApplyWritesStateAndReportsWhatChanged() throws {
+    let (kernel, state) = try loadedKernel()
+    let (next, edited) = try secondApply(state)
+    let applier = NodeApplier(runner: kernel)
+    unlink(statePath)
+    let report = try applier.commit(try applier.prepare(next, state: edited), force: false, statePath: statePath)
+    XCTAssertTrue(report.changed)
+    XCTAssertTrue(report.summary.hasPrefix("ipv4: incremental apply, "), report.summary)
+    XCTAssertNotNil(StateFile.read(statePath))
+    let again = try applier.commit(
+      try applier.prepare(next, state: StateFile.read(statePath)), force: false, statePath: nil)
+    XCTAssertEqual(again.summary, "ipv4: no change")
+    XCTAssertFalse(kernel.setOrder.contains { $0.hasSuffix("-T") })
+    unlink(statePath)
+  }
+}
