@@ -9,7 +9,9 @@ table), then apply is fed, one at a time, what a broken pipeline or a typo produ
   - `--family ipv6` over pods that have only IPv4 addresses (iptables only: nft holds both).
 Each must exit 2 with its message and leave iptables-save, ip6tables-save, `ipset list` (with
 members), `nft list ruleset` and the state file exactly as they were, byte for byte.
-Then `--allow-empty` applies the empty input as the user asked: exit 0, and no pod is enforced.
+`--allow-empty` alone then meets apply's large-drop guard (every enforced pod would lose its
+rules): still refused, nothing changed. With `--allow-empty --force` the empty input applies as
+the user asked: exit 0, and no pod is enforced.
 """
 
 import os
@@ -192,7 +194,9 @@ class RefusalRunner:
         if "POLICYC" not in before.upper():
             out.fail("the good apply loaded no policyc rules:\n" + before[:2000])
             return
+        # Each bad input would also be a large drop: --force shows the input check alone stops it.
         for label, paths, extra, stdin, phrase in self.bad_inputs(backend):
+            extra = list(extra) + ["--force"]
             out.steps += 1
             cmd, p = self.apply(backend, paths, extra, stdin)
             if p.returncode != 2:
@@ -204,8 +208,16 @@ class RefusalRunner:
             if after != before:
                 out.fail("%s: the kernel changed although apply refused\n%s"
                          % (label, _first_difference(before, after)))
-        # The override: the user means it (a drained node).
+        # --allow-empty passes the input check, but taking every pod's rules away at once is
+        # still a large drop: refused without --force, the kernel unchanged.
         cmd, p = self.apply(backend, ["-"], ["--allow-empty"], "")
+        if p.returncode != 2 or "--force" not in p.stderr:
+            out.fail("--allow-empty alone: exit %d, expected 2 with the large-drop refusal\n%s"
+                     % (p.returncode, p.stderr))
+        if self.kernel() != before:
+            out.fail("--allow-empty alone changed the kernel although the drop was refused")
+        # Both overrides: the user means it (a drained node).
+        cmd, p = self.apply(backend, ["-"], ["--allow-empty", "--force"], "")
         if p.returncode != 0:
             out.fail("--allow-empty with empty input: exit %d\n%s" % (p.returncode, p.stderr))
         after = self.kernel()
