@@ -203,6 +203,17 @@ def check_counts(pc, tmp):
           "generated kernel cases")
     claim("README.md", r"plus (\d+) AdminNetworkPolicy cases", admin, "AdminNetworkPolicy kernel cases")
 
+    def kinds(folder, kind):
+        total = 0
+        for dirpath, _, files in os.walk(path(folder)):
+            for f in files:
+                with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
+                    total += len(re.findall(r"^kind: %s$" % kind, fh.read(), re.M))
+        return total
+    claim("samples/README.md", r"with (\d+) pods as", kinds("samples/cluster/pods", "Pod"), "sample pods")
+    claim("samples/README.md", r"with (\d+) NetworkPolicies",
+          kinds("samples/cluster/policies", "NetworkPolicy"), "sample policies")
+
     chains, nsets = sample_apply_counts(pc, tmp)
     claim("README.md", r"the first apply loads (\d+) chains", chains, "chains of the sample")
     claim("README.md", r"the first apply loads \d+ chains and (\d+) sets", nsets, "sets of the sample")
@@ -326,6 +337,17 @@ def check_outputs(pc):
         what="policyc explain (samples/admin)")
     shows_output("README.md", [[pc, "compile", "--node", "node-a", "samples/admin"]],
                  what="policyc compile --node node-a samples/admin")
+    # The error example: a shell snippet, then what it prints on standard error.
+    m = re.search(r"```sh\n(policyc compile - <<'EOF'\n.*?\nEOF\n)```\n\n```\n(.*?)```", read("README.md"), re.S)
+    if not m:
+        fail("README.md: the invalid-input example (policyc compile - <<'EOF' ...) is gone")
+    else:
+        env = dict(os.environ, PATH=os.path.dirname(pc) + os.pathsep + os.environ.get("PATH", ""))
+        p = subprocess.run(["bash", "-c", m.group(1)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        if p.returncode != 2 or p.stdout or p.stderr.rstrip("\n") != m.group(2).rstrip("\n"):
+            fail("README.md: the invalid-input example now exits %d and prints:\n%s%s"
+                 % (p.returncode, p.stdout, p.stderr))
     # The lint example shows the command as a user types it.
     p = run([pc, "lint", "Tests/Golden/lint/cases/warnings-only"])
     out = "$ policyc lint Tests/Golden/lint/cases/warnings-only\n" + p.stdout + p.stderr
@@ -348,7 +370,7 @@ def check_command_table(pc):
 
 
 def doc_files():
-    files = ["README.md", "bench/README.md"]
+    files = ["README.md", "bench/README.md", "samples/README.md"]
     if os.path.isdir(path("docs")):
         files += ["docs/" + f for f in sorted(os.listdir(path("docs"))) if f.endswith(".md")]
     return files
@@ -360,15 +382,46 @@ def check_kubectl_lines(pc, strict_help):
               run([pc, "--help"] if c is None else [pc, "help", c]).stdout)
              for c in [None] + subcommands(pc)]
     for where, text in texts + (helps if strict_help else []):
-        # Help text may wrap a command line: join a line ending in a pipe-less fragment.
         for n, line in enumerate(text.splitlines(), 1):
             for m in re.finditer(r"kubectl get (\S+)", line):
                 if m.group(1) == FULL_KINDS or FALLBACK_MARK in line:
                     continue
-                if "policyc" not in line and "-o yaml" not in line:
-                    continue  # prose about kubectl, not a command that feeds policyc
+                if "| policyc" not in line and "," not in m.group(1):
+                    continue  # one kind, not piped into policyc: how a file looks, not a feed
                 fail("%s:%d: `kubectl get %s` does not fetch everything policyc reads (%s)"
                      % (where, n, m.group(1), FULL_KINDS))
+
+
+def check_references(pc):
+    """Every golden case, lint rule and source file docs/ names must exist."""
+    rule_ids = {l.split()[0] for l in run([pc, "rules"]).stdout.splitlines() if l.strip()}
+    folders = {"cases": "Tests/Golden/cases", "invalid": "Tests/Golden/invalid",
+               "lint": "Tests/Golden/lint/cases"}
+    swift_files = set()
+    for top in ("Sources", "Tests"):
+        for dirpath, _, files in os.walk(path(top)):
+            swift_files.update(f for f in files if f.endswith(".swift"))
+    for doc in [d for d in doc_files() if d.startswith("docs/")]:
+        text = read(doc)
+        named = 0
+        for m in re.finditer(r"`(cases|invalid|lint)/([a-z0-9*-]+)`", text):
+            named += 1
+            pattern = re.compile("^" + re.escape(m.group(2)).replace(r"\*", ".*") + "$")
+            if not any(pattern.match(d) for d in os.listdir(path(folders[m.group(1)]))):
+                fail("%s: names golden case %s/%s, which does not exist" % (doc, m.group(1), m.group(2)))
+        for m in re.finditer(r"`\[([a-z-]+)\]`", text):
+            named += 1
+            if m.group(1) not in rule_ids and m.group(1) != "rule-id":  # the legend
+                fail("%s: names lint rule [%s], which `policyc rules` does not list" % (doc, m.group(1)))
+        for m in re.finditer(r"`((?:Sources|Tests)/[^`\s]+)`", text):
+            named += 1
+            if not m.group(1).endswith("/NAME") and not os.path.exists(path(m.group(1))):
+                fail("%s: names %s, which does not exist" % (doc, m.group(1)))
+        for m in re.finditer(r"`([A-Za-z+]+\.swift)`", text):
+            if m.group(1) not in swift_files:
+                fail("%s: names %s, which no folder of Sources or Tests holds" % (doc, m.group(1)))
+        if doc == "docs/semantics.md" and named < 50:
+            fail("%s: names only %d cases, rules and files; the pattern may be broken" % (doc, named))
 
 
 def check_self_contained():
@@ -412,6 +465,7 @@ def main():
                   ("benchmark prose", check_bench_prose),
                   ("command table", lambda: check_command_table(pc)),
                   ("kubectl lines", lambda: check_kubectl_lines(pc, args.strict_help)),
+                  ("references in docs/", lambda: check_references(pc)),
                   ("self-contained", check_self_contained)]
         if args.bench:
             checks.append(("bench tables " + " ".join(args.bench),
