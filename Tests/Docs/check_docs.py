@@ -246,6 +246,33 @@ def check_counts(pc, tmp):
         if not m or int(m.group(1)) != source_ints(limits, pat):
             fail("policyc compile --help: %s default differs from %s" % (flag, limits))
 
+    # Chain names: the longest name any golden rules file declares.
+    longest = 0
+    for case in os.listdir(path("Tests/Golden/cases")):
+        rules_file = path("Tests/Golden/cases/%s/expected.rules" % case)
+        if os.path.exists(rules_file):
+            with open(rules_file) as f:
+                longest = max([longest] + [len(m) for m in re.findall(r"^:(POLICYC-\S+)", f.read(), re.M)])
+    claim("README.md", r"at most (\d+) of the 28 allowed characters", longest, "characters per chain name")
+    emit = "Sources/IptablesEmitter/EmitOptions.swift"
+    claim("README.md", r"NFLOG keeps (\d+) bytes of prefix", source_ints(emit, r"\n    return (\d+)\n"),
+          "bytes of NFLOG prefix")
+    claim("README.md", r"NFLOG keeps \d+ bytes of prefix and LOG (\d+)",
+          source_ints(emit, r"if case \.log = target \{ return (\d+) \}"), "bytes of LOG prefix")
+    claim("README.md", r"ends in `~` and (\d+) characters of a hash",
+          source_ints(emit, r"fnv1a\(whole\)\)\)\.prefix\((\d+)\)"), "hash characters of a cut prefix")
+    claim("README.md", r"burst (\d+)\)\s+bounds each pod",
+          source_ints("Sources/NftEmitter/NftTranslator.swift", r"burst (\d+) packets"), "log burst")
+    claim("README.md", r"A set of up to (\w+)\s+elements becomes one rule per element",
+          source_ints("Sources/NftEmitter/NftCompiler.swift", r"inlineLimit = (\d+)"), "inline set elements")
+    claim("docs/rules-file-layout.md", r"A set of\s+up to (\w+) elements is written as one rule",
+          source_ints("Sources/NftEmitter/NftCompiler.swift", r"inlineLimit = (\d+)"), "inline set elements")
+    apply_tests = "Tests/Kernel/apply_tests.py"
+    claim("README.md", r"at\s+1/hour, (\w+) denied packets log",
+          source_ints(apply_tests, r"\)\] \* (\d+)\)"), "denied packets of the rate-limit check")
+    claim("README.md", r"log exactly the burst of (\w+)",
+          source_ints(apply_tests, r"if len\(entries\) != (\d+) "), "entries of the rate-limit check")
+
     admin_src = "Sources/PolicyModel/AdminDecoding.swift"
     claim("README.md", r"at most (\d+) rules and peers",
           source_ints(admin_src, r"too many (?:rules|peers): \\\(\w+\.count\), at most (\d+)"), "admin rules and peers")
