@@ -403,20 +403,55 @@ def doc_files():
     return files
 
 
+def kubectl_commands(text):
+    """(line number, command) for every `kubectl get` in text. A command continues over lines
+    that end in a backslash or a pipe, as the shell reads it."""
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines):
+        first = n
+        command = lines[n]
+        while n + 1 < len(lines) and re.search(r"(\\|\|)\s*$", command):
+            n += 1
+            command = re.sub(r"\\\s*$", " ", command) + " " + lines[n].strip()
+        n += 1
+        for m in re.finditer(r"kubectl get\b(.*)", command):
+            yield first + 1, command, m.group(1)
+
+
+def kubectl_kinds(args):
+    """The resource argument of `kubectl get ARGS`: the first word that is not a flag or a
+    flag's value."""
+    words = args.replace("`", " ").split()
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w == "|":
+            return ""
+        if w in ("-o", "--output", "-n", "--namespace", "-l", "--selector", "--context"):
+            i += 2
+            continue
+        if w.startswith("-"):
+            i += 1
+            continue
+        return w
+    return ""
+
+
 def check_kubectl_lines(pc, strict_help):
     texts = [(doc, read(doc)) for doc in doc_files()]
     helps = [(("policyc --help" if c is None else "policyc help " + c),
               run([pc, "--help"] if c is None else [pc, "help", c]).stdout)
              for c in [None] + subcommands(pc)]
     for where, text in texts + (helps if strict_help else []):
-        for n, line in enumerate(text.splitlines(), 1):
-            for m in re.finditer(r"kubectl get (\S+)", line):
-                if m.group(1) == FULL_KINDS or FALLBACK_MARK in line:
-                    continue
-                if "| policyc" not in line and "," not in m.group(1):
-                    continue  # one kind, not piped into policyc: how a file looks, not a feed
-                fail("%s:%d: `kubectl get %s` does not fetch everything policyc reads (%s)"
-                     % (where, n, m.group(1), FULL_KINDS))
+        for n, command, args in kubectl_commands(text):
+            kinds = kubectl_kinds(args)
+            if kinds == FULL_KINDS or FALLBACK_MARK in command:
+                continue
+            if "| policyc" not in command and "," not in kinds:
+                continue  # one kind, not piped into policyc: how a file looks, not a feed
+            fail("%s:%d: `kubectl get %s` does not fetch everything policyc reads (%s)"
+                 % (where, n, kinds, FULL_KINDS))
 
 
 def check_references(pc):
