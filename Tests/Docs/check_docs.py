@@ -273,7 +273,21 @@ def check_counts(pc, tmp):
     claim("README.md", r"log exactly the burst of (\w+)",
           source_ints(apply_tests, r"if len\(entries\) != (\d+) "), "entries of the rate-limit check")
 
+    hostile = "Tests/PropertyTests/HostileInputTests.swift"
+    claim("README.md", r"([\d,]+) levels of `\[`",
+          source_ints(hostile, r'String\(repeating: "\[", count: ([\d_]+)\)'), "levels of [")
+    claim("README.md", r"a\s+(\d+) MB scalar", source_ints(hostile, r'UInt8\(ascii: "x"\), count: (\d+) << 20\)'),
+          "MB of the big scalar")
+    claim("README.md", r"a (\d+) MB line",
+          source_ints(hostile, r'String\(repeating: "v", count: (\d+) << 20\)'), "MB of the long line")
+    claim("README.md", r"([\d,]+) excepts, [\d,]+ selector expressions",
+          source_ints(hostile, r"let excepts = \(0\.\.<([\d_]+)\)"), "excepts")
+    claim("README.md", r"[\d,]+ excepts, ([\d,]+) selector expressions",
+          source_ints(hostile, r"let expressions = \(0\.\.<([\d_]+)\)"), "selector expressions")
+
     admin_src = "Sources/PolicyModel/AdminDecoding.swift"
+    claim("README.md", r"lowest `priority` first \(0-(\d+)\)",
+          source_ints(admin_src, r"range: 0\.\.\.(\d+), rule: RuleID\.invalidAdminPolicy"), "highest ANP priority")
     claim("README.md", r"at most (\d+) rules and peers",
           source_ints(admin_src, r"too many (?:rules|peers): \\\(\w+\.count\), at most (\d+)"), "admin rules and peers")
     claim("README.md", r"at most \d+ rules and peers, (\d+) networks",
@@ -307,6 +321,17 @@ def check_bench_prose():
         for col, key in ((1, "namespaces"), (2, "pods"), (3, "policies"), (4, "nodes")):
             claim(perf, r"\| %s [a-z]+ \|%s ([\d,]+) \|" % (w.upper(), r" [\d,]+ \|" * (col - 1)),
                   shapes[w][key], "%s %s" % (w.upper(), key))
+    claim(perf, r"W3\*\*: (\d+) pods per namespace", shapes["w3"]["pods"] // shapes["w3"]["namespaces"],
+          "W3 pods per namespace")
+    claim(perf, r"W3\*\*: \d+ pods per namespace, (\d+) policies per namespace",
+          shapes["w3"]["policies"] // shapes["w3"]["namespaces"], "W3 policies per namespace")
+    claim(perf, r"W2\*\* follows the real dump above: log-normal namespace sizes, (\d+)% empty",
+          round(100 * float(re.search(r'empty_share = ([\d.]+) if shape == "w2"', read("bench/gen.py")).group(1))),
+          "% empty W2 policies")
+    claim(perf, r"ipBlocks with up to (\d+) CIDRs",
+          max(int(k) for k in re.findall(r"\((\d+), \d+\)", re.search(
+              r"n = g\.weighted\(\[((?:\(\d+, \d+\),? ?)+)\]\)", read("bench/gen.py")).group(1))),
+          "CIDRs per W2 rule")
     claim("README.md", r"W1\s+([\d,]+) pods", shapes["w1"]["pods"], "W1 pods")
     claim("README.md", r"W2 ([\d,]+) pods", shapes["w2"]["pods"], "W2 pods")
     claim("README.md", r"W2 [\d,]+ pods and ([\d,]+) policies", shapes["w2"]["policies"], "W2 policies")
