@@ -512,7 +512,14 @@ def check_references(pc):
 
 
 def check_self_contained():
-    tracked = run(["git", "ls-files"]).stdout.split()
+    p = run(["git", "ls-files"], check=False)
+    if p.returncode == 0:
+        tracked = p.stdout.split()
+    else:  # not a git checkout (an unpacked tarball): every file but build output
+        tracked = []
+        for dirpath, dirs, files in os.walk(ROOT):
+            dirs[:] = [d for d in dirs if not d.startswith((".build", ".git"))]
+            tracked += [os.path.relpath(os.path.join(dirpath, f), ROOT) for f in files]
     for rel in tracked:
         if rel.startswith("Tests/Docs/"):
             continue
