@@ -5,7 +5,7 @@ NODE ?= node-a
 APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time
 BIN := .build/debug/policyc
 
-.PHONY: setup build demo test unit kernel fuzz format-lint bench clean
+.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -47,9 +47,15 @@ bench: setup
 format-lint:
 	$(SWIFT) format lint --strict -r Sources Tests Fuzz/FuzzTarget.swift Package.swift
 
-# The whole suite: formatting, unit and golden tests, the real-kernel suite,
-# then the fuzz regressions and a one-minute fuzz run.
-test: format-lint unit kernel fuzz
+# Every count README.md, docs/ and bench/README.md state, against the code and
+# the built binary; the outputs they show; the command table; the kubectl lines;
+# no path outside the repository (Tests/Docs/check_docs.py, a few seconds).
+docs-check: build
+	python3 Tests/Docs/check_docs.py --policyc $(BIN)
+
+# The whole suite: formatting, the documentation check, unit and golden tests,
+# the real-kernel suite, then the fuzz regressions and a one-minute fuzz run.
+test: format-lint docs-check unit kernel fuzz
 
 clean:
 	rm -rf .build

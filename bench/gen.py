@@ -9,7 +9,7 @@ status ...).
 
     python3 bench/gen.py --shape w1|w2|w3 --seed N --out FILE [--stats]
 
-Shapes (see ../shared/design/PERFORMANCE.md):
+Shapes (see docs/performance.md):
   w1  20 namespaces, 500 pods, 100 policies, 10 nodes
   w2  600 namespaces, 5,400 pods, 13,700 policies, 50 nodes, with the
       distribution of a real dump: 26% empty policies (podSelector {} and no
@@ -480,7 +480,7 @@ def pod_obj(g, pod):
     }
     # kubectl get -o yaml of a real cluster shows (with --show-managed-fields)
     # a controller entry and a kubelet entry; only the kubelet's status entry
-    # is kept so that a pod stays near the 4 KB of PERFORMANCE.md.
+    # is kept so that a pod stays near the 4 KB of docs/performance.md.
     managed = [
         {"apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": status_fields},
          "manager": "kubelet", "operation": "Update", "subresource": "status", "time": g.ts(ready)},

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# policyc benchmark: W1/W2/W3 of ../shared/design/PERFORMANCE.md against the
+# policyc benchmark: W1/W2/W3 of docs/performance.md against the
 # libyaml parse floor, on this machine, in one run. See bench/README.md.
 #
 #   bench/run.sh                      # everything, 3 repetitions
