@@ -8,8 +8,8 @@ struct Policyc: ParsableCommand {
     abstract: "Compile Kubernetes NetworkPolicies into iptables rules, and check what they do.",
     discussion: """
       Inputs are YAML or JSON manifests: files, directories (read recursively for
-      .yaml, .yml and .json) or - for standard input, such as the output of
-      `kubectl get ns,pods,netpol -A -o yaml`.
+      .yaml, .yml and .json) or - for standard input, such as a kubectl dump of
+      every kind policyc reads (`policyc help compile` shows the command).
 
       Exit codes: 0 success; 1 findings (lint), a denied connection (explain) or a change (diff);
       2 usage error, unreadable path or invalid input.
