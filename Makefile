@@ -51,7 +51,7 @@ format-lint:
 # the built binary; the outputs they show; the command table; the kubectl lines;
 # no path outside the repository (Tests/Docs/check_docs.py, a few seconds).
 docs-check: build
-	python3 Tests/Docs/check_docs.py --policyc $(BIN)
+	python3 Tests/Docs/check_docs.py --policyc $(BIN) --strict-help
 
 # The whole suite: formatting, the documentation check, unit and golden tests,
 # the real-kernel suite, then the fuzz regressions and a one-minute fuzz run.
