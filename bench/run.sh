@@ -245,8 +245,8 @@ for shape in $WORKLOADS; do
     chains=$(grep -c '^:' "$rules_file" || true)
     sets=n/a entries=n/a
     if [[ $mode == nft ]]; then
-      # policyc --verbose: "policyc: nft: C chain(s), R rule(s), S set(s), E set element(s)"
-      read -r chains rules sets entries < <(sed -n 's/^policyc: nft: \([0-9]*\) chain(s), \([0-9]*\) rule(s), \([0-9]*\) set(s), \([0-9]*\) set element(s)$/\1 \2 \3 \4/p' "$WORK/default.err")
+      # policyc --verbose: "policyc: nft: C chains, R rules, S sets, E set elements"
+      read -r chains rules sets entries < <(sed -n 's/^policyc: nft: \([0-9]*\) chains\{0,1\}, \([0-9]*\) rules\{0,1\}, \([0-9]*\) sets\{0,1\}, \([0-9]*\) set elements\{0,1\}$/\1 \2 \3 \4/p' "$WORK/default.err")
     elif [[ $mode == ipset ]]; then
       # Each set is created twice (itself, and the temporary -T set it is
       # filled under) and swapped once: count the swaps.

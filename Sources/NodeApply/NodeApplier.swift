@@ -141,24 +141,24 @@ public struct ApplyReport: Sendable {
       (plan.createdSets.count, "created"), (plan.swappedSets.count, "swapped"), (plan.updatedSets.count, "updated"),
       (plan.staleSets.count, "removed"),
     ].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
-    var parts = ["loaded \(Count.of(plan.loadedChains.count, "chain"))"]
+    var parts = ["loaded \(Wording.count(plan.loadedChains.count, "chain"))"]
     if !plan.staleChains.isEmpty { parts.append("removed \(plan.staleChains.count)") }
     if !sets.isEmpty { parts.append("sets " + sets.joined(separator: ", ")) }
     summary =
       changed
       ? "\(name): \(plan.full ? "full" : "incremental") apply, " + parts.joined(separator: ", ") : "\(name): no change"
     details =
-      "\(family == .ipv6 ? "ipv6 " : "")\(plan.full ? "full" : "incremental") apply: \(plan.loadedChains.count) chain(s) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(Self.milliseconds(took)) ms"
+      "\(family == .ipv6 ? "ipv6 " : "")\(plan.full ? "full" : "incremental") apply: \(Wording.count(plan.loadedChains.count, "chain")) loaded, \(plan.staleChains.count) removed; sets: \(plan.createdSets.count) created, \(plan.swappedSets.count) swapped, \(plan.updatedSets.count) updated, \(plan.staleSets.count) removed; kernel load \(Self.milliseconds(took)) ms"
   }
 
   init(nft counts: (chains: Int, rules: Int, sets: Int, elements: Int), changed: Bool, took: Duration) {
     self.changed = changed
     summary =
       changed
-      ? "nft: table inet \(NftRuleSet.table) loaded, \(Count.of(counts.chains, "chain")), \(Count.of(counts.rules, "rule")), \(Count.of(counts.sets, "set"))"
+      ? "nft: table inet \(NftRuleSet.table) loaded, \(Wording.count(counts.chains, "chain")), \(Wording.count(counts.rules, "rule")), \(Wording.count(counts.sets, "set"))"
       : "nft: no change"
     details =
-      "nft apply: table inet \(NftRuleSet.table) replaced: \(counts.chains) chain(s), \(counts.rules) rule(s), \(counts.sets) set(s), \(counts.elements) element(s); kernel load \(Self.milliseconds(took)) ms"
+      "nft apply: table inet \(NftRuleSet.table) replaced: \(Wording.count(counts.chains, "chain")), \(Wording.count(counts.rules, "rule")), \(Wording.count(counts.sets, "set")), \(Wording.count(counts.elements, "element")); kernel load \(Self.milliseconds(took)) ms"
   }
 
   static func milliseconds(_ took: Duration) -> Int {

@@ -1,3 +1,4 @@
+import PolicyModel
 import IptablesEmitter
 import NftEmitter
 
@@ -12,16 +13,11 @@ struct LoadedBackends {
 
   var iptablesDescription: String {
     var parts: [String] = []
-    if chains.ipv4 > 0 { parts.append(Count.of(chains.ipv4, "POLICYC chain") + " in iptables") }
-    if chains.ipv6 > 0 { parts.append(Count.of(chains.ipv6, "POLICYC chain") + " in ip6tables") }
-    if !sets.isEmpty { parts.append(Count.of(sets.count, "POLICYC ipset")) }
+    if chains.ipv4 > 0 { parts.append(Wording.count(chains.ipv4, "POLICYC chain") + " in iptables") }
+    if chains.ipv6 > 0 { parts.append(Wording.count(chains.ipv6, "POLICYC chain") + " in ip6tables") }
+    if !sets.isEmpty { parts.append(Wording.count(sets.count, "POLICYC ipset")) }
     return parts.joined(separator: ", ")
   }
-}
-
-enum Count {
-  /// `1 chain`, `2 chains`.
-  static func of(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 }
 
 extension NodeApplier {
@@ -135,10 +131,10 @@ public struct RemoveReport: Sendable {
   public var summary: String {
     var parts: [String] = []
     if nftTable { parts.append("table inet \(NftRuleSet.table)") }
-    if chains.ipv4 > 0 { parts.append(Count.of(chains.ipv4, "chain") + " in iptables") }
-    if chains.ipv6 > 0 { parts.append(Count.of(chains.ipv6, "chain") + " in ip6tables") }
-    if sets > 0 { parts.append(Count.of(sets, "ipset")) }
-    if !stateFiles.isEmpty { parts.append(Count.of(stateFiles.count, "state file")) }
+    if chains.ipv4 > 0 { parts.append(Wording.count(chains.ipv4, "chain") + " in iptables") }
+    if chains.ipv6 > 0 { parts.append(Wording.count(chains.ipv6, "chain") + " in ip6tables") }
+    if sets > 0 { parts.append(Wording.count(sets, "ipset")) }
+    if !stateFiles.isEmpty { parts.append(Wording.count(stateFiles.count, "state file")) }
     return parts.isEmpty
       ? "policyc: nothing to remove: policyc has no rules, sets or state on this node"
       : "policyc: removed " + parts.joined(separator: ", ")
