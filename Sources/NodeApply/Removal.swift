@@ -1,6 +1,6 @@
-import PolicyModel
 import IptablesEmitter
 import NftEmitter
+import PolicyModel
 
 /// What is loaded of each backend, for `remove` and the both-backends check.
 struct LoadedBackends {
