@@ -1,3 +1,5 @@
+import PolicyModel
+
 /// `path:line:col: severity: message [rule-id]`, one line per finding, in
 /// the order of `LintResult.findings` (path, then position).
 public enum TextReporter {
@@ -19,5 +21,5 @@ public enum TextReporter {
     return line + "\n"
   }
 
-  static func count(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+  static func count(_ n: Int, _ word: String) -> String { Wording.count(n, word) }
 }
