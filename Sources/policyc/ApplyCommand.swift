@@ -51,13 +51,13 @@ struct ApplyCommand: ParsableCommand {
     if emit.isNft, ipsets {
       throw ValidationError("--ipsets is for --backend iptables: the nft table holds its own sets")
     }
-    if emit.family == "both", iptablesSave != nil || iptablesRestore != nil {
+    if emit.family == .both, iptablesSave != nil || iptablesRestore != nil {
       throw ValidationError("--iptables-save and --iptables-restore name one family's tools: use --family ipv4 or ipv6")
     }
   }
 
   /// With --state FILE, IPv6 uses FILE.ipv6 under --family both.
-  func statePath(ipv6: Bool) -> String { StateFile.path(state, ipv6: ipv6, alone: emit.family == "ipv6") }
+  func statePath(ipv6: Bool) -> String { StateFile.path(state, ipv6: ipv6, alone: emit.family == .ipv6) }
 
   /// --iptables-save and --iptables-restore name the one family applied (see validate).
   var applier: NodeApplier {
@@ -80,10 +80,10 @@ struct ApplyCommand: ParsableCommand {
         reports.append(try applier.commit(prepared, force: force))
       } else {
         var families: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
-        for family in emit.family == "both" ? ["ipv4", "ipv6"] : [emit.family] {
+        for family in emit.family.families {
           var flags = emit
-          (flags.family, flags.useIPSets) = (family, ipsets)
-          let path = statePath(ipv6: family == "ipv6")
+          (flags.family, flags.useIPSets) = (family == .ipv6 ? .ipv6 : .ipv4, ipsets)
+          let path = statePath(ipv6: family == .ipv6)
           families.append(
             (try applier.prepare(try flags.ruleSet(cluster), state: full ? nil : StateFile.read(path)), path))
         }

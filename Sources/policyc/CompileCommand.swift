@@ -39,7 +39,7 @@ struct CompileCommand: ParsableCommand {
   func validate() throws {
     if emit.isNft {
       if ipsetOut != nil { throw ValidationError("--ipset-out is for --backend iptables: the nft file holds its sets") }
-    } else if emit.family == "both" {
+    } else if emit.family == .both {
       throw ValidationError("compile writes one file per family: use --family ipv4 or --family ipv6")
     }
   }

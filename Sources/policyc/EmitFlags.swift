@@ -9,7 +9,7 @@ struct EmitFlags: ParsableArguments {
   var node: String?
 
   @Option(help: "What denied traffic gets: reject (fail fast) or drop.")
-  var deny: String = DenyAction.reject.rawValue
+  var deny: DenyFlag = .reject
 
   @Option(help: "The packet-mark bit policyc may use while evaluating a packet (hex).")
   var markBit: String = "0x800000"
@@ -19,14 +19,14 @@ struct EmitFlags: ParsableArguments {
       ipv4 (an iptables-restore file) or ipv6 (an ip6tables-restore file, for the pods' IPv6 \
       addresses; ipBlocks of the other family are left out). apply also takes both.
       """)
-  var family: String = "ipv4"
+  var family: FamilyFlag = .ipv4
 
   @Option(
     help: """
       iptables (iptables-restore/ip6tables-restore files, one per family) or nft \
       (one nft -f file with table inet policyc, both families).
       """)
-  var backend: String = "iptables"
+  var backend: BackendFlag = .iptables
 
   @Flag(help: "Log denied packets (rate-limited) before each deny, prefixed policyc:in|eg:<namespace>/<pod>.")
   var logDenied = false
@@ -41,7 +41,7 @@ struct EmitFlags: ParsableArguments {
   @Option(
     name: .customLong("log-target"),
     help: "With --log-denied: nflog (a netlink group, see --log-group) or log (the kernel log) (default: nflog).")
-  var logTargetFlag: String?
+  var logTargetFlag: LogTargetFlag?
 
   @Option(name: .customLong("log-group"), help: "With --log-denied: the NFLOG group, 0-65535 (default: 0).")
   var logGroupFlag: Int?
@@ -60,7 +60,7 @@ struct EmitFlags: ParsableArguments {
   }
 
   var logRate: String { logRateFlag ?? "10/minute" }
-  var logTarget: String { logTargetFlag ?? "nflog" }
+  var logTarget: LogTargetFlag { logTargetFlag ?? .nflog }
   var logGroup: Int { logGroupFlag ?? 0 }
 
   /// `10/minute` -> (10, .minute).
@@ -74,17 +74,14 @@ struct EmitFlags: ParsableArguments {
 
   var denyLog: DenyLog? {
     guard logDenied, let (rate, unit) = parsedLogRate else { return nil }
-    return DenyLog(target: logTarget == "log" ? .log : .nflog(group: logGroup), rate: rate, unit: unit)
+    return DenyLog(target: logTarget == .log ? .log : .nflog(group: logGroup), rate: rate, unit: unit)
   }
 
-  var isNft: Bool { backend == "nft" }
+  var isNft: Bool { backend == .nft }
 
   func validate() throws {
     if let node, let problem = NameRules.dns1123Subdomain(node) {
       throw ValidationError("invalid --node '\(node)': \(problem)")
-    }
-    guard DenyAction(rawValue: deny) != nil else {
-      throw ValidationError("invalid --deny '\(deny)': must be reject or drop")
     }
     if !logDenied {
       let given = [
@@ -95,25 +92,16 @@ struct EmitFlags: ParsableArguments {
         throw ValidationError("\(flag) only applies with --log-denied: add --log-denied, or leave \(flag) out")
       }
     }
-    guard ["iptables", "nft"].contains(backend) else {
-      throw ValidationError("invalid --backend '\(backend)': must be iptables or nft")
-    }
     guard parsedLogRate != nil else {
       throw ValidationError(
         "invalid --log-rate '\(logRate)': must be N/second, N/minute or N/hour with N from 1 to 10000, such as 10/minute"
       )
     }
-    guard ["nflog", "log"].contains(logTarget) else {
-      throw ValidationError("invalid --log-target '\(logTarget)': must be nflog or log")
-    }
     guard (0...65535).contains(logGroup) else {
       throw ValidationError("invalid --log-group \(logGroup): must be 0-65535")
     }
-    if isNft, family != "ipv4" {
+    if isNft, family != .ipv4 {
       throw ValidationError("--family is for --backend iptables: the nft file always holds both families")
-    }
-    guard parsedFamily != nil || family == "both" else {
-      throw ValidationError("invalid --family '\(family)': must be ipv4, ipv6 or (apply only) both")
     }
     guard let bit = parsedMarkBit, bit != 0, bit & (bit - 1) == 0 else {
       throw ValidationError("invalid --mark-bit '\(markBit)': must be a single bit in hex, such as 0x800000")
@@ -125,17 +113,18 @@ struct EmitFlags: ParsableArguments {
     return UInt32(digits, radix: 16)
   }
 
-  var parsedFamily: IPAddress.Family? { IPAddress.Family(flag: family) }
+  /// The one family of this file (ipv4 for `both`, which apply splits first).
+  var oneFamily: IPAddress.Family { family.families[0] }
 
   var options: EmitOptions {
     EmitOptions(
-      node: node, markBit: parsedMarkBit ?? 0x80_0000, denyAction: DenyAction(rawValue: deny) ?? .reject,
-      useIPSets: useIPSets, family: parsedFamily ?? .ipv4, log: denyLog)
+      node: node, markBit: parsedMarkBit ?? 0x80_0000, denyAction: deny.action, useIPSets: useIPSets,
+      family: oneFamily, log: denyLog)
   }
 
   /// The ipBlocks a file of this family leaves out, for --verbose.
   func otherFamilyBlocks(_ cluster: Cluster) -> Int {
-    let family = parsedFamily ?? .ipv4
+    let family = oneFamily
     return cluster.policies.flatMap { $0.ingress + $0.egress }.flatMap(\.peers).count {
       if case .ipBlock(let block) = $0.kind { return block.cidr.family != family }
       return false
@@ -169,9 +158,7 @@ extension EmitFlags {
   /// The families this command enforces, for the "no address" check; nil
   /// for nft, whose one file always holds both.
   var enforcedFamilies: [IPAddress.Family]? {
-    if isNft { return nil }
-    if family == "both" { return [.ipv4, .ipv6] }
-    return [parsedFamily ?? .ipv4]
+    isNft ? nil : family.families
   }
 
   /// Ends the command (exit 2, nothing written or changed) when `inventory`
@@ -190,4 +177,39 @@ extension EmitFlags {
     Output.stderr("policyc: note: \(InputRefusal.override)\n")
     throw ExitCode(ExitStatus.trouble)
   }
+}
+
+/// `--family`: the address family of an iptables file, or (apply) both.
+enum FamilyFlag: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case ipv4, ipv6, both
+
+  var families: [IPAddress.Family] {
+    switch self {
+    case .ipv4: [.ipv4]
+    case .ipv6: [.ipv6]
+    case .both: [.ipv4, .ipv6]
+    }
+  }
+}
+
+/// `--backend`.
+enum BackendFlag: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case iptables, nft
+}
+
+/// `--deny`.
+enum DenyFlag: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case reject, drop
+
+  var action: DenyAction {
+    switch self {
+    case .reject: .reject
+    case .drop: .drop
+    }
+  }
+}
+
+/// `--log-target`.
+enum LogTargetFlag: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case nflog, log
 }

@@ -163,7 +163,10 @@ final class ExitCodeTests: XCTestCase {
     XCTAssertEqual(run.stdout, expected)
     let bad = try PolicycBinary.policyc(["compile", "--family", "ipv5", golden.path])
     XCTAssertEqual(bad.status, 2)
-    XCTAssertTrue(bad.stderr.contains("invalid --family 'ipv5': must be ipv4, ipv6"), bad.stderr)
+    XCTAssertTrue(
+      bad.stderr.contains(
+        "The value 'ipv5' is invalid for '--family <family>'. Please provide one of 'ipv4', 'ipv6' or 'both'."),
+      bad.stderr)
     let both = try PolicycBinary.policyc(["compile", "--family", "both", golden.path])
     XCTAssertEqual(both.status, 2)
     XCTAssertTrue(both.stderr.contains("compile writes one file per family"), both.stderr)
