@@ -97,7 +97,7 @@ build_root() {
   local mirror new=$CACHE.new t
   mirror=$(debian_mirror)
   mirror=${mirror:-http://deb.debian.org/debian}
-  note "building the $SUITE minbase root in $CACHE from $mirror (first run only)"
+  note "building the $SUITE minbase root in $CACHE from $mirror (missing or broken)"
   remove_tree "$new"
   remove_tree "$CACHE"
   mkdir -p "$(dirname "$CACHE")"
