@@ -80,7 +80,11 @@ stage: release
 	$(SWIFT) package --scratch-path $(MANUAL_SCRATCH) generate-manual --configuration debug \
 	  --date "$$(git log -1 --format=%cs 2>/dev/null || date -u +%F)"
 	mkdir -p $(STAGE)
-	cp $(MANUAL_SCRATCH)/plugins/GenerateManual/outputs/policyc/policyc.1 $(STAGE)/policyc.1
+	@# The generator copies help text verbatim, and roff drops a text line that
+	@# starts with '.' or "'" as an unknown request (".yaml, .yml and .json)"
+	@# vanished); \& in front keeps it. mdoc's own macros start uppercase.
+	sed -e 's/^\([.'\'']\)\([^A-Z\\]\)/\\\&\1\2/' \
+	  $(MANUAL_SCRATCH)/plugins/GenerateManual/outputs/policyc/policyc.1 >$(STAGE)/policyc.1
 	for shell in bash zsh fish; do \
 	  $(RELEASE_BIN) --generate-completion-script $$shell >$(STAGE)/completion.$$shell || exit 1; \
 	done

@@ -240,6 +240,9 @@ note "ldd in the chroot: $(awk '{print $1}' "$WORK/chroot/ldd" | tr '\n' ' ')"
 MAN=$WORK/upper/usr/local/share/man/man1/policyc.1
 [ -s "$MAN" ] || fail "man page share/man/man1/policyc.1 not installed"
 grep -q '^\.Dt POLICYC 1' "$MAN" || fail "policyc.1 is not the generated mdoc page"
+# A text line starting with '.' or "'" would be read as a roff request and
+# vanish from the page (make install escapes them).
+if grep -n "^[.'][^A-Z\\]" "$MAN"; then fail "policyc.1 has text lines roff would drop (above)"; fi
 for c in compile apply matrix explain diff lint rules; do
   grep -qw "$c" "$MAN" || fail "policyc.1 does not describe the $c command"
 done
