@@ -4,8 +4,14 @@ SWIFT ?= swift
 NODE ?= node-a
 APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time
 BIN := .build/debug/policyc
+# `make install` puts policyc, its man page and shell completions under
+# $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+DESTDIR ?=
+RELEASE_BIN := .build/release/policyc
+STAGE := .build/install-stage
 
-.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean
+.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -45,7 +51,7 @@ bench: setup
 
 # The style check STYLE.md asks for: the checked-in .swift-format, kept clean.
 format-lint:
-	$(SWIFT) format lint --strict -r Sources Tests Fuzz/FuzzTarget.swift Package.swift
+	$(SWIFT) format lint --strict -r Sources Tests Fuzz/FuzzTarget.swift Package.swift Plugins
 
 # Every count README.md, docs/ and bench/README.md state, against the code and
 # the built binary; the outputs they show; the command table; the kubectl lines;
@@ -54,8 +60,66 @@ docs-check: build
 	python3 Tests/Docs/check_docs.py --policyc $(BIN) --strict-help
 
 # The whole suite: formatting, the documentation check, unit and golden tests,
-# the real-kernel suite, then the fuzz regressions and a one-minute fuzz run.
-test: format-lint docs-check unit kernel fuzz
+# the real-kernel suite, the fuzz regressions and a one-minute fuzz run, and the
+# install check (the installed binary in a minimal Debian 12 root).
+test: format-lint docs-check unit kernel fuzz install-check
+
+# A release binary with the Swift runtime and Foundation linked in statically,
+# so it runs on a node without Swift: it needs only libc-level libraries and
+# libyaml (libyaml-0-2). The ldd check fails the build otherwise.
+release: setup
+	$(SWIFT) build -c release --static-swift-stdlib --product policyc
+	@bad=$$(ldd $(RELEASE_BIN) | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|/opt/swift|not found' || true); \
+	if [ -n "$$bad" ]; then echo "release: $(RELEASE_BIN) still needs the toolchain's libraries:"; echo "$$bad"; exit 1; fi
+
+# The man page comes from swift-argument-parser's generate-manual plugin: it
+# builds the package itself, runs `policyc --experimental-dump-help` and writes
+# mdoc. It builds in debug in a scratch directory of its own (MANUAL_SCRATCH):
+# sharing .build with the static release build would make each of the two
+# rebuild everything after the other. Dated by the commit, so one commit gives
+# one page. Completions come from the installed binary itself. Always rerun
+# (both builds are incremental): a new commit changes `--version` without
+# touching a source file.
+MANUAL_SCRATCH := .build/manual
+stage: release
+	rm -rf $(STAGE) $(MANUAL_SCRATCH)/plugins/GenerateManual/outputs/policyc
+	$(SWIFT) package --scratch-path $(MANUAL_SCRATCH) generate-manual --configuration debug \
+	  --date "$$(git log -1 --format=%cs 2>/dev/null || date -u +%F)"
+	mkdir -p $(STAGE)
+	@# The generator copies help text verbatim, and roff drops a text line that
+	@# starts with '.' or "'" as an unknown request (".yaml, .yml and .json)"
+	@# vanished); \& in front keeps it. mdoc's own macros start uppercase.
+	sed -e 's/^\([.'\'']\)\([^A-Z\\]\)/\\\&\1\2/' \
+	  $(MANUAL_SCRATCH)/plugins/GenerateManual/outputs/policyc/policyc.1 >$(STAGE)/policyc.1
+	for shell in bash zsh fish; do \
+	  $(RELEASE_BIN) --generate-completion-script $$shell >$(STAGE)/completion.$$shell || exit 1; \
+	done
+	cp $(RELEASE_BIN) $(STAGE)/policyc
+	strip $(STAGE)/policyc
+
+install: stage
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(STAGE)/policyc $(DESTDIR)$(PREFIX)/bin/policyc
+	install -m 0644 $(STAGE)/policyc.1 $(DESTDIR)$(PREFIX)/share/man/man1/policyc.1
+	install -m 0644 $(STAGE)/completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/policyc
+	install -m 0644 $(STAGE)/completion.zsh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_policyc
+	install -m 0644 $(STAGE)/completion.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/policyc.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/policyc $(DESTDIR)$(PREFIX)/share/man/man1/policyc.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/policyc \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_policyc \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/policyc.fish
+
+# `make install` into a temporary root, then the installed binary in a minimal
+# Debian 12 root (debootstrap minbase + libyaml-0-2, iptables, nftables; cached
+# in /var/cache/policyc): same compile bytes as on this host, and the chroot's
+# own iptables-restore and nft accept them (Tests/Install/chroot_check.sh).
+install-check:
+	bash Tests/Install/chroot_check.sh
 
 clean:
 	rm -rf .build

@@ -27,8 +27,11 @@ let package = Package(
       dependencies: [
         "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      plugins: ["BuildInfo"]
     ),
+    // Writes the git commit for `policyc --version` (Plugins/BuildInfo).
+    .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
       name: "UnitTests",
       dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply"],

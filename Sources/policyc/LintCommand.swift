@@ -90,7 +90,7 @@ struct LintCommand: ParsableCommand {
     switch format {
     case .text: Output.stdout(TextReporter.render(result))
     case .json: Output.stdout(JSONReporter.render(result, base: base))
-    case .sarif: Output.stdout(SARIFReporter.render(result, base: base))
+    case .sarif: Output.stdout(SARIFReporter.render(result, base: base, toolVersion: BuildInfo.version))
     case .github: Output.stdout(GitHubReporter.render(result, base: base))
     }
     Output.stderr(TextReporter.summary(result))

@@ -14,7 +14,7 @@ struct Policyc: ParsableCommand {
       Exit codes: 0 success; 1 findings (lint), a denied connection (explain) or a change (diff);
       2 usage error, unreadable path or invalid input.
       """,
-    version: "0.1.0",
+    version: "policyc \(BuildInfo.version)",
     subcommands: [
       CompileCommand.self, ApplyCommand.self, MatrixCommand.self, ExplainCommand.self, DiffCommand.self,
       LintCommand.self, RulesCommand.self, RemoveCommand.self,

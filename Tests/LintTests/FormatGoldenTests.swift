@@ -44,6 +44,20 @@ final class FormatGoldenTests: XCTestCase {
     XCTAssertTrue(output.contains("INVALID"), output)
   }
 
+  /// `tool.driver.version` carries what `policyc --version` prints after the
+  /// name, commit included; `semanticVersion` is the bare number. The golden
+  /// holds the number only, so it does not change with every commit.
+  func testSARIFDriverCarriesTheToolVersion() throws {
+    let full = "\(PolicycVersion.number) (commit 0123456789ab)"
+    let sarif = SARIFReporter.render(try LintGolden.lint(Self.directory), toolVersion: full)
+    let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(sarif.utf8)) as? [String: Any])
+    let run = try XCTUnwrap((root["runs"] as? [[String: Any]])?.first)
+    let driver = try XCTUnwrap((run["tool"] as? [String: Any])?["driver"] as? [String: Any])
+    XCTAssertEqual(driver["version"] as? String, full)
+    XCTAssertEqual(driver["semanticVersion"] as? String, PolicycVersion.number)
+    XCTAssertNotNil(PolicycVersion.number.wholeMatch(of: /[0-9]+\.[0-9]+\.[0-9]+/))
+  }
+
   /// What GitHub code scanning needs beyond the schema.
   func testSARIFHasWhatCodeScanningNeeds() throws {
     let sarif = SARIFReporter.render(try LintGolden.lint(Self.directory), base: "/work/repo")

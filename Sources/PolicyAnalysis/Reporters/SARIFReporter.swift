@@ -7,7 +7,11 @@ public enum SARIFReporter {
   public static let schema = "https://json.schemastore.org/sarif-2.1.0.json"
 
   /// `base`: the directory lint ran in; absolute paths are made relative to it.
-  public static func render(_ result: LintResult, base: String? = nil) -> String {
+  /// `toolVersion`: `tool.driver.version`, what `policyc --version` prints
+  /// after the name (with the commit); `semanticVersion` is the bare number.
+  public static func render(
+    _ result: LintResult, base: String? = nil, toolVersion: String = PolicycVersion.number
+  ) -> String {
     let index = Dictionary(
       uniqueKeysWithValues: result.rules.enumerated().map { ($1.description.id, $0) })
     let fingerprints = Fingerprints.compute(result.findings, base: base)
@@ -16,6 +20,8 @@ public enum SARIFReporter {
     }
     let driver: JSONValue = .object([
       "name": .string("policyc"),
+      "version": .string(toolVersion),
+      "semanticVersion": .string(PolicycVersion.number),
       "rules": .array(result.rules.map(rule)),
     ])
     let run: JSONValue = .object([
