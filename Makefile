@@ -73,17 +73,16 @@ release: setup
 	if [ -n "$$bad" ]; then echo "release: $(RELEASE_BIN) still needs the toolchain's libraries:"; echo "$$bad"; exit 1; fi
 
 # The man page comes from swift-argument-parser's generate-manual plugin: it
-# builds the package itself, runs `policyc --experimental-dump-help` and writes
-# mdoc. It builds in debug in a scratch directory of its own (MANUAL_SCRATCH):
-# sharing .build with the static release build would make each of the two
-# rebuild everything after the other. Dated by the commit, so one commit gives
-# one page. Completions come from the installed binary itself. Always rerun
-# (both builds are incremental): a new commit changes `--version` without
-# touching a source file.
-MANUAL_SCRATCH := .build/manual
+# builds the package itself (in debug, into .build/debug, which `make build`
+# has already built, so this costs seconds), runs
+# `policyc --experimental-dump-help` and writes mdoc. Dated by the commit, so
+# one commit gives one page. Completions come from the installed binary
+# itself. Always rerun (both builds are incremental): a new commit changes
+# `--version` without touching a source file.
+MANUAL_SCRATCH := .build
 stage: release
 	rm -rf $(STAGE) $(MANUAL_SCRATCH)/plugins/GenerateManual/outputs/policyc
-	$(SWIFT) package --scratch-path $(MANUAL_SCRATCH) generate-manual --configuration debug \
+	$(SWIFT) package generate-manual --configuration debug \
 	  --date "$$(git log -1 --format=%cs 2>/dev/null || date -u +%F)"
 	mkdir -p $(STAGE)
 	@# The generator copies help text verbatim, and roff drops a text line that
