@@ -15,6 +15,9 @@ public struct ConnectivityChange: Sendable, Hashable {
   /// Policies (namespace/name) whose addition, removal or edit caused the
   /// change; empty when only pods or namespaces changed.
   public var causes: [String]
+  /// Whether either answer depends on an address a pod of the pair does not
+  /// have: both are given as if no ipBlock matches it.
+  public var dependsOnAddress = false
 }
 
 public struct ConnectivityDiff: Sendable {
@@ -31,6 +34,7 @@ public enum ConnectivityDiffer {
     let after = Cluster.forAnalysis(new)
     let oldEngine = ConnectivityEngine(cluster: before)
     let newEngine = ConnectivityEngine(cluster: after)
+    let (oldAssumable, newAssumable) = (oldEngine.assumableAddresses, newEngine.assumableAddresses)
     let podIPs = Set((before.pods + after.pods).flatMap(\.ips))
     let regions = ExternalRegions.regions(
       for: before.policies + after.policies, adminPolicies: before.allAdminPolicies + after.allAdminPolicies,
@@ -84,12 +88,20 @@ public enum ConnectivityDiffer {
         let now = fn.flatMap { f in tn.map { newEngine.allowedPorts(from: f, to: $0) } }
         if was == now { continue }
         let kind: ConnectivityChange.Kind = was == nil ? .added : now == nil ? .removed : .changed
+        let depends =
+          fo.flatMap { f in to.map { !oldEngine.addressDependence(from: f, to: $0, addresses: oldAssumable).isEmpty } }
+          == true
+          || fn.flatMap { f in tn.map { !newEngine.addressDependence(from: f, to: $0, addresses: newAssumable).isEmpty }
+          }
+            == true
         for from in g.members {
           for to in h.members where from != to || workloads {
             let causes =
               kind == .changed
               ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
-            changes.append(ConnectivityChange(kind: kind, from: from, to: to, before: was, after: now, causes: causes))
+            changes.append(
+              ConnectivityChange(
+                kind: kind, from: from, to: to, before: was, after: now, causes: causes, dependsOnAddress: depends))
           }
         }
       }
