@@ -64,9 +64,19 @@ public struct Cluster: Sendable {
   /// templates of workloads (Deployment, Job, ...) in their place.
   public static func forAnalysis(_ inventory: Inventory) -> Cluster {
     let pods = inventory.pods.isEmpty ? inventory.workloads : inventory.pods
-    return Cluster(
+    return forAnalysis(
       namespaces: inventory.namespaces, pods: pods, policies: inventory.policies,
-      adminPolicies: inventory.adminPolicies, takesPart: \.isAnalysisEndpoint)
+      adminPolicies: inventory.adminPolicies)
+  }
+
+  /// The analysis view of given objects: every pod that is an endpoint by
+  /// identity (`Pod.isAnalysisEndpoint`), with or without an address.
+  public static func forAnalysis(
+    namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []
+  ) -> Cluster {
+    Cluster(
+      namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies,
+      takesPart: \.isAnalysisEndpoint)
   }
 
   /// Indices into `pods` of the pods a policy's podSelector picks: pods of
