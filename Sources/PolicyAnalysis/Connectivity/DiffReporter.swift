@@ -4,11 +4,17 @@ import PolicyModel
 public enum DiffReporter {
   static func label(_ set: PortSet?) -> String { set?.description ?? "-" }
 
+  /// `changed`, or `changed (IPv6)` when only that family's answer changed
+  /// that way.
+  static func kind(_ c: ConnectivityChange) -> String {
+    c.kind.rawValue + (c.family.map { " (IPv\($0.rawValue))" } ?? "")
+  }
+
   public static func text(_ diff: ConnectivityDiff) -> String {
     if diff.changes.isEmpty { return "no connectivity change\n" }
     var out = ""
     for c in diff.changes {
-      out += "\(c.kind.rawValue): \(c.from) -> \(c.to): \(label(c.before)) => \(label(c.after))"
+      out += "\(kind(c)): \(c.from) -> \(c.to): \(label(c.before)) => \(label(c.after))"
       if !c.causes.isEmpty { out += " (by \(c.causes.joined(separator: ", ")))" }
       if c.dependsOnAddress { out += " [address-dependent]" }
       out += "\n"
@@ -37,7 +43,7 @@ public enum DiffReporter {
     if diff.changes.isEmpty { return out + "No connectivity change.\n" }
     out += "**\(summary(diff))**\n\n| change | from | to | before | after | caused by |\n|---|---|---|---|---|---|\n"
     for c in diff.changes.prefix(limit) {
-      let kind = c.kind.rawValue + (c.dependsOnAddress ? " (address-dependent)" : "")
+      let kind = kind(c) + (c.dependsOnAddress ? " (address-dependent)" : "")
       let cells = [kind, c.from, c.to, label(c.before), label(c.after), c.causes.joined(separator: ", ")]
       out += "| " + cells.map { "`\(escape($0))`" }.map { $0 == "``" ? "" : $0 }.joined(separator: " | ") + " |\n"
     }
@@ -58,7 +64,7 @@ public enum DiffReporter {
   public static func json(_ diff: ConnectivityDiff) -> String {
     let changes = diff.changes.map { c in
       (c.dependsOnAddress ? "{\"addressDependent\":true," : "{")
-        + "\"after\":\(c.after.map { JSON.string($0.description) } ?? "null"),\"before\":\(c.before.map { JSON.string($0.description) } ?? "null"),\"causes\":[\(c.causes.map(JSON.string).joined(separator: ","))],\"from\":\(JSON.string(c.from)),\"kind\":\(JSON.string(c.kind.rawValue)),\"to\":\(JSON.string(c.to))}"
+        + "\"after\":\(c.after.map { JSON.string($0.description) } ?? "null"),\"before\":\(c.before.map { JSON.string($0.description) } ?? "null"),\"causes\":[\(c.causes.map(JSON.string).joined(separator: ","))],\(c.family.map { "\"family\":\"ipv\($0.rawValue)\"," } ?? "")\"from\":\(JSON.string(c.from)),\"kind\":\(JSON.string(c.kind.rawValue)),\"to\":\(JSON.string(c.to))}"
     }
     let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
     return "{\"changes\":[" + changes.joined(separator: ",")
