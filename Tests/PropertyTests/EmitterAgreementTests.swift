@@ -79,7 +79,7 @@ extension EmitterAgreementTests {
     var probes = 0
     var addressless = 0
     var dependent = 0
-    for round in 0..<120 {
+    for round in 0..<150 {
       let cluster = RandomCluster.make(&generator, withoutAddresses: true)
       addressless += cluster.pods.filter(\.hasNoAddress).count
       guard let count = EngineAgreement.check(cluster, label: "no-address #\(round)") else { return }
