@@ -54,7 +54,74 @@ public struct Explanation: Sendable {
         + describe(
           ingress, direction: .ingress, isolatedBy: isolating(to, .ingress, cluster),
           adminSelects: adminSelects(to, .ingress, cluster)))
+    lines += addressNotes(
+      verdict: verdict, from: from, to: to, probe: probe, family: family, allowed: allowed,
+      name: { name($0, cluster) })
     return Explanation(allowed: allowed, text: lines.joined(separator: "\n") + "\n")
+  }
+
+  /// For a pod without an address: "an ipBlock never matches them (no
+  /// address)", said where a rule that could decide has an ipBlock peer; and
+  /// the rule for answers that depend on the address: the verdict stands as
+  /// if no ipBlock matches, and each region of the policies' ipBlocks where
+  /// an address would turn it is named.
+  static func addressNotes(
+    verdict: ReferenceVerdict, from: Endpoint, to: Endpoint, probe: PortProbe, family: IPAddress.Family,
+    allowed: Bool, name: (Endpoint) -> String
+  ) -> [String] {
+    let cluster = verdict.cluster
+    let source = verdict.pod(from)
+    let destination = verdict.pod(to)
+    var lines: [String] = []
+    func plain(_ e: Endpoint) -> String {
+      if case .pod(let ns, let name) = e { return "\(ns)/\(name)" }
+      return name(e)
+    }
+    // (subject, peer endpoint, peer pod, direction) where the peer has no address.
+    var sides: [(subject: Pod, peer: Endpoint, peerPod: Pod, direction: PolicyType)] = []
+    if let source, let destination, destination.hasNoAddress { sides.append((source, to, destination, .egress)) }
+    if let source, let destination, source.hasNoAddress { sides.append((destination, from, source, .ingress)) }
+    for side in sides where hasIPBlockPeer(cluster, side.subject, side.direction) {
+      lines.append(
+        "  no ipBlock of the \(side.direction.rawValue.lowercased()) rules of \(plain(side.direction == .egress ? from : to)) matches \(plain(side.peer)): it has no address"
+      )
+    }
+    // Each pod without an address in turn: would an address inside some
+    // ipBlock region of the policies turn the answer?
+    let base = verdict.explain(from: from, to: to, port: probe.port, proto: probe.proto, family: family)
+    let regions = ConnectivityEngine.assumableRegions(cluster, family: family)
+    for side in sides {
+      var turning: [String] = []
+      for region in regions {
+        guard let address = region.representative else { continue }
+        var assumed = side.peerPod
+        assumed.ips = [address]
+        let v = verdict.verdict(
+          subject: side.subject, peer: side.peer, peerPod: assumed, direction: side.direction, port: probe.port,
+          proto: probe.proto, family: family)
+        let (egress, ingress) = side.direction == .egress ? (v, base.ingress) : (base.egress, v)
+        if (egress.allows && ingress.allows) != allowed {
+          turning.append(String(region.name.dropFirst("external ".count)))
+        }
+      }
+      guard !turning.isEmpty else { continue }
+      lines.append(
+        "  depends on an address \(plain(side.peer)) does not have: with one in \(Wording.list(turning, limit: 5)) it would be \(allowed ? "DENIED" : "ALLOWED")"
+      )
+    }
+    return lines
+  }
+
+  /// Whether a rule that can decide for the subject in a direction (its
+  /// NetworkPolicies, admin policies or baseline) has an ipBlock peer.
+  static func hasIPBlockPeer(_ cluster: Cluster, _ subject: Pod, _ direction: PolicyType) -> Bool {
+    let rules =
+      cluster.policies(selecting: subject, for: direction).flatMap { $0.rules(direction) }
+      + cluster.adminPolicies(selecting: subject, for: direction).flatMap { $0.rules(direction).map(\.match) }
+      + (cluster.baseline(selecting: subject, for: direction)?.rules(direction).map(\.match) ?? [])
+    return rules.contains { rule in
+      rule.peers.contains { if case .ipBlock = $0.kind { return true } else { return false } }
+    }
   }
 
   static func name(_ e: Endpoint, _ cluster: Cluster, _ family: IPAddress.Family) -> String {
@@ -63,6 +130,8 @@ public struct Explanation: Sendable {
       let ip = cluster.podIndex(namespace: ns, name: name).flatMap {
         cluster.pods[$0].ips.first { $0.family == family }
       }
+      guard let i = cluster.podIndex(namespace: ns, name: name) else { return "\(ns)/\(name)" }
+      if cluster.pods[i].hasNoAddress { return "\(ns)/\(name) (no address)" }
       return "\(ns)/\(name)" + (ip.map { " (\($0))" } ?? "")
     case .address(let ip): return "\(ip) (outside the cluster)"
     }

@@ -59,11 +59,27 @@ public struct ConnectivityMatrix: Sendable {
   /// Verdict rows per ordered pair of classes (`a * width + b`), nil where
   /// no two endpoints of that pair exist.
   let rows: [[Bool]?]
+  /// Per ordered pair of classes, the ports whose answer would change if a
+  /// pod of the pair without an address had one inside an ipBlock; nil when
+  /// none would.
+  let dependent: [[Bool]?]
+  /// Endpoints that are pods without an address.
+  public var addressless: Set<Int>
 
   /// Whether endpoint `from` may reach endpoint `to` on `ports[port]`.
   public func isAllowed(_ from: Int, _ to: Int, _ port: Int) -> Bool {
     from == to || rows[classOf[from] * width + classOf[to]]![port]
   }
+
+  /// Whether the answer for a cell depends on an address a pod of the pair
+  /// does not have: the cell shows it as no ipBlock matching that pod, and
+  /// it would flip were the pod's address inside some ipBlock of the policies.
+  public func dependsOnAddress(_ from: Int, _ to: Int, _ port: Int) -> Bool {
+    from != to && (dependent[classOf[from] * width + classOf[to]]?[port] ?? false)
+  }
+
+  /// Whether any cell depends on an address.
+  public var hasAddressDependence: Bool { dependent.contains { $0 != nil } }
 
   /// allowed[from][to][port], materialised (for small matrices and tests).
   public var allowed: [[[Bool]]] {
@@ -114,6 +130,8 @@ public struct ConnectivityMatrix: Sendable {
     // One verdict row per ordered pair of classes that occurs; a class with
     // itself needs two distinct members.
     var rows: [[Bool]?] = Array(repeating: nil, count: width * width)
+    var dependent: [[Bool]?] = Array(repeating: nil, count: width * width)
+    let assumable = engine.assumableAddresses
     for a in 0..<width where present[a] > 0 {
       for b in 0..<width where present[b] > 0 && (a != b || present[a] > 1) {
         let t = a == b ? seconds[b]! : standIns[b]!
@@ -121,16 +139,31 @@ public struct ConnectivityMatrix: Sendable {
         rows[a * width + b] = ports.map {
           verdict.allows(from: endpoint(f), to: endpoint(t), port: $0.port, proto: $0.proto, family: family)
         }
+        let others = engine.addressDependence(from: f, to: t, addresses: assumable)
+        if !others.isEmpty {
+          let base = engine.allowedPorts(from: f, to: t)
+          let flips = ports.map { p in
+            others.contains { $0.1.contains(p.port, p.proto) != base.contains(p.port, p.proto) }
+          }
+          if flips.contains(true) { dependent[a * width + b] = flips }
+        }
       }
     }
+    let addressless = Set(
+      endpoints.indices.filter {
+        if case .pod(let p) = endpoints[$0].side { return cluster.pods[p].hasNoAddress }
+        return false
+      })
     return ConnectivityMatrix(
-      endpoints: endpoints.map(\.name), ports: ports, classOf: classOf, width: width, rows: rows)
+      endpoints: endpoints.map(\.name), ports: ports, classOf: classOf, width: width, rows: rows,
+      dependent: dependent, addressless: addressless)
   }
 }
 
 /// Pure functions from a matrix to text, one per format.
 public enum MatrixReporter {
-  /// One table per port, rows from, columns to; `.` allowed, `X` denied.
+  /// One table per port, rows from, columns to; `.` allowed, `X` denied,
+  /// `?` after either when the answer depends on an address a pod lacks.
   public static func text(_ m: ConnectivityMatrix) -> String {
     var out = ""
     let width = max(4, (m.endpoints.map(\.count).max() ?? 0))
@@ -138,10 +171,24 @@ public enum MatrixReporter {
       out += "\(probe)\n"
       out += pad("", width) + " " + m.endpoints.indices.map { String(format3($0)) }.joined(separator: " ") + "\n"
       for (i, from) in m.endpoints.enumerated() {
-        let cells = m.endpoints.indices.map { j in m.isAllowed(i, j, p) ? "  ." : "  X" }
+        let cells = m.endpoints.indices.map { j in
+          m.dependsOnAddress(i, j, p) ? (m.isAllowed(i, j, p) ? " .?" : " X?") : (m.isAllowed(i, j, p) ? "  ." : "  X")
+        }
         out += pad(from, width) + " " + cells.joined(separator: " ") + "\n"
       }
       out += "columns: " + m.endpoints.enumerated().map { "\($0.offset)=\($0.element)" }.joined(separator: " ") + "\n\n"
+    }
+    return out + notes(m)
+  }
+
+  /// Which endpoints have no address, and what `?` means, when it applies.
+  static func notes(_ m: ConnectivityMatrix) -> String {
+    guard !m.addressless.isEmpty else { return "" }
+    let names = m.addressless.sorted().map { m.endpoints[$0] }
+    var out = "without an address (no ipBlock matches them): " + Wording.list(names) + "\n"
+    if m.hasAddressDependence {
+      out +=
+        "?: the answer depends on the address; shown as if no ipBlock matches, and it would differ were the address inside an ipBlock of the policies\n"
     }
     return out
   }
@@ -164,9 +211,25 @@ public enum MatrixReporter {
         }
       }
     }
-    return "{\"allowed\":[" + triples.joined(separator: ",") + "],\"endpoints\":["
-      + m.endpoints.map(JSON.string).joined(separator: ",") + "],\"ports\":["
-      + m.ports.map { JSON.string($0.description) }.joined(separator: ",") + "]}\n"
+    var dependent: [String] = []
+    for i in m.endpoints.indices {
+      for j in m.endpoints.indices where i != j {
+        for (p, probe) in m.ports.enumerated() where m.dependsOnAddress(i, j, p) {
+          dependent.append(
+            "[\(JSON.string(m.endpoints[i])),\(JSON.string(m.endpoints[j])),\(JSON.string(probe.description))]")
+        }
+      }
+    }
+    // Keys for pods without an address appear only when there are such pods,
+    // so the output for inputs with addresses stays as it was.
+    let addressless = m.addressless.sorted().map { JSON.string(m.endpoints[$0]) }
+    var out = "{\"allowed\":[" + triples.joined(separator: ",") + "]"
+    if !addressless.isEmpty { out += ",\"dependsOnAddress\":[" + dependent.joined(separator: ",") + "]" }
+    out +=
+      ",\"endpoints\":[" + m.endpoints.map(JSON.string).joined(separator: ",") + "],\"ports\":["
+      + m.ports.map { JSON.string($0.description) }.joined(separator: ",") + "]"
+    if !addressless.isEmpty { out += ",\"withoutAddress\":[" + addressless.joined(separator: ",") + "]" }
+    return out + "}\n"
   }
 
   public static func csv(_ m: ConnectivityMatrix) -> String {

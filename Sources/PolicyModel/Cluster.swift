@@ -4,7 +4,8 @@ public struct Cluster: Sendable {
   /// Namespace name to labels (with `kubernetes.io/metadata.name`), for every
   /// namespace written or mentioned by a pod or policy.
   public let namespaceLabels: [String: [String: String]]
-  /// Pods that take part (see `Pod.participates`), sorted by namespace/name.
+  /// Pods that take part (see `Pod.participates`; for analysis,
+  /// `Pod.isAnalysisEndpoint`), sorted by namespace/name.
   public let pods: [Pod]
   /// Policies sorted by namespace/name.
   public let policies: [NetworkPolicy]
@@ -17,6 +18,14 @@ public struct Cluster: Sendable {
   let policiesByNamespace: [String: [Int]]
 
   public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []) {
+    self.init(
+      namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies, takesPart: \.participates)
+  }
+
+  init(
+    namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy],
+    takesPart: (Pod) -> Bool
+  ) {
     self.adminPolicies = adminPolicies.filter { $0.tier != .baseline }.sorted(by: AdminPolicy.ordered)
     baseline = adminPolicies.first { $0.tier == .baseline && $0.meta.name == AdminPolicy.baselineName }
     var labels: [String: [String: String]] = [:]
@@ -26,7 +35,7 @@ public struct Cluster: Sendable {
       labels[name] = [Namespace.nameLabel: name]
     }
     namespaceLabels = labels
-    self.pods = pods.filter(\.participates).sorted {
+    self.pods = pods.filter(takesPart).sorted {
       ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name)
     }
     self.policies = policies.sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
@@ -50,13 +59,24 @@ public struct Cluster: Sendable {
       adminPolicies: inventory.adminPolicies)
   }
 
-  /// The cluster for review tools: real pods, or, when the inputs hold none,
-  /// the pod templates of workloads (Deployment, Job, ...) in their place.
+  /// The cluster for review tools: real pods, with or without an address
+  /// (see `Pod.isAnalysisEndpoint`), or, when the inputs hold none, the pod
+  /// templates of workloads (Deployment, Job, ...) in their place.
   public static func forAnalysis(_ inventory: Inventory) -> Cluster {
     let pods = inventory.pods.isEmpty ? inventory.workloads : inventory.pods
-    return Cluster(
+    return forAnalysis(
       namespaces: inventory.namespaces, pods: pods, policies: inventory.policies,
       adminPolicies: inventory.adminPolicies)
+  }
+
+  /// The analysis view of given objects: every pod that is an endpoint by
+  /// identity (`Pod.isAnalysisEndpoint`), with or without an address.
+  public static func forAnalysis(
+    namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []
+  ) -> Cluster {
+    Cluster(
+      namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies,
+      takesPart: \.isAnalysisEndpoint)
   }
 
   /// Indices into `pods` of the pods a policy's podSelector picks: pods of
@@ -138,4 +158,18 @@ public struct Cluster: Sendable {
     !policies(selecting: pod, for: direction).isEmpty || !adminPolicies(selecting: pod, for: direction).isEmpty
       || baseline(selecting: pod, for: direction) != nil
   }
+}
+
+extension Pod {
+  /// "In analysis (explain, matrix, diff, lint) they are endpoints by
+  /// identity": a pod without an address still takes part, known by
+  /// namespace/name, labels and named ports. Host-network and finished pods
+  /// stay out, as they do on the node.
+  public var isAnalysisEndpoint: Bool {
+    !hostNetwork && phase != "Succeeded" && phase != "Failed"
+  }
+
+  /// A pod without any address (no status, Pending, or a workload's
+  /// template): no ipBlock can match it.
+  public var hasNoAddress: Bool { ips.isEmpty }
 }

@@ -56,6 +56,10 @@ struct CompileCommand: ParsableCommand {
     let inventory = try input.loadOrExit(pruned: true)
     try emit.refuseUnenforceable(inventory, inputs: input.paths, consequence: "nothing written")
     let loaded = clock.now
+    let addressless = inventory.pods.filter { $0.isAnalysisEndpoint && $0.hasNoAddress }.count
+    if input.verbose && addressless > 0 {
+      Output.stderr("policyc: \(Wording.count(addressless, "pod")) without an address left out: nothing to match\n")
+    }
     if emit.isNft { return try runNft(Cluster(inventory), times: (started, loaded)) }
     var flags = emit
     flags.useIPSets = ipsetOut != nil

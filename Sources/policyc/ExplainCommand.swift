@@ -42,12 +42,14 @@ struct ExplainCommand: ParsableCommand {
     let cluster = Cluster.forAnalysis(try input.loadOrExit())
     guard let source = Explanation.endpoint(from, in: cluster) else {
       Output.stderr(
-        "policyc: error: --from '\(from)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
+        "policyc: error: --from '\(from)': no such pod (NAMESPACE/NAME of a pod that is not finished and not host-network) or address\n"
+      )
       throw ExitCode(ExitStatus.trouble)
     }
     guard let destination = Explanation.endpoint(to, in: cluster) else {
       Output.stderr(
-        "policyc: error: --to '\(to)': no such pod (NAMESPACE/NAME of a running pod with an IP) or address\n")
+        "policyc: error: --to '\(to)': no such pod (NAMESPACE/NAME of a pod that is not finished and not host-network) or address\n"
+      )
       throw ExitCode(ExitStatus.trouble)
     }
     // An IPv6 address on either side makes it IPv6 traffic.

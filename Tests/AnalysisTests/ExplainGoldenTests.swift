@@ -109,11 +109,12 @@ final class ExplainGoldenTests: XCTestCase {
       [
         "explain", "--from", "frontend/nope", "--to", "backend/api-1", "--port", "8080", Self.input,
       ],
-      "policyc: error: --from 'frontend/nope': no such pod (NAMESPACE/NAME of a running pod with an IP) or address"
+      "policyc: error: --from 'frontend/nope': no such pod (NAMESPACE/NAME of a pod that is not finished and not host-network) or address"
     )
     try trouble(
       ["explain", "--from", "frontend/web-1", "--to", "backend", "--port", "8080", Self.input],
-      "policyc: error: --to 'backend': no such pod (NAMESPACE/NAME of a running pod with an IP) or address")
+      "policyc: error: --to 'backend': no such pod (NAMESPACE/NAME of a pod that is not finished and not host-network) or address"
+    )
   }
 
   /// Each bad --port says which part is wrong and what is valid.

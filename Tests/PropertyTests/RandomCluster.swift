@@ -19,7 +19,25 @@ struct SeededGenerator: RandomNumberGenerator {
 enum RandomCluster {
   static let here = SourceLocation(file: "random", mark: Mark(line: 1, column: 1))
 
-  static func make(_ g: inout SeededGenerator) -> Cluster {
+  /// With `withoutAddresses`, about a third of the pods lose their
+  /// addresses (manifests without status) and the cluster is the analysis
+  /// view, where they stay endpoints by identity. The draws for that come
+  /// last, so the other clusters stay what they were.
+  static func make(_ g: inout SeededGenerator, withoutAddresses: Bool = false) -> Cluster {
+    let drawn = draw(&g)
+    guard withoutAddresses else {
+      return Cluster(
+        namespaces: drawn.namespaces, pods: drawn.pods, policies: drawn.policies, adminPolicies: drawn.admin)
+    }
+    var pods = drawn.pods
+    for i in pods.indices where Int.random(in: 0..<3, using: &g) == 0 { pods[i].ips = [] }
+    return Cluster.forAnalysis(
+      namespaces: drawn.namespaces, pods: pods, policies: drawn.policies, adminPolicies: drawn.admin)
+  }
+
+  static func draw(_ g: inout SeededGenerator) -> (
+    namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], admin: [AdminPolicy]
+  ) {
     let namespaces = ["x", "y", "z"].map {
       Namespace(name: $0, labels: ["team": ["a", "b"].randomElement(using: &g)!], location: here)
     }
@@ -64,7 +82,7 @@ enum RandomCluster {
       admin.append(adminPolicy(&g, name: "anp\(i)", tier: .admin(priority: priorities.removeLast())))
     }
     if Bool.random(using: &g) { admin.append(adminPolicy(&g, name: "default", tier: .baseline)) }
-    return Cluster(namespaces: namespaces, pods: pods, policies: policies, adminPolicies: admin)
+    return (namespaces, pods, policies, admin)
   }
 
   static func adminPolicy(_ g: inout SeededGenerator, name: String, tier: AdminTier) -> AdminPolicy {

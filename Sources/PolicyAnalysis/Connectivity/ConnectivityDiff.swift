@@ -15,6 +15,12 @@ public struct ConnectivityChange: Sendable, Hashable {
   /// Policies (namespace/name) whose addition, removal or edit caused the
   /// change; empty when only pods or namespaces changed.
   public var causes: [String]
+  /// Whether either answer depends on an address a pod of the pair does not
+  /// have: both are given as if no ipBlock matches it.
+  public var dependsOnAddress = false
+  /// Set when the pair's two address families changed differently (pods
+  /// with IPv4 and IPv6 addresses): this change is of that family only.
+  public var family: IPAddress.Family? = nil
 }
 
 public struct ConnectivityDiff: Sendable {
@@ -29,8 +35,13 @@ public enum ConnectivityDiffer {
   public static func diff(old: Inventory, new: Inventory) -> ConnectivityDiff {
     let before = Cluster.forAnalysis(old)
     let after = Cluster.forAnalysis(new)
-    let oldEngine = ConnectivityEngine(cluster: before)
-    let newEngine = ConnectivityEngine(cluster: after)
+    // ipBlocks match pods by their address of the traffic's family: with
+    // IPv6 pod addresses on either side, both families are compared.
+    let dualStack = (before.pods + after.pods).contains { $0.ips.contains { $0.family == .ipv6 } }
+    let families: [IPAddress.Family] = dualStack ? [.ipv4, .ipv6] : [.ipv4]
+    let oldEngines = families.map { ConnectivityEngine(cluster: before, family: $0) }
+    let newEngines = families.map { ConnectivityEngine(cluster: after, family: $0) }
+    let (oldAssumable, newAssumable) = (oldEngines.map(\.assumableAddresses), newEngines.map(\.assumableAddresses))
     let podIPs = Set((before.pods + after.pods).flatMap(\.ips))
     let regions = ExternalRegions.regions(
       for: before.policies + after.policies, adminPolicies: before.allAdminPolicies + after.allAdminPolicies,
@@ -38,8 +49,8 @@ public enum ConnectivityDiffer {
 
     // Joint endpoints: every name on either side, with its class on each.
     struct Joint: Hashable {
-      var old: Int?
-      var new: Int?
+      var old: [Int]?
+      var new: [Int]?
     }
     var names: [String: (old: ConnectivityEngine.Side?, new: ConnectivityEngine.Side?)] = [:]
     for (i, pod) in before.pods.enumerated() {
@@ -51,8 +62,8 @@ public enum ConnectivityDiffer {
     for name in ordered {
       let sides = names[name]!
       let key = Joint(
-        old: sides.old.map { if case .pod(let i) = $0 { oldEngine.classOfPod[i] } else { -1 } },
-        new: sides.new.map { if case .pod(let i) = $0 { newEngine.classOfPod[i] } else { -1 } })
+        old: sides.old.map { side in oldEngines.map { if case .pod(let i) = side { $0.classOfPod[i] } else { -1 } } },
+        new: sides.new.map { side in newEngines.map { if case .pod(let i) = side { $0.classOfPod[i] } else { -1 } } })
       groups[key, default: []].append(name)
     }
     var endpoints: [(members: [String], old: [ConnectivityEngine.Side?], new: [ConnectivityEngine.Side?])] = []
@@ -80,21 +91,39 @@ public enum ConnectivityDiffer {
         let second = g.members.count > 1 ? 1 : 0
         let (fo, to) = same ? (g.old[0], g.old[second]) : (g.old[0], h.old[0])
         let (fn, tn) = same ? (g.new[0], g.new[second]) : (g.new[0], h.new[0])
-        let was = fo.flatMap { f in to.map { oldEngine.allowedPorts(from: f, to: $0) } }
-        let now = fn.flatMap { f in tn.map { newEngine.allowedPorts(from: f, to: $0) } }
-        if was == now { continue }
-        let kind: ConnectivityChange.Kind = was == nil ? .added : now == nil ? .removed : .changed
-        for from in g.members {
-          for to in h.members where from != to || workloads {
-            let causes =
-              kind == .changed
-              ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
-            changes.append(ConnectivityChange(kind: kind, from: from, to: to, before: was, after: now, causes: causes))
+        // Each family's answer; one line when the families agree.
+        let answers = families.indices.map { f in
+          (
+            was: fo.flatMap { from in to.map { oldEngines[f].allowedPorts(from: from, to: $0) } },
+            now: fn.flatMap { from in tn.map { newEngines[f].allowedPorts(from: from, to: $0) } }
+          )
+        }
+        let agree = answers.allSatisfy { $0 == answers[0] }
+        for f in families.indices where (f == 0 || !agree) && answers[f].was != answers[f].now {
+          let (was, now) = answers[f]
+          let kind: ConnectivityChange.Kind = was == nil ? .added : now == nil ? .removed : .changed
+          let depends =
+            fo.flatMap { from in
+              to.map { !oldEngines[f].addressDependence(from: from, to: $0, addresses: oldAssumable[f]).isEmpty }
+            } == true
+            || fn.flatMap { from in
+              tn.map { !newEngines[f].addressDependence(from: from, to: $0, addresses: newAssumable[f]).isEmpty }
+            } == true
+          for from in g.members {
+            for to in h.members where from != to || workloads {
+              let causes =
+                kind == .changed
+                ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
+              changes.append(
+                ConnectivityChange(
+                  kind: kind, from: from, to: to, before: was, after: now, causes: causes, dependsOnAddress: depends,
+                  family: agree ? nil : families[f]))
+            }
           }
         }
       }
     }
-    changes.sort { ($0.from, $0.to) < ($1.from, $1.to) }
+    changes.sort { ($0.from, $0.to, $0.family?.rawValue ?? 0) < ($1.from, $1.to, $1.family?.rawValue ?? 0) }
     return ConnectivityDiff(
       changes: changes, endpointsBefore: before.pods.count + regions.count,
       endpointsAfter: after.pods.count + regions.count,

@@ -62,6 +62,9 @@ public struct ConnectivityEngine: Sendable {
     var ports: [ContainerPort]
     var blockMembership: [Bool]
     var kind: String?
+    /// An endpoint without an address is told apart from one outside every
+    /// block: only its answers can depend on an address it does not have.
+    var addressless: Bool
 
     init(pod: Pod, blocks: [IPBlock]) {
       namespace = pod.meta.namespace
@@ -69,19 +72,24 @@ public struct ConnectivityEngine: Sendable {
       ports = pod.ports.sorted { ($0.name ?? "", $0.number, $0.proto) < ($1.name ?? "", $1.number, $1.proto) }
       blockMembership = blocks.map { b in pod.ips.contains(where: b.contains) }
       kind = pod.workloadKind
+      addressless = pod.hasNoAddress
     }
   }
 
   /// The ports a connection from `from` to `to` may use: the source's egress
   /// AND the destination's ingress. Pods are indices into `cluster.pods`.
-  public func allowedPorts(from: Side, to: Side) -> PortSet {
+  ///
+  /// With `assuming`, a pod without an address (on either side) is given
+  /// that address, to ask whether the answer depends on the address.
+  public func allowedPorts(from: Side, to: Side, assuming: IPAddress? = nil) -> PortSet {
     // A pod talking to itself is never blocked; a workload's template stands
     // for its replicas, and two replicas are a real pair.
     if case .pod(let a) = from, case .pod(let b) = to, a == b, cluster.pods[a].workloadKind == nil { return .all }
     let egress: PortSet
     if case .pod(let a) = from {
       egress = directionPorts(
-        subject: cluster.pods[a], selecting: selecting[.egress]![classOfPod[a]], peer: to, direction: .egress)
+        subject: cluster.pods[a], selecting: selecting[.egress]![classOfPod[a]], peer: to, direction: .egress,
+        assuming: assuming)
     } else {
       egress = .all
     }
@@ -89,7 +97,49 @@ public struct ConnectivityEngine: Sendable {
     guard case .pod(let b) = to else { return egress }
     return egress.intersection(
       directionPorts(
-        subject: cluster.pods[b], selecting: selecting[.ingress]![classOfPod[b]], peer: from, direction: .ingress))
+        subject: cluster.pods[b], selecting: selecting[.ingress]![classOfPod[b]], peer: from, direction: .ingress,
+        assuming: assuming))
+  }
+
+  /// Addresses of the traffic's family that ipBlocks of the policies tell
+  /// apart, one per region inside at least one block: the addresses a pod
+  /// without one might have that could change an answer (an address outside
+  /// every block matches no ipBlock, as no address does).
+  public var assumableAddresses: [IPAddress] {
+    Self.assumableRegions(cluster, family: family).compactMap(\.representative)
+  }
+
+  /// The regions behind `assumableAddresses`, with their names.
+  public static func assumableRegions(_ cluster: Cluster, family: IPAddress.Family) -> [AnalysisEndpoint] {
+    let regions = ExternalRegions.regions(for: cluster.policies, adminPolicies: cluster.allAdminPolicies, avoiding: [])
+    let rules =
+      cluster.policies.flatMap { $0.ingress + $0.egress }
+      + cluster.allAdminPolicies.flatMap { ($0.ingress + $0.egress).map(\.match) }
+    let cidrs = rules.flatMap(\.peers).compactMap { peer -> CIDR? in
+      if case .ipBlock(let block) = peer.kind { return block.cidr }
+      return nil
+    }
+    return regions.filter { region in
+      guard let address = region.representative, address.family == family else { return false }
+      return cidrs.contains { $0.contains(address) }
+    }
+  }
+
+  /// The port sets a pair would have if its pods without an address had one
+  /// (each of `addresses` in turn), when any of them differs from the answer
+  /// without an address; empty when the answer does not depend on it.
+  public func addressDependence(from: Side, to: Side, addresses: [IPAddress]) -> [(IPAddress, PortSet)] {
+    let unaddressed = [from, to].contains {
+      if case .pod(let i) = $0 { return cluster.pods[i].hasNoAddress }
+      return false
+    }
+    guard unaddressed, !addresses.isEmpty else { return [] }
+    if case .pod(let a) = from, case .pod(let b) = to, a == b, cluster.pods[a].workloadKind == nil { return [] }
+    let base = allowedPorts(from: from, to: to)
+    return addresses.compactMap { address in
+      let other = allowedPorts(from: from, to: to, assuming: address)
+      return other == base ? nil : (address, other)
+    }
   }
 
   public enum Side: Sendable, Hashable {
@@ -102,20 +152,24 @@ public struct ConnectivityEngine: Sendable {
   public func directionPorts(subject: Pod, peer: Side, direction: PolicyType) -> PortSet {
     directionPorts(
       subject: subject, selecting: cluster.policies(selecting: subject, for: direction), peer: peer,
-      direction: direction)
+      direction: direction, assuming: nil)
   }
 
   /// The tiers as port sets: admin rules decide their ports in order (Pass
   /// hands its ports to the NetworkPolicy tier), NetworkPolicies decide the
   /// rest for an isolated pod, the baseline for one that is not.
-  func directionPorts(subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType) -> PortSet {
+  func directionPorts(
+    subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType, assuming: IPAddress?
+  ) -> PortSet {
     let admin = cluster.adminPolicies(selecting: subject, for: direction)
     let baseline = selecting.isEmpty ? cluster.baseline(selecting: subject, for: direction) : nil
     if admin.isEmpty && baseline == nil {
       return selecting.isEmpty
-        ? .all : networkPolicyPorts(subject: subject, selecting: selecting, peer: peer, direction: direction)
+        ? .all
+        : networkPolicyPorts(
+          subject: subject, selecting: selecting, peer: peer, direction: direction, assuming: assuming)
     }
-    let (peerPod, peerAddresses) = resolve(peer)
+    let (peerPod, peerAddresses) = resolve(peer, assuming: assuming)
     let destination = direction == .ingress ? subject : peerPod
     var allowed = PortSet.none
     var undecided = PortSet.all
@@ -135,7 +189,8 @@ public struct ConnectivityEngine: Sendable {
     var rest = undecided.union(passed)
     if !selecting.isEmpty {
       return allowed.union(
-        networkPolicyPorts(subject: subject, selecting: selecting, peer: peer, direction: direction).intersection(rest))
+        networkPolicyPorts(subject: subject, selecting: selecting, peer: peer, direction: direction, assuming: assuming)
+          .intersection(rest))
     }
     for rule in baseline?.rules(direction) ?? [] {
       guard matches(rule.match, namespace: "", peerPod: peerPod, peerAddresses: peerAddresses) else { continue }
@@ -146,22 +201,23 @@ public struct ConnectivityEngine: Sendable {
     return allowed.union(rest)
   }
 
-  func resolve(_ peer: Side) -> (Pod?, [IPAddress]) {
+  /// The peer's pod and its addresses of the traffic's family: "an ipBlock
+  /// never matches them (no address)" for a pod without one, unless an
+  /// address is assumed for it.
+  func resolve(_ peer: Side, assuming: IPAddress?) -> (Pod?, [IPAddress]) {
     switch peer {
-    case .pod(let i): return (cluster.pods[i], cluster.pods[i].ips.filter { $0.family == family })
+    case .pod(let i):
+      let pod = cluster.pods[i]
+      if pod.hasNoAddress, let assuming { return (pod, [assuming]) }
+      return (pod, pod.ips.filter { $0.family == family })
     case .address(let ip): return (nil, [ip])
     }
   }
 
-  func networkPolicyPorts(subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType) -> PortSet {
-    var peerPod: Pod?
-    var peerAddresses: [IPAddress] = []
-    switch peer {
-    case .pod(let i):
-      peerPod = cluster.pods[i]
-      peerAddresses = cluster.pods[i].ips.filter { $0.family == family }
-    case .address(let ip): peerAddresses = [ip]
-    }
+  func networkPolicyPorts(
+    subject: Pod, selecting: [NetworkPolicy], peer: Side, direction: PolicyType, assuming: IPAddress?
+  ) -> PortSet {
+    let (peerPod, peerAddresses) = resolve(peer, assuming: assuming)
     var set = PortSet.none
     for policy in selecting {
       for rule in policy.rules(direction) {

@@ -4,17 +4,29 @@ import PolicyModel
 public enum DiffReporter {
   static func label(_ set: PortSet?) -> String { set?.description ?? "-" }
 
+  /// `changed`, or `changed (IPv6)` when only that family's answer changed
+  /// that way.
+  static func kind(_ c: ConnectivityChange) -> String {
+    c.kind.rawValue + (c.family.map { " (IPv\($0.rawValue))" } ?? "")
+  }
+
   public static func text(_ diff: ConnectivityDiff) -> String {
     if diff.changes.isEmpty { return "no connectivity change\n" }
     var out = ""
     for c in diff.changes {
-      out += "\(c.kind.rawValue): \(c.from) -> \(c.to): \(label(c.before)) => \(label(c.after))"
+      out += "\(kind(c)): \(c.from) -> \(c.to): \(label(c.before)) => \(label(c.after))"
       if !c.causes.isEmpty { out += " (by \(c.causes.joined(separator: ", ")))" }
+      if c.dependsOnAddress { out += " [address-dependent]" }
       out += "\n"
     }
     out += summary(diff) + "\n"
+    if diff.changes.contains(where: \.dependsOnAddress) { out += addressNote + "\n" }
     return out
   }
+
+  /// The rule for pairs whose answer depends on an address a pod lacks.
+  static let addressNote =
+    "address-dependent: a pod of the pair has no address; ports are given as if no ipBlock matches it, and an address inside an ipBlock of the policies would give others"
 
   static func summary(_ diff: ConnectivityDiff) -> String {
     let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
@@ -31,13 +43,15 @@ public enum DiffReporter {
     if diff.changes.isEmpty { return out + "No connectivity change.\n" }
     out += "**\(summary(diff))**\n\n| change | from | to | before | after | caused by |\n|---|---|---|---|---|---|\n"
     for c in diff.changes.prefix(limit) {
-      let cells = [c.kind.rawValue, c.from, c.to, label(c.before), label(c.after), c.causes.joined(separator: ", ")]
+      let kind = kind(c) + (c.dependsOnAddress ? " (address-dependent)" : "")
+      let cells = [kind, c.from, c.to, label(c.before), label(c.after), c.causes.joined(separator: ", ")]
       out += "| " + cells.map { "`\(escape($0))`" }.map { $0 == "``" ? "" : $0 }.joined(separator: " | ") + " |\n"
     }
     if diff.changes.count > limit {
       out +=
         "\n… and \(diff.changes.count - limit) more \(diff.changes.count - limit == 1 ? "pair" : "pairs") not shown.\n"
     }
+    if diff.changes.contains(where: \.dependsOnAddress) { out += "\n" + addressNote + ".\n" }
     return out
   }
 
@@ -49,7 +63,8 @@ public enum DiffReporter {
   /// "summary":{...},"version":1}`, keys sorted.
   public static func json(_ diff: ConnectivityDiff) -> String {
     let changes = diff.changes.map { c in
-      "{\"after\":\(c.after.map { JSON.string($0.description) } ?? "null"),\"before\":\(c.before.map { JSON.string($0.description) } ?? "null"),\"causes\":[\(c.causes.map(JSON.string).joined(separator: ","))],\"from\":\(JSON.string(c.from)),\"kind\":\(JSON.string(c.kind.rawValue)),\"to\":\(JSON.string(c.to))}"
+      (c.dependsOnAddress ? "{\"addressDependent\":true," : "{")
+        + "\"after\":\(c.after.map { JSON.string($0.description) } ?? "null"),\"before\":\(c.before.map { JSON.string($0.description) } ?? "null"),\"causes\":[\(c.causes.map(JSON.string).joined(separator: ","))],\(c.family.map { "\"family\":\"ipv\($0.rawValue)\"," } ?? "")\"from\":\(JSON.string(c.from)),\"kind\":\(JSON.string(c.kind.rawValue)),\"to\":\(JSON.string(c.to))}"
     }
     let counts = Dictionary(grouping: diff.changes, by: \.kind).mapValues(\.count)
     return "{\"changes\":[" + changes.joined(separator: ",")

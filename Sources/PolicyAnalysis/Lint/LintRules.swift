@@ -14,7 +14,7 @@ public enum LintRules {
       DuplicatePolicy(), AdminPriorityOverlap(),
       RedundantRule(), CIDRHostBits(), IgnoredRules(), UnsupportedAPIVersion(), NoObjects(),
       UnknownSuppression(),
-      SuppressionWithoutReason(),
+      SuppressionWithoutReason(), UnknownNamespace(), AdminSelectsNothing(),
     ]).sorted { $0.description.id < $1.description.id }
 
   public static var descriptions: [RuleDescription] { all.map(\.description) }
