@@ -34,10 +34,14 @@ class Case:
     of TCP, UDP and SCTP); containers: the container set of the cluster's pods ("default" or
     "conformance", see model.py); judge(ipplan, step, cluster_docs) -> claim(src, dst, port):
     a hand expectation that needs the step's documents and addresses (the anp/ cases' own
-    evaluator); it must claim True or False for every probe, None counts as a failure."""
+    evaluator); it must claim True or False for every probe, None counts as a failure.
+    deny: "reject" (policyc's default: a denied probe must meet the administratively-prohibited
+    REJECT) or "drop" (compiled with `--deny drop`: a denied probe must time out)."""
 
-    def __init__(self, name, build, hand=None, ports=None, containers="default", judge=None):
+    def __init__(self, name, build, hand=None, ports=None, containers="default", judge=None,
+                 deny="reject"):
         self.name, self.build, self.hand = name, build, hand
+        self.deny = deny
         self.ports = list(ports or PORT_PROTOCOLS)
         self.containers, self.judge = containers, judge
 

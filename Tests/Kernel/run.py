@@ -64,6 +64,8 @@ def parse_args():
     ap.add_argument("--machinery-only", action="store_true",
                     help="only the hand-written-rule checks of the probe machinery (no policyc)")
     ap.add_argument("--artifacts", help="where YAML inputs and rule files go (kept on failure)")
+    ap.add_argument("--profile", action="store_true",
+                    help="print the wall time spent per phase of a step (summed over units)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every passing case too")
     ap.add_argument("--clean-stale", action="store_true",
                     help="first delete pck-<pid>-* namespaces left by runs whose pid is gone "
@@ -267,6 +269,10 @@ def main():
         print("  ABORTED by signal")
     if left:
         print("  namespaces left behind: %s" % ", ".join(left))
+    if args.profile:
+        for name, (total, count) in sorted(suite.PROFILE.items(), key=lambda kv: -kv[1][0]):
+            print("  phase %-10s %8.1fs in %6d calls (%.1f ms each)"
+                  % (name, total, count, 1000 * total / max(1, count)))
     print("  time: %.1fs" % (time.monotonic() - t0))
     if failed == 0 and not args.artifacts:
         shutil.rmtree(workroot, ignore_errors=True)

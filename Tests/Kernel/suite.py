@@ -10,6 +10,9 @@ can see both an allow and a deny on every protocol in this topology before any v
 
 import os
 import re
+import threading
+import time
+from contextlib import contextmanager
 
 import model
 import probe
@@ -17,6 +20,22 @@ from netns import EXT_IP, SetupError
 from policyc import ContractError
 
 MAX_MISMATCHES_SHOWN = 12
+
+# Wall time per phase of a step, summed over all units (printed with --profile).
+PROFILE = {}
+_profile_lock = threading.Lock()
+
+
+@contextmanager
+def phase(name):
+    t = time.monotonic()
+    try:
+        yield
+    finally:
+        with _profile_lock:
+            total, count = PROFILE.get(name, (0.0, 0))
+            PROFILE[name] = (total + time.monotonic() - t, count + 1)
+
 MAX_RULE_LINES_SHOWN = 150
 
 
@@ -104,6 +123,7 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
     out = Outcome(case.name, label(topo.kind, mode, topo.family))
     plan = model.IPPlan(topo.endpoints())
     ours = list(topo.endpoints())
+    deny_arg = None if case.deny == "reject" else case.deny
     case_dir = os.path.join(workdir, safe_name(case.name))
     os.makedirs(case_dir, exist_ok=True)
     try:
@@ -128,9 +148,10 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         where = "[%s] %s step %d" % (label(topo.kind, mode, topo.family), case.name, si)
         rule_files = []
         try:
-            endpoints, allowed = pc.matrix(paths, [topo.ext_address], family=topo.family,
-                                           names={topo.ext_address: EXT_IP},
-                                           port_keys=probe.port_keys(case.ports))
+            with phase("matrix"):
+                endpoints, allowed = pc.matrix(paths, [topo.ext_address], family=topo.family,
+                                               names={topo.ext_address: EXT_IP},
+                                               port_keys=probe.port_keys(case.ports))
             missing = [e for e in ours if e not in endpoints]
             unknown = [e for e in endpoints if e not in ours]
             if missing or unknown:
@@ -138,35 +159,44 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
                          % (where, missing, unknown))
                 return out
             if si == 0:
-                topo.reset_filter()
+                with phase("reset"):
+                    topo.reset_filter()
             for node in topo.nodes:
                 # Single-node topologies alternate between --node and "every pod local".
                 node_arg = node if (topo.kind != "routed") else None
                 if mode == "nft":
-                    text = pc.compile_nft(paths, node_arg)
+                    with phase("compile"):
+                        text = pc.compile_nft(paths, node_arg, deny=deny_arg)
                     rp = os.path.join(sdir, "rules-%s.nft" % node)
                     _write(rp, text)
                     rule_files.append(rp)
-                    load_nft(topo, node, text, rp)
+                    with phase("load"):
+                        load_nft(topo, node, text, rp)
                     continue
                 sp = os.path.join(sdir, "sets-%s.txt" % node) if mode == "ipset" else None
-                text = pc.compile(paths, node_arg, ipset_out=sp, family=topo.family)
+                with phase("compile"):
+                    text = pc.compile(paths, node_arg, ipset_out=sp, family=topo.family,
+                                      deny=deny_arg)
                 rp = os.path.join(sdir, "rules-%s.txt" % node)
                 _write(rp, text)
                 rule_files.append(rp)
                 if sp:
                     rule_files.append(sp)
-                    load_sets(topo, node, sp)
-                load_rules(topo, node, text, rp)
-            topo.flush_conntrack()
+                    with phase("load"):
+                        load_sets(topo, node, sp)
+                with phase("load"):
+                    load_rules(topo, node, text, rp)
+            with phase("conntrack"):
+                topo.flush_conntrack()
         except (ContractError, SetupError) as e:
             out.fail("%s: %s" % (where, e))
             return out
-        observed = probe.run_probes(topo, ours, pool=pool, expected=allowed,
-                                    port_protocols=case.ports)
+        with phase("probe"):
+            observed = probe.run_probes(topo, ours, pool=pool, expected=allowed,
+                                        port_protocols=case.ports)
         out.probes += len(observed)
         out.expected_allowed += sum(1 for k in observed if k in allowed)
-        bad = probe.compare(observed, allowed, set(ours))
+        bad = probe.compare(observed, allowed, set(ours), case.deny)
         hand_bad = []
         claim_of = None
         if case.judge:
@@ -178,7 +208,8 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         elif case.hand:
             claim_of = lambda s, d, p, si=si: case.hand(si, s, d, p)
         if claim_of:
-            for (src, dst, port), (arrived, detail) in sorted(observed.items()):
+            for (src, dst, port), (status, detail) in sorted(observed.items()):
+                arrived = status == "arrived"
                 claim = claim_of(src, dst, port)
                 if claim is None:
                     if case.judge:
