@@ -12,12 +12,14 @@ and serves, in that namespace:
 and, over a unix stream socket (pathname sockets are reachable across network namespaces), it
 answers newline-delimited JSON requests:
   {"op": "ping"}
-  {"op": "probe", "timeout": s, "probes": [{"id", "proto": tcp|udp|sctp, "dst", "port", "tag"}]}
+  {"op": "probe", "timeout": s, "statuses": true,
+   "probes": [{"id", "proto": tcp|udp|sctp, "dst", "port", "tag"}]}
       TCP and UDP probes of one request run concurrently in one selector loop; the result per id
       is [status, detail], status "arrived", "rejected" (an errno from an administratively-
       prohibited ICMP error that quotes exactly this flow), "timeout" or "error" (any other
       errno or ICMP error). SCTP probes are only sent here (["sent", ...]); their fate is asked
       with "sctp_take" from the receiving agent (arrival) and from this one (ICMP errors).
+      Without "statuses": true the result is the older [arrived: bool or null, detail].
   {"op": "sctp_take"} -> {"seen": [[src_ip, dst_port, tag], ...],
                           "errors": [[dst_ip, dst_port, tag, icmp_type, icmp_code, from], ...]}
       INITs that arrived here and ICMP errors quoting INITs sent from here; forgets them.
@@ -315,7 +317,13 @@ class Agent:
             return {"ok": True, "pid": os.getpid()}
         if op == "probe":
             timeout = float(req.get("timeout", 1.5))
-            return {"ok": True, "results": self.probe(req["probes"], timeout)}
+            results = self.probe(req["probes"], timeout)
+            if not req.get("statuses"):
+                # The older shape [arrived: true/false/null, detail], for callers that only ask
+                # whether a probe arrived.
+                results = {pid: [True if st == "arrived" else None if st == "sent" else False,
+                                 det] for pid, (st, det) in results.items()}
+            return {"ok": True, "results": results}
         if op == "sctp_take":
             seen, errors = self.sctp_take()
             return {"ok": True, "seen": seen, "errors": errors}

@@ -156,9 +156,10 @@ def all_cases():
     import families  # the families build on the parts above
     import sequences
     import admin
+    import hand
     return (families.family_basic() + families.family_single() + families.family_ports() +
             families.family_stack() + sequences.family_update() + families.family_random() +
-            sequences.family_ghosts() + admin.family_anp())
+            sequences.family_ghosts() + admin.family_anp() + hand.family_hand())
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def run_probes(topo, endpoints, timeout=1.5, pool=None, expected=None,
 
     def one(src):
         return topo.agents[src].request({"op": "probe", "probes": batches[src],
-                                         "timeout": timeout})["results"]
+                                         "timeout": timeout, "statuses": True})["results"]
 
     def take(name):
         r = topo.agents[name].request({"op": "sctp_take"})

@@ -308,6 +308,13 @@ def main():
         len(outcomes), len(selected), steps))
     print("  probes: %d (%d expected to arrive, %d expected to be blocked)" % (
         probes, allowed, probes - allowed))
+    hand_cases = [c for c in selected if c.hand or c.judge]
+    hand_names = {c.name for c in hand_cases}
+    print("  hand expectations: %d cases (%d of them in hand/ and drop/), %d case runs; "
+          "--deny drop cases: %d" % (
+              len(hand_cases), sum(1 for c in hand_cases if c.name.startswith(("hand/", "drop/"))),
+              sum(1 for o in outcomes if o.name in hand_names),
+              sum(1 for c in selected if c.deny == "drop")))
     by_topo = {}
     for o in outcomes:
         t = by_topo.setdefault(o.topology, [0, 0])

@@ -264,7 +264,8 @@ def _word(b):
 ESTABLISHED = "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
 
 
-MACHINERY_NAMES = ["no-rules", "reject-all", "selective", "selective-conformance-ports"]
+MACHINERY_NAMES = ["no-rules", "reject-all", "selective", "selective-conformance-ports",
+                   "broken-route"]
 
 
 def machinery_checks(topo):
@@ -306,6 +307,77 @@ def machinery_checks(topo):
     ]
 
 
+def broken_route_check(topo, pool):
+    """machinery/broken-route: the harness must tell a REJECT from a timeout and from another
+    error. Hand-written rules on every node: REJECT (administratively prohibited) to x/b, DROP
+    to y/b, REJECT with port-unreachable to z/b; and a blackhole route for the external host
+    on node-1 (which it hangs off), so nothing reaches it and nothing it sends is answered.
+    The stated intent is the naive one, "x/b, y/b, z/b denied, everything else allowed". The
+    check passes only if every probe ends in the status the kernel must produce (rejected for
+    x/b, timeout for y/b and for everything the blackhole swallows, error for z/b, arrived for
+    the rest) and the harness reports as mismatches exactly the probes whose status differs
+    from the intent's. If timeouts or other errors counted as denies again, the y/b, z/b and
+    blackholed denies would stop being mismatches and this check fails."""
+    out = Outcome("machinery/broken-route", label(topo.kind, "rules", topo.family))
+    ips = topo.endpoints()
+    ours = list(ips)
+    v6 = topo.family == "ipv6"
+    reject = "-j REJECT --reject-with " + ("icmp6-adm-prohibited" if v6 else
+                                           "icmp-admin-prohibited")
+    unreach = "-j REJECT --reject-with " + ("icmp6-port-unreachable" if v6 else
+                                            "icmp-port-unreachable")
+    rules = (ESTABLISHED + "-A FORWARD -d %s %s\n" % (ips["x/b"], reject) +
+             "-A FORWARD -d %s -j DROP\n" % ips["y/b"] +
+             "-A FORWARD -d %s %s\n" % (ips["z/b"], unreach))
+    hole = "%s/%d" % (topo.ext_address, 128 if v6 else 32)
+    denied = ("x/b", "y/b", "z/b")
+    intent = {(s, d, p) for s in ours for d in ours if s != d for p in probe.PORT_KEYS
+              if d not in denied}
+
+    def kernel_status(s, d, p):
+        if d == EXT_IP:
+            return "timeout"
+        if s == EXT_IP:   # every answer to the external host falls into the blackhole
+            return "arrived" if p.endswith("SCTP") and d not in denied else "timeout"
+        return {"x/b": "rejected", "y/b": "timeout", "z/b": "error"}.get(d, "arrived")
+
+    node1 = topo.nodes["node-1"]
+    try:
+        topo.reset_filter()
+        for ns in topo.nodes.values():
+            ns.exec([restore_tool(topo), "--noflush"], input="*filter\n" + rules + "COMMIT\n")
+        node1.exec(["ip"] + (["-6"] if v6 else []) + ["route", "add", "blackhole", hole])
+        try:
+            topo.flush_conntrack()
+            observed = probe.run_probes(topo, ours, pool=pool, expected=intent)
+        finally:
+            node1.exec(["ip"] + (["-6"] if v6 else []) + ["route", "del", "blackhole", hole])
+    except SetupError as e:
+        out.fail("[%s] machinery/broken-route: %s" % (topo.kind, e))
+        return out
+    out.probes, out.steps = len(observed), 1
+    out.expected_allowed = sum(1 for k in observed if k in intent)
+    wrong = [(k, st, det, kernel_status(*k)) for k, (st, det) in sorted(observed.items())
+             if st != kernel_status(*k)]
+    reported = {(s, d, p) for s, d, p, _w, _g, _det in probe.compare(observed, intent,
+                                                                     set(ours))}
+    predicted = {k for k in observed
+                 if kernel_status(*k) != probe.wanted_status(k in intent, "reject")}
+    if wrong or reported != predicted:
+        lines = ["[%s] machinery/broken-route: the harness does not tell REJECT, timeout and "
+                 "error apart: %d probes in an unexpected status, %d mismatches reported "
+                 "that should not be, %d not reported that should be"
+                 % (topo.kind, len(wrong), len(reported - predicted), len(predicted - reported))]
+        lines += ["    %s -> %s %s: status %s (%s), the kernel must give %s" % (k + (st, det, ks))
+                  for k, st, det, ks in wrong[:MAX_MISMATCHES_SHOWN]]
+        lines += ["    %s -> %s %s: reported as a mismatch, should not be" % k
+                  for k in sorted(reported - predicted)[:MAX_MISMATCHES_SHOWN]]
+        lines += ["    %s -> %s %s: not reported as a mismatch (%s)" % (k + (observed[k][0],))
+                  for k in sorted(predicted - reported)[:MAX_MISMATCHES_SHOWN]]
+        out.fail("\n".join(lines))
+    return out
+
+
 def run_machinery(topo, pool):
     outcomes = []
     ours = list(topo.endpoints())
@@ -334,5 +406,6 @@ def run_machinery(topo, pool):
                                % (s, d, p, _word(w), _word(g), det)
                                for s, d, p, w, g, det in bad[:MAX_MISMATCHES_SHOWN]))
         outcomes.append(out)
+    outcomes.append(broken_route_check(topo, pool))
     topo.reset_filter()
     return outcomes
