@@ -3,13 +3,15 @@
 A case is a name and a builder that, given the topology's addresses (IPPlan, needed for ipBlock
 peers), returns its steps; a step is the list of policies in force plus optional label changes
 of pods/namespaces. Single-step cases vary one thing at a time; update cases are sequences whose
-every step is recompiled, reloaded and probed. Some cases also state a hand-written expectation
-for obvious outcomes (deny-all, allow-all), checked in addition to `policyc matrix`.
+every step is recompiled, reloaded and probed. Some cases also state a hand-written expectation,
+checked in addition to `policyc matrix`: the obvious outcomes (basic/), the admin tiers (anp/,
+with their own evaluator) and the semantic corners (hand/ and drop/, hand.py).
 
 This module holds the parts (targets, peer kinds, port forms, builders); the families that
 combine them are in families.py (single, ports, basic, stack, random) and sequences.py (update,
 ghosts); admin.py holds the AdminNetworkPolicy family (anp/), with its own port set, containers
-and evaluator. All are deterministic; the random ones use a fixed seed.
+and evaluator; hand.py the hand/ and drop/ cases. All are deterministic; the random ones use a
+fixed seed.
 """
 
 from netns import EXT_IP, NAMESPACES, POD_NAMES

@@ -64,7 +64,14 @@ def wanted_status(allowed, deny="reject"):
     return {"reject": "rejected", "drop": "timeout"}[deny]
 
 
-def run_probes(topo, endpoints, timeout=1.5, pool=None, expected=None,
+# How long a probe may take before it counts as "timeout". Under --deny reject every correct
+# probe is answered within milliseconds (a REJECT or an arrival ends it at once), so this only
+# bounds failures and the --deny drop cases; it is generous so a loaded machine cannot turn a
+# slow echo into a failure.
+TIMEOUT = 3.0
+
+
+def run_probes(topo, endpoints, timeout=TIMEOUT, pool=None, expected=None,
                port_protocols=PORT_PROTOCOLS, **_old):
     """Probe every (from, to, port) with from != to among `endpoints` (names known to topo), on
     every (port, protocol) of `port_protocols` (default: 80 and 81 of TCP, UDP and SCTP).
@@ -113,6 +120,7 @@ def run_probes(topo, endpoints, timeout=1.5, pool=None, expected=None,
         # SCTP: poll both ends until every INIT has an answer or the timeout passed.
         pending = {k: pid for k, pid in sctp_pending.items() if results.get(pid, ("",))[0]
                    == "sent"}
+        pause = 0.002
         while pending:
             for name, seen, errors in pool.map(take, endpoints):
                 for src_ip, port, tag in seen:
@@ -133,7 +141,8 @@ def run_probes(topo, endpoints, timeout=1.5, pool=None, expected=None,
                                      else "error"), what)
             if not pending or time.monotonic() > deadline:
                 break
-            time.sleep(0.005)
+            time.sleep(pause)
+            pause = min(0.05, pause * 2)
         for pid in pending.values():
             results[pid] = ("timeout", "no INIT seen and no ICMP error within %.1fs" % timeout)
     finally:

@@ -1,11 +1,17 @@
 """Running one case (all its steps) on one topology, and the machinery checks.
 
-Per step: write the cluster and policy YAML, ask `policyc matrix` for the reference verdict, compile
-per node, load with `iptables-restore --noflush` (the first step of a case starts from an empty
-filter table; later steps reload over the previous one, as an update would), flush conntrack so
-no earlier connection masks a new deny, probe every ordered pair on every port/protocol, and
-compare. The machinery checks use hand-written rules instead of policyc, to prove that the probes
-can see both an allow and a deny on every protocol in this topology before any verdict is trusted.
+Per step: write the cluster and policy YAML, ask `policyc matrix` for the reference verdict (once
+per step and topology family: the rules, ipset and nft runs share it), compile per node, load
+with `iptables-restore --noflush` (the first step of a case starts from an empty filter table;
+later steps reload over the previous one, as an update would), flush conntrack so no earlier
+connection masks a new deny (load, flush and reset are one shell per node), probe every ordered
+pair on every port/protocol, and compare: every probe must end in the status its verdict
+predicts (probe.py: arrived; rejected by policyc's REJECT; or, for --deny drop cases, timeout).
+Cases with a hand expectation are checked against it too, for both the kernel and the matrix.
+
+The machinery checks use hand-written rules instead of policyc, to prove that the probes can see
+an arrival and a REJECT on every protocol in this topology before any verdict is trusted, and
+(broken-route) that a timeout or another error is never taken for a REJECT.
 """
 
 import os
