@@ -3,13 +3,15 @@
 A case is a name and a builder that, given the topology's addresses (IPPlan, needed for ipBlock
 peers), returns its steps; a step is the list of policies in force plus optional label changes
 of pods/namespaces. Single-step cases vary one thing at a time; update cases are sequences whose
-every step is recompiled, reloaded and probed. Some cases also state a hand-written expectation
-for obvious outcomes (deny-all, allow-all), checked in addition to `policyc matrix`.
+every step is recompiled, reloaded and probed. Some cases also state a hand-written expectation,
+checked in addition to `policyc matrix`: the obvious outcomes (basic/), the admin tiers (anp/,
+with their own evaluator) and the semantic corners (hand/ and drop/, hand.py).
 
 This module holds the parts (targets, peer kinds, port forms, builders); the families that
 combine them are in families.py (single, ports, basic, stack, random) and sequences.py (update,
 ghosts); admin.py holds the AdminNetworkPolicy family (anp/), with its own port set, containers
-and evaluator. All are deterministic; the random ones use a fixed seed.
+and evaluator; hand.py the hand/ and drop/ cases. All are deterministic; the random ones use a
+fixed seed.
 """
 
 from netns import EXT_IP, NAMESPACES, POD_NAMES
@@ -34,10 +36,14 @@ class Case:
     of TCP, UDP and SCTP); containers: the container set of the cluster's pods ("default" or
     "conformance", see model.py); judge(ipplan, step, cluster_docs) -> claim(src, dst, port):
     a hand expectation that needs the step's documents and addresses (the anp/ cases' own
-    evaluator); it must claim True or False for every probe, None counts as a failure."""
+    evaluator); it must claim True or False for every probe, None counts as a failure.
+    deny: "reject" (policyc's default: a denied probe must meet the administratively-prohibited
+    REJECT) or "drop" (compiled with `--deny drop`: a denied probe must time out)."""
 
-    def __init__(self, name, build, hand=None, ports=None, containers="default", judge=None):
+    def __init__(self, name, build, hand=None, ports=None, containers="default", judge=None,
+                 deny="reject"):
         self.name, self.build, self.hand = name, build, hand
+        self.deny = deny
         self.ports = list(ports or PORT_PROTOCOLS)
         self.containers, self.judge = containers, judge
 
@@ -152,9 +158,10 @@ def all_cases():
     import families  # the families build on the parts above
     import sequences
     import admin
+    import hand
     return (families.family_basic() + families.family_single() + families.family_ports() +
             families.family_stack() + sequences.family_update() + families.family_random() +
-            sequences.family_ghosts() + admin.family_anp())
+            sequences.family_ghosts() + admin.family_anp() + hand.family_hand())
 
 
 if __name__ == "__main__":

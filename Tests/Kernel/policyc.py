@@ -43,22 +43,24 @@ class Policyc:
             raise ContractError("could not run %s: %s" % (" ".join(cmd), e))
         return cmd, p
 
-    def compile_nft(self, paths, node=None):
+    def compile_nft(self, paths, node=None, deny=None):
         """The `nft -f` text of `compile --backend nft` (both families), checked by
         check_nft_file."""
-        args = ["compile", "--backend", "nft"] + (["--node", node] if node else []) + list(paths)
+        args = (["compile", "--backend", "nft"] + (["--node", node] if node else [])
+                + (["--deny", deny] if deny else []) + list(paths))
         cmd, p = self.run(args)
         if p.returncode != 0:
             raise ContractError("policyc compile --backend nft failed\n" + _describe(cmd, p))
         check_nft_file(p.stdout, cmd)
         return p.stdout
 
-    def compile(self, paths, node=None, ipset_out=None, family="ipv4"):
+    def compile(self, paths, node=None, ipset_out=None, family="ipv4", deny=None):
         """The restore text for one node (or all pods local when node is None). With ipset_out,
         peers live in sets written to that file (`--ipset-out`), checked by check_ipset_script."""
         args = (["compile"] + (["--node", node] if node else [])
                 + (["--ipset-out", ipset_out] if ipset_out else [])
-                + (["--family", family] if family != "ipv4" else []) + list(paths))
+                + (["--family", family] if family != "ipv4" else [])
+                + (["--deny", deny] if deny else []) + list(paths))
         cmd, p = self.run(args)
         if p.returncode != 0:
             raise ContractError("policyc compile failed\n" + _describe(cmd, p))

@@ -6,13 +6,20 @@ and judged by real TCP, UDP and SCTP packets against `policyc matrix`.
 
 Needs root (it creates network namespaces). Without root, or when namespaces cannot be made, the
 run FAILS; it never skips silently. A topology the kernel cannot provide (br_netfilter refused in
-a namespace) is reported as SKIPPED with the kernel's reason. Every namespace is named
+a namespace) FAILS the run too, with the kernel's reason. Every namespace is named
 `pck-<pid>-...` and is removed on success, failure, SIGINT and SIGTERM.
 
-Work is split into units (a topology kind and a shard of the cases); --jobs units run at once,
-each on its own topology instance, reusing it for all its cases (reload + conntrack flush per
-step instead of rebuilding namespaces). The last line is always `N passed, M failed`, counting
-case runs (a case on one topology), machinery checks and apply checks.
+The work is one queue per topology kind: the machinery checks and every case in every mode and
+family. --jobs workers run at once; each holds one topology instance and reuses it for every item
+of its kind, in both families (every namespace is dual-stack) and all modes (reload + conntrack
+flush per step instead of rebuilding namespaces); a worker whose queue runs dry moves to the kind
+with the most work left. The apply checks run alongside on their own topology. The last line is
+always `N passed, M failed`, counting case runs (a case on one topology, mode and family),
+machinery checks and apply checks.
+
+Every probe must end in the status its verdict predicts (probe.py): arrived when allowed; when
+denied, policyc's REJECT (administratively prohibited) under --deny reject, a timeout under
+--deny drop. A timeout where a REJECT was due, or any other error, fails.
 """
 
 import argparse
@@ -38,14 +45,17 @@ from policyc import Policyc, find_binary  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 STOP = threading.Event()
+DEFAULT_JOBS = 2 * (os.cpu_count() or 2)
 SIGNAL = []  # the signal that aborted the run, if any
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--policyc", help="policyc binary (default: .build/debug/policyc in the repo)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
-                    help="topology instances working at once (default: number of CPUs)")
+    ap.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                    help="workers, each with its own topology instance, running at once "
+                    "(default %d: a step waits on packets and on policyc, so more workers than "
+                    "CPUs keep the CPUs busy)" % DEFAULT_JOBS)
     ap.add_argument("--filter", default="", help="only cases whose name contains SUBSTR "
                     "(apply checks are named apply/...)")
     ap.add_argument("--keep-going", action="store_true",
@@ -65,6 +75,8 @@ def parse_args():
     ap.add_argument("--machinery-only", action="store_true",
                     help="only the hand-written-rule checks of the probe machinery (no policyc)")
     ap.add_argument("--artifacts", help="where YAML inputs and rule files go (kept on failure)")
+    ap.add_argument("--profile", action="store_true",
+                    help="print the wall time spent per phase of a step (summed over units)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every passing case too")
     ap.add_argument("--clean-stale", action="store_true",
                     help="first delete pck-<pid>-* namespaces left by runs whose pid is gone "
@@ -76,7 +88,6 @@ class Report:
     def __init__(self, verbose):
         self.lock = threading.Lock()
         self.outcomes = []
-        self.skipped = []      # (topology, reason)
         self.errors = []       # infrastructure errors
         self.verbose = verbose
 
@@ -98,38 +109,69 @@ class Report:
             print("ERROR %s: %s" % (unit, err), flush=True)
 
 
-def run_unit(kind, mode, family, shard, nshards, selected, want_machinery, report, workroot, pc):
-    """Build one topology, run the machinery checks (shard 0, rules mode) and this shard's cases
-    on it in one mode and address family."""
-    unit = "%s%s%s%d" % (kind[0], "" if mode == "rules" else mode[0],
-                         "6" if family == "ipv6" else "", shard)
-    tmp = os.path.join(workroot, unit)
-    os.makedirs(tmp, exist_ok=True)
-    topo = netns.Topology(kind, unit, tmp, family)
-    started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=len(topo.pods) + 1)
+class WorkQueue:
+    """The run's work, one queue per topology kind. An item is ("machinery", family, None) or
+    ("case", family, (case, mode)). Workers take items of the kind whose topology they hold;
+    when that queue is empty they move to the kind with the most work left and build a topology
+    of it, so every worker stays busy until the end."""
+
+    def __init__(self, items_by_kind):
+        self.lock = threading.Lock()
+        self.queues = {k: list(reversed(v)) for k, v in items_by_kind.items()}
+
+    def take(self, kind):
+        with self.lock:
+            if kind is not None and self.queues.get(kind):
+                return kind, self.queues[kind].pop()
+            left = [(len(q), k) for k, q in self.queues.items() if q]
+            if not left:
+                return None, None
+            _n, k = max(left)
+            return k, self.queues[k].pop()
+
+
+def run_worker(index, queue, first_kind, report, workroot, pc):
+    """Hold one topology instance at a time and run items of its kind on it: the machinery
+    checks (hand-written rules, once per kind and family) and case runs in every mode and
+    family (every namespace is dual-stack, so one instance serves both families)."""
+    topo, pool, kind, started, done = None, None, first_kind, 0.0, 0
+
+    def close():
+        if topo is not None:
+            print("unit %s: %d items in %.1fs" % (topo.unit, done, time.monotonic() - started),
+                  flush=True)
+            pool.shutdown(wait=False)
+            topo.teardown()
+
     try:
-        try:
-            topo.build()
-        except netns.SkipTopology as e:
-            with report.lock:
-                if (kind, str(e)) not in report.skipped:
-                    report.skipped.append((kind, str(e)))
-            print("SKIP  topology %s: %s" % (kind, e), flush=True)
-            return
-        if shard == 0 and want_machinery and mode == "rules":
-            for o in suite.run_machinery(topo, pool):
-                report.add(o)
-        mine = selected[shard::nshards]
-        for case in mine:
-            if STOP.is_set():
+        while not STOP.is_set():
+            got_kind, item = queue.take(kind)
+            if item is None:
                 return
-            report.add(suite.run_case(topo, case, pc, tmp, STOP, pool, mode))
-        print("unit %s: %d cases in %.1fs" % (unit, len(mine), time.monotonic() - started),
-              flush=True)
+            if topo is None or got_kind != topo.kind:
+                close()
+                topo = None
+                unit = "%sw%d" % (got_kind[0], index)
+                tmp = os.path.join(workroot, unit)
+                os.makedirs(tmp, exist_ok=True)
+                started, done = time.monotonic(), 0
+                t = netns.Topology(got_kind, unit, tmp)
+                pool = ThreadPoolExecutor(max_workers=len(t.pods) + 1)
+                topo = t
+                kind = got_kind
+                topo.build()   # a topology that cannot be built fails the run (never skipped)
+            what, family, payload = item
+            topo.family = family
+            if what == "machinery":
+                for o in suite.run_machinery(topo, pool):
+                    report.add(o)
+            else:
+                case, mode = payload
+                workdir = os.path.join(topo.tmpdir, "%s-%s" % (mode, family))
+                report.add(suite.run_case(topo, case, pc, workdir, STOP, pool, mode))
+            done += 1
     finally:
-        pool.shutdown(wait=False)
-        topo.teardown()
+        close()
 
 
 def run_apply_unit(pc, report, workroot):
@@ -214,30 +256,44 @@ def main():
     kinds = args.topology or list(netns.Topology.KINDS)
     modes = args.mode or list(suite.MODES)
     families = args.family or list(netns.FAMILIES)
-    nshards = max(1, args.jobs) if selected else 1
-    units = ([(k, m, f, s) for s in range(nshards) for f in families for m in modes for k in kinds]
-             if (selected or want_machinery) else [])
+    plan = None
+    items = {}
+    for k in kinds:
+        lst = [("machinery", f, None) for f in families] if want_machinery else []
+        runs = [("case", f, (c, m)) for c in selected for f in families for m in modes]
+        if plan is None and runs:
+            import model
+            plan = model.IPPlan(netns.Topology(k, "plan", workroot).endpoints())
+        # Longest cases first, so the run does not end waiting for one long sequence.
+        steps = {c.name: len(c.build(plan)) for c in selected} if runs else {}
+        runs.sort(key=lambda it: -steps[it[2][0].name])
+        items[k] = lst + runs
+    queue = WorkQueue(items)
+    nitems = sum(len(v) for v in items.values())
     print("policyc kernel tests: %d cases x %d topologies (%s) x %d modes (%s) x %d families (%s), "
-          "%d units, %d jobs%s"
+          "%d work items, %d workers%s"
           % (len(selected), len(kinds), ", ".join(kinds), len(modes), ", ".join(modes),
-             len(families), ", ".join(families), len(units), args.jobs,
+             len(families), ", ".join(families), nitems, args.jobs,
         ", plus apply checks" if run_apply else ""), flush=True)
-    if not units and not run_apply and not run_refusal:
+    if not nitems and not run_apply and not run_refusal:
         print("FAIL  nothing selected (filter %r)" % args.filter)
         print("0 passed, 1 failed")
         return 1
 
     aborted = False
     try:
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        workers = max(1, args.jobs) if nitems else 0
+        with ThreadPoolExecutor(max_workers=workers + (1 if run_apply else 0)
+                                + (1 if run_refusal else 0)) as ex:
             futures = {}
             if run_apply:
+                # policyc apply checks: one topology of their own, alongside the workers.
                 futures[ex.submit(run_apply_unit, pc, report, workroot)] = "apply"
             if run_refusal:
                 futures[ex.submit(run_refusal_unit, pc, report, workroot)] = "refuse"
-            for k, m, f, s in units:
-                futures[ex.submit(run_unit, k, m, f, s, nshards, selected, want_machinery, report,
-                                  workroot, pc)] = "%s/%s/%s/%d" % (k, m, f, s)
+            for w in range(workers):
+                futures[ex.submit(run_worker, w, queue, kinds[w % len(kinds)], report, workroot,
+                                  pc)] = "worker %d" % w
             for fut, unit in futures.items():
                 try:
                     fut.result()
@@ -265,20 +321,29 @@ def main():
         len(outcomes), len(selected), steps))
     print("  probes: %d (%d expected to arrive, %d expected to be blocked)" % (
         probes, allowed, probes - allowed))
+    hand_cases = [c for c in selected if c.hand or c.judge]
+    hand_names = {c.name for c in hand_cases}
+    print("  hand expectations: %d cases (%d of them in hand/ and drop/), %d case runs; "
+          "--deny drop cases: %d" % (
+              len(hand_cases), sum(1 for c in hand_cases if c.name.startswith(("hand/", "drop/"))),
+              sum(1 for o in outcomes if o.name in hand_names),
+              sum(1 for c in selected if c.deny == "drop")))
     by_topo = {}
     for o in outcomes:
         t = by_topo.setdefault(o.topology, [0, 0])
         t[0 if o.passed else 1] += 1
     for t, (p, f) in sorted(by_topo.items()):
         print("  %-8s %d passed, %d failed" % (t, p, f))
-    for kind, reason in report.skipped:
-        print("  SKIPPED topology %s: %s" % (kind, reason))
     for unit, e in report.errors:
         print("  ERROR in unit %s: %s" % (unit, e))
     if aborted:
         print("  ABORTED by signal")
     if left:
         print("  namespaces left behind: %s" % ", ".join(left))
+    if args.profile:
+        for name, (total, count) in sorted(suite.PROFILE.items(), key=lambda kv: -kv[1][0]):
+            print("  phase %-10s %8.1fs in %6d calls (%.1f ms each)"
+                  % (name, total, count, 1000 * total / max(1, count)))
     print("  time: %.1fs" % (time.monotonic() - t0))
     if failed == 0 and not args.artifacts:
         shutil.rmtree(workroot, ignore_errors=True)

@@ -1,15 +1,24 @@
 """Running one case (all its steps) on one topology, and the machinery checks.
 
-Per step: write the cluster and policy YAML, ask `policyc matrix` for the reference verdict, compile
-per node, load with `iptables-restore --noflush` (the first step of a case starts from an empty
-filter table; later steps reload over the previous one, as an update would), flush conntrack so
-no earlier connection masks a new deny, probe every ordered pair on every port/protocol, and
-compare. The machinery checks use hand-written rules instead of policyc, to prove that the probes
-can see both an allow and a deny on every protocol in this topology before any verdict is trusted.
+Per step: write the cluster and policy YAML, ask `policyc matrix` for the reference verdict (once
+per step and topology family: the rules, ipset and nft runs share it), compile per node, load
+with `iptables-restore --noflush` (the first step of a case starts from an empty filter table;
+later steps reload over the previous one, as an update would), flush conntrack so no earlier
+connection masks a new deny (load, flush and reset are one shell per node), probe every ordered
+pair on every port/protocol, and compare: every probe must end in the status its verdict
+predicts (probe.py: arrived; rejected by policyc's REJECT; or, for --deny drop cases, timeout).
+Cases with a hand expectation are checked against it too, for both the kernel and the matrix.
+
+The machinery checks use hand-written rules instead of policyc, to prove that the probes can see
+an arrival and a REJECT on every protocol in this topology before any verdict is trusted, and
+(broken-route) that a timeout or another error is never taken for a REJECT.
 """
 
 import os
 import re
+import threading
+import time
+from contextlib import contextmanager
 
 import model
 import probe
@@ -17,6 +26,22 @@ from netns import EXT_IP, SetupError
 from policyc import ContractError
 
 MAX_MISMATCHES_SHOWN = 12
+
+# Wall time per phase of a step, summed over all units (printed with --profile).
+PROFILE = {}
+_profile_lock = threading.Lock()
+
+
+@contextmanager
+def phase(name):
+    t = time.monotonic()
+    try:
+        yield
+    finally:
+        with _profile_lock:
+            total, count = PROFILE.get(name, (0.0, 0))
+            PROFILE[name] = (total + time.monotonic() - t, count + 1)
+
 MAX_RULE_LINES_SHOWN = 150
 
 
@@ -51,29 +76,56 @@ def restore_tool(topo):
     return "ip6tables-restore" if topo.family == "ipv6" else "iptables-restore"
 
 
-def load_sets(topo, node, sets_path):
-    with open(sets_path) as f:
-        text = f.read()
-    p = topo.nodes[node].exec(["ipset", "restore"], input=text, check=False)
-    if p.returncode != 0:
-        raise ContractError("ipset restore rejected the compiled sets for %s (%s)\nexit %d: %s"
-                            % (node, sets_path, p.returncode, (p.stderr or p.stdout).strip()))
+def load_and_flush(topo, node, mode, rules_path, sets_path=None, reset=False):
+    """Load one node's compiled files and flush its conntrack table, in one shell in the node
+    namespace: `ipset restore` (mode ipset) then `iptables-restore --noflush` (or
+    ip6tables-restore), or `nft -f` (mode nft, one transaction that replaces table inet
+    policyc). With reset, the node's tables and sets are emptied first (a case's first step
+    starts from an empty filter table). A loader that refuses policyc's output is a
+    ContractError (the case fails); a reset or conntrack failure is a SetupError."""
+    lines = [topo.RESET_SCRIPT] if reset else []
+    if sets_path:
+        lines.append("ipset restore < '%s' || exit 20" % sets_path)
+    if mode == "nft":
+        lines.append("nft -f '%s' || exit 22" % rules_path)
+    else:
+        lines.append("%s --noflush < '%s' || exit 21" % (restore_tool(topo), rules_path))
+    lines += ["conntrack -F -f ipv4 2>&1 >/dev/null || exit 10",
+              "conntrack -F -f ipv6 2>&1 >/dev/null || exit 11"]
+    p = topo.nodes[node].exec(["sh", "-c", "\n".join(lines) + "\n"], check=False)
+    if p.returncode == 0:
+        return
+    story = (p.stderr or p.stdout).strip()
+    tool = {20: "ipset restore", 21: restore_tool(topo) + " --noflush", 22: "nft -f"}
+    if p.returncode in tool:
+        raise ContractError("%s rejected the compiled %s for %s (%s)\nexit: %s"
+                            % (tool[p.returncode], "sets" if p.returncode == 20 else "rules",
+                               node, sets_path if p.returncode == 20 else rules_path, story))
+    raise SetupError("loading and flushing conntrack on %s: exit %d: %s"
+                     % (node, p.returncode, story))
 
 
-def load_rules(topo, node, text, rules_path):
-    p = topo.nodes[node].exec([restore_tool(topo), "--noflush"], input=text, check=False)
-    if p.returncode != 0:
-        raise ContractError(restore_tool(topo) + " --noflush rejected the compiled rules for %s "
-                            "(%s)\nexit %d: %s" % (node, rules_path, p.returncode,
-                                                  (p.stderr or p.stdout).strip()))
+# The reference verdict of a step depends only on its inputs (and the topology's addresses,
+# which are in the cluster file), not on the mode: the rules, ipset and nft runs of a step
+# share one `policyc matrix` call.
+_matrix_cache = {}
+_matrix_lock = threading.Lock()
 
 
-def load_nft(topo, node, text, rules_path):
-    """`nft -f`: one transaction that replaces table inet policyc."""
-    p = topo.nodes[node].exec(["nft", "-f", "-"], input=text, check=False)
-    if p.returncode != 0:
-        raise ContractError("nft -f rejected the compiled rules for %s (%s)\nexit %d: %s"
-                            % (node, rules_path, p.returncode, (p.stderr or p.stdout).strip()))
+def cached_matrix(pc, paths, topo, port_keys):
+    texts = []
+    for path in paths:
+        with open(path) as f:
+            texts.append(f.read())
+    key = (pc.path, topo.family, topo.ext_address, tuple(port_keys), tuple(texts))
+    with _matrix_lock:
+        slot = _matrix_cache.setdefault(key, [threading.Lock(), None])
+    with slot[0]:   # one call per key; the other modes wait for it
+        if slot[1] is None:
+            with phase("matrix"):
+                slot[1] = pc.matrix(paths, [topo.ext_address], family=topo.family,
+                                    names={topo.ext_address: EXT_IP}, port_keys=port_keys)
+        return slot[1]
 
 
 def _show_rules(paths):
@@ -104,6 +156,7 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
     out = Outcome(case.name, label(topo.kind, mode, topo.family))
     plan = model.IPPlan(topo.endpoints())
     ours = list(topo.endpoints())
+    deny_arg = None if case.deny == "reject" else case.deny
     case_dir = os.path.join(workdir, safe_name(case.name))
     os.makedirs(case_dir, exist_ok=True)
     try:
@@ -128,45 +181,45 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         where = "[%s] %s step %d" % (label(topo.kind, mode, topo.family), case.name, si)
         rule_files = []
         try:
-            endpoints, allowed = pc.matrix(paths, [topo.ext_address], family=topo.family,
-                                           names={topo.ext_address: EXT_IP},
-                                           port_keys=probe.port_keys(case.ports))
+            endpoints, allowed = cached_matrix(pc, paths, topo, probe.port_keys(case.ports))
             missing = [e for e in ours if e not in endpoints]
             unknown = [e for e in endpoints if e not in ours]
             if missing or unknown:
                 out.fail("%s: matrix endpoints differ from the cluster: missing %s, unknown %s"
                          % (where, missing, unknown))
                 return out
-            if si == 0:
-                topo.reset_filter()
+            loads = []
             for node in topo.nodes:
                 # Single-node topologies alternate between --node and "every pod local".
                 node_arg = node if (topo.kind != "routed") else None
+                sp = None
                 if mode == "nft":
-                    text = pc.compile_nft(paths, node_arg)
+                    with phase("compile"):
+                        text = pc.compile_nft(paths, node_arg, deny=deny_arg)
                     rp = os.path.join(sdir, "rules-%s.nft" % node)
-                    _write(rp, text)
-                    rule_files.append(rp)
-                    load_nft(topo, node, text, rp)
-                    continue
-                sp = os.path.join(sdir, "sets-%s.txt" % node) if mode == "ipset" else None
-                text = pc.compile(paths, node_arg, ipset_out=sp, family=topo.family)
-                rp = os.path.join(sdir, "rules-%s.txt" % node)
+                else:
+                    sp = os.path.join(sdir, "sets-%s.txt" % node) if mode == "ipset" else None
+                    with phase("compile"):
+                        text = pc.compile(paths, node_arg, ipset_out=sp, family=topo.family,
+                                          deny=deny_arg)
+                    rp = os.path.join(sdir, "rules-%s.txt" % node)
                 _write(rp, text)
                 rule_files.append(rp)
                 if sp:
                     rule_files.append(sp)
-                    load_sets(topo, node, sp)
-                load_rules(topo, node, text, rp)
-            topo.flush_conntrack()
+                loads.append((node, rp, sp))
+            with phase("load"):
+                for node, rp, sp in loads:
+                    load_and_flush(topo, node, mode, rp, sp, reset=(si == 0))
         except (ContractError, SetupError) as e:
             out.fail("%s: %s" % (where, e))
             return out
-        observed = probe.run_probes(topo, ours, pool=pool, expected=allowed,
-                                    port_protocols=case.ports)
+        with phase("probe"):
+            observed = probe.run_probes(topo, ours, pool=pool, expected=allowed,
+                                        port_protocols=case.ports)
         out.probes += len(observed)
         out.expected_allowed += sum(1 for k in observed if k in allowed)
-        bad = probe.compare(observed, allowed, set(ours))
+        bad = probe.compare(observed, allowed, set(ours), case.deny)
         hand_bad = []
         claim_of = None
         if case.judge:
@@ -178,7 +231,8 @@ def run_case(topo, case, pc, workdir, stop_event, pool, mode="rules"):
         elif case.hand:
             claim_of = lambda s, d, p, si=si: case.hand(si, s, d, p)
         if claim_of:
-            for (src, dst, port), (arrived, detail) in sorted(observed.items()):
+            for (src, dst, port), (status, detail) in sorted(observed.items()):
+                arrived = status == "arrived"
                 claim = claim_of(src, dst, port)
                 if claim is None:
                     if case.judge:
@@ -216,7 +270,8 @@ def _word(b):
 ESTABLISHED = "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
 
 
-MACHINERY_NAMES = ["no-rules", "reject-all", "selective", "selective-conformance-ports"]
+MACHINERY_NAMES = ["no-rules", "reject-all", "selective", "selective-conformance-ports",
+                   "broken-route"]
 
 
 def machinery_checks(topo):
@@ -258,6 +313,77 @@ def machinery_checks(topo):
     ]
 
 
+def broken_route_check(topo, pool):
+    """machinery/broken-route: the harness must tell a REJECT from a timeout and from another
+    error. Hand-written rules on every node: REJECT (administratively prohibited) to x/b, DROP
+    to y/b, REJECT with port-unreachable to z/b; and a blackhole route for the external host
+    on node-1 (which it hangs off), so nothing reaches it and nothing it sends is answered.
+    The stated intent is the naive one, "x/b, y/b, z/b denied, everything else allowed". The
+    check passes only if every probe ends in the status the kernel must produce (rejected for
+    x/b, timeout for y/b and for everything the blackhole swallows, error for z/b, arrived for
+    the rest) and the harness reports as mismatches exactly the probes whose status differs
+    from the intent's. If timeouts or other errors counted as denies again, the y/b, z/b and
+    blackholed denies would stop being mismatches and this check fails."""
+    out = Outcome("machinery/broken-route", label(topo.kind, "rules", topo.family))
+    ips = topo.endpoints()
+    ours = list(ips)
+    v6 = topo.family == "ipv6"
+    reject = "-j REJECT --reject-with " + ("icmp6-adm-prohibited" if v6 else
+                                           "icmp-admin-prohibited")
+    unreach = "-j REJECT --reject-with " + ("icmp6-port-unreachable" if v6 else
+                                            "icmp-port-unreachable")
+    rules = (ESTABLISHED + "-A FORWARD -d %s %s\n" % (ips["x/b"], reject) +
+             "-A FORWARD -d %s -j DROP\n" % ips["y/b"] +
+             "-A FORWARD -d %s %s\n" % (ips["z/b"], unreach))
+    hole = "%s/%d" % (topo.ext_address, 128 if v6 else 32)
+    denied = ("x/b", "y/b", "z/b")
+    intent = {(s, d, p) for s in ours for d in ours if s != d for p in probe.PORT_KEYS
+              if d not in denied}
+
+    def kernel_status(s, d, p):
+        if d == EXT_IP:
+            return "timeout"
+        if s == EXT_IP:   # every answer to the external host falls into the blackhole
+            return "arrived" if p.endswith("SCTP") and d not in denied else "timeout"
+        return {"x/b": "rejected", "y/b": "timeout", "z/b": "error"}.get(d, "arrived")
+
+    node1 = topo.nodes["node-1"]
+    try:
+        topo.reset_filter()
+        for ns in topo.nodes.values():
+            ns.exec([restore_tool(topo), "--noflush"], input="*filter\n" + rules + "COMMIT\n")
+        node1.exec(["ip"] + (["-6"] if v6 else []) + ["route", "add", "blackhole", hole])
+        try:
+            topo.flush_conntrack()
+            observed = probe.run_probes(topo, ours, pool=pool, expected=intent)
+        finally:
+            node1.exec(["ip"] + (["-6"] if v6 else []) + ["route", "del", "blackhole", hole])
+    except SetupError as e:
+        out.fail("[%s] machinery/broken-route: %s" % (topo.kind, e))
+        return out
+    out.probes, out.steps = len(observed), 1
+    out.expected_allowed = sum(1 for k in observed if k in intent)
+    wrong = [(k, st, det, kernel_status(*k)) for k, (st, det) in sorted(observed.items())
+             if st != kernel_status(*k)]
+    reported = {(s, d, p) for s, d, p, _w, _g, _det in probe.compare(observed, intent,
+                                                                     set(ours))}
+    predicted = {k for k in observed
+                 if kernel_status(*k) != probe.wanted_status(k in intent, "reject")}
+    if wrong or reported != predicted:
+        lines = ["[%s] machinery/broken-route: the harness does not tell REJECT, timeout and "
+                 "error apart: %d probes in an unexpected status, %d mismatches reported "
+                 "that should not be, %d not reported that should be"
+                 % (topo.kind, len(wrong), len(reported - predicted), len(predicted - reported))]
+        lines += ["    %s -> %s %s: status %s (%s), the kernel must give %s" % (k + (st, det, ks))
+                  for k, st, det, ks in wrong[:MAX_MISMATCHES_SHOWN]]
+        lines += ["    %s -> %s %s: reported as a mismatch, should not be" % k
+                  for k in sorted(reported - predicted)[:MAX_MISMATCHES_SHOWN]]
+        lines += ["    %s -> %s %s: not reported as a mismatch (%s)" % (k + (observed[k][0],))
+                  for k in sorted(predicted - reported)[:MAX_MISMATCHES_SHOWN]]
+        out.fail("\n".join(lines))
+    return out
+
+
 def run_machinery(topo, pool):
     outcomes = []
     ours = list(topo.endpoints())
@@ -286,5 +412,6 @@ def run_machinery(topo, pool):
                                % (s, d, p, _word(w), _word(g), det)
                                for s, d, p, w, g, det in bad[:MAX_MISMATCHES_SHOWN]))
         outcomes.append(out)
+    outcomes.append(broken_route_check(topo, pool))
     topo.reset_filter()
     return outcomes
