@@ -35,8 +35,11 @@ demo: build
 unit: build
 	$(SWIFT) test
 
-kernel: build
-	python3 Tests/Kernel/run.py --policyc $(BIN)
+# The real-kernel suite judges the binary users install: the static release
+# build (it also compiles ten times faster than the debug build, and the suite
+# calls it some 13,000 times).
+kernel: release
+	python3 Tests/Kernel/run.py --policyc $(RELEASE_BIN)
 
 # Every input the fuzzer ever broke policyc with, then a one-minute
 # coverage-guided run (libFuzzer + ASan; see Fuzz/README.md).

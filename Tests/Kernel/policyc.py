@@ -104,9 +104,17 @@ class Policyc:
             endpoints = doc["endpoints"]
             ports = doc["ports"]
             allowed = {tuple(t) for t in doc["allowed"]}
+            # Pods without an address (a Pending ghost) are endpoints of the analysis by name,
+            # but nothing can send to or from them: the kernel is asked about the others only.
+            absent = set(doc.get("withoutAddress", []))
         except (ValueError, KeyError, TypeError) as e:
             raise ContractError("matrix output is not the documented JSON (%s)\n%s"
                                 % (e, _describe(cmd, p)))
+        if not absent <= set(endpoints):
+            raise ContractError("matrix withoutAddress names unknown endpoints %r\n%s"
+                                % (sorted(absent - set(endpoints)), _describe(cmd, p)))
+        endpoints = [e for e in endpoints if e not in absent]
+        allowed = {t for t in allowed if t[0] not in absent and t[1] not in absent}
         if sorted(ports) != sorted(port_keys):
             raise ContractError("matrix ports %r differ from the requested %r\n%s"
                                 % (ports, list(port_keys), _describe(cmd, p)))
