@@ -5,7 +5,7 @@ NODE ?= node-a
 APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time
 BIN := .build/debug/policyc
 
-.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean
+.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean mutants properties-long
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -56,6 +56,16 @@ docs-check: build
 # The whole suite: formatting, the documentation check, unit and golden tests,
 # the real-kernel suite, then the fuzz regressions and a one-minute fuzz run.
 test: format-lint docs-check unit kernel fuzz
+
+# The property tests at ten times the rounds (for a nightly `make test-long`);
+# POLICYC_SEED=N repeats a run, the default seed is the date.
+properties-long: setup
+	POLICYC_PROPERTY_SCALE=10 $(SWIFT) test --filter PropertyTests
+
+# Deliberate semantic mutations, one at a time, and the test that catches
+# each (Tests/Mutants/run.sh; not in CI, about half an hour).
+mutants: setup
+	bash Tests/Mutants/run.sh
 
 clean:
 	rm -rf .build
