@@ -26,7 +26,9 @@ public struct IndependentReference: Sendable {
   let members: [String: Pod]
   /// Every pod given, by `namespace/name`, for the addresses of those that take no part.
   let everyPod: [String: Pod]
-  let policies: [NetworkPolicy]
+  /// NetworkPolicies by namespace ("podSelector of the policy selects pods
+  /// in the policy's own namespace").
+  let policies: [String: [NetworkPolicy]]
   /// AdminNetworkPolicies in evaluation order.
   let admins: [AdminPolicy]
   let baseline: AdminPolicy?
@@ -52,7 +54,7 @@ public struct IndependentReference: Sendable {
     var everyPod: [String: Pod] = [:]
     for pod in pods { everyPod[pod.meta.namespace + "/" + pod.meta.name] = pod }
     self.everyPod = everyPod
-    self.policies = policies
+    self.policies = Dictionary(grouping: policies) { $0.meta.namespace }
     // AdminNetworkPolicies run by priority (lower first); equal priorities by name.
     admins = adminPolicies.filter { if case .admin = $0.tier { return true } else { return false } }
       .sorted { a, b in
@@ -155,9 +157,8 @@ public struct IndependentReference: Sendable {
     }
     // "A pod is isolated for ingress when at least one policy with Ingress in
     // its policyTypes selects it; likewise for egress."
-    let isolating = policies.filter {
-      $0.meta.namespace == subject.meta.namespace && $0.policyTypes.contains(direction)
-        && selectorHolds($0.podSelector, subject.meta.labels)
+    let isolating = (policies[subject.meta.namespace] ?? []).filter {
+      $0.policyTypes.contains(direction) && selectorHolds($0.podSelector, subject.meta.labels)
     }
     if isolating.isEmpty {
       if let baseline, subjectSelected(baseline, subject) {

@@ -3,7 +3,7 @@
 # mutations one at a time to the emitters, the engine, the shared model and
 # the independent reference, runs the fast tests that should catch each,
 # restores the source, and prints mutation -> catching test (or SURVIVED).
-# Usage: bash Tests/Mutants/run.sh [NAME-FILTER]
+# Usage: bash Tests/Mutants/run.sh [NAME-REGEX]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ONLY="${1:-}"
@@ -29,7 +29,7 @@ PY
 run() {
   local name="$1" file="$2" old="$3" new="$4"
   shift 4
-  if [[ -n "$ONLY" && "$name" != *"$ONLY"* ]]; then return; fi
+  if [[ -n "$ONLY" && ! "$name" =~ $ONLY ]]; then return; fi
   local backup
   backup="$(mktemp)"
   cp "$file" "$backup"
@@ -113,8 +113,7 @@ run reference-named-port-any-protocol Sources/PolicyReference/Matching.swift \
   'where container.name == name && container.proto == traffic.proto && container.number == traffic.port {' \
   'where container.name == name && container.number == traffic.port {' "$SOUND" "$ENGINE"
 run reference-policytypes-ignored Sources/PolicyReference/IndependentReference.swift \
-  '$0.meta.namespace == subject.meta.namespace && $0.policyTypes.contains(direction)' \
-  '$0.meta.namespace == subject.meta.namespace' "$SOUND" "$ENGINE"
+  '$0.policyTypes.contains(direction) && selectorHolds' 'selectorHolds' "$SOUND" "$ENGINE"
 run reference-pass-continues Sources/PolicyReference/IndependentReference.swift \
   'case .pass: break adminTier' 'case .pass: continue adminTier' "$SOUND" "$ENGINE"
 

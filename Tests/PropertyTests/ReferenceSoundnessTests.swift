@@ -14,7 +14,7 @@ final class ReferenceSoundnessTests: XCTestCase {
     var generator = PropertySeed.generator(salt: 3)
     let rerun = PropertySeed.reproduce("ReferenceSoundnessTests/testMatrixCellsAreTheIndependentVerdict")
     var probes = 0
-    for round in 0..<(60 * PropertySeed.scale) {
+    for round in 0..<(30 * PropertySeed.scale) {
       let inputs = EmitterAgreementTests.inputs(round: round, &generator)
       let cluster = inputs.cluster
       let reference = inputs.reference
