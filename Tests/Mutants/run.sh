@@ -4,6 +4,7 @@
 # the independent reference, runs the fast tests that should catch each,
 # restores the source, and prints mutation -> catching test (or SURVIVED).
 # Usage: bash Tests/Mutants/run.sh [NAME-REGEX]
+# MUTANTS_DRY=1 only checks that every patch applies.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ONLY="${1:-}"
@@ -14,14 +15,15 @@ RESULTS=()
 # mutate FILE OLD NEW: replaces the one occurrence of OLD; fails when OLD
 # is missing or not unique (the patch did not apply).
 mutate() {
-  python3 - "$1" "$2" "$3" <<'PY'
+  python3 - "$1" "$2" "$3" "${MUTANTS_DRY:-}" <<'PY'
 import sys
-path, old, new = sys.argv[1:4]
+path, old, new, dry = sys.argv[1:5]
 text = open(path).read()
 count = text.count(old)
 if count != 1:
     sys.exit(f"patch did not apply: {count} matches of {old!r} in {path}")
-open(path, "w").write(text.replace(old, new))
+if not dry:
+    open(path, "w").write(text.replace(old, new))
 PY
 }
 
@@ -39,7 +41,9 @@ run() {
     return
   fi
   local caught="SURVIVED"
-  if ! swift build --build-tests >"$LOG_DIR/$name.build.log" 2>&1; then
+  if [[ -n "${MUTANTS_DRY:-}" ]]; then
+    caught="(dry run: patch applies)"
+  elif ! swift build --build-tests >"$LOG_DIR/$name.build.log" 2>&1; then
     caught="build failed (see $LOG_DIR/$name.build.log)"
   else
     for filter in "$@"; do
@@ -53,6 +57,7 @@ run() {
   cp "$backup" "$file"
   rm -f "$backup"
   RESULTS+=("$name|$file|$caught")
+  echo "== $name -> $caught" >&2
 }
 
 trap 'git checkout -- Sources 2>/dev/null' INT TERM
@@ -66,28 +71,28 @@ UNIT=UnitTests
 # The shared model (used by both emitters, the engine and ReferenceVerdict).
 run selector-notin-absent Sources/PolicyModel/Selector.swift \
   'case .notIn: return value.map { !values.contains($0) } ?? true' \
-  'case .notIn: return value.map { !values.contains($0) } ?? false' "$UNIT" "$SOUND" "$ENGINE"
+  'case .notIn: return value.map { !values.contains($0) } ?? false' "$SOUND" "$ENGINE" "$UNIT"
 run selector-doesnotexist Sources/PolicyModel/Selector.swift \
-  'case .doesNotExist: return value == nil' 'case .doesNotExist: return true' "$UNIT" "$SOUND" "$ENGINE"
+  'case .doesNotExist: return value == nil' 'case .doesNotExist: return true' "$SOUND" "$ENGINE" "$UNIT"
 run selector-matchlabels-absent Sources/PolicyModel/Selector.swift \
-  'where labels[key] != value {' 'where labels[key] != nil && labels[key] != value {' "$UNIT" "$SOUND" "$ENGINE"
+  'where labels[key] != value {' 'where labels[key] != nil && labels[key] != value {' "$SOUND" "$ENGINE" "$UNIT"
 run peer-namespace-or-pod Sources/PolicyModel/Cluster.swift \
   'guard let labels = namespaceLabels[pod.meta.namespace], nsSelector.matches(labels) else { return false }' \
   'guard let labels = namespaceLabels[pod.meta.namespace], nsSelector.matches(labels) else { return podSelector?.matches(pod.meta.labels) ?? false }' \
-  "$UNIT" "$SOUND" "$ENGINE"
+  "$SOUND" "$ENGINE" "$UNIT"
 run peer-and-drops-pod-selector Sources/PolicyModel/Cluster.swift \
   'for i in podsByNamespace[ns] ?? [] where podSelector?.matches(pods[i].meta.labels) ?? true {' \
   'for i in podsByNamespace[ns] ?? [] where nsSelector != nil || podSelector?.matches(pods[i].meta.labels) ?? true {' \
   "$GOLD" "$EMIT"
 run named-port-any-protocol Sources/PolicyModel/Objects.swift \
   'ports.filter { $0.name == portName && $0.proto == proto }' 'ports.filter { $0.name == portName }' \
-  "$UNIT" "$SOUND" "$ENGINE"
+  "$SOUND" "$ENGINE" "$UNIT"
 run policytypes-ignored Sources/PolicyModel/Objects.swift \
   'public func applies(to direction: PolicyType) -> Bool { policyTypes.contains(direction) }' \
-  'public func applies(to direction: PolicyType) -> Bool { true }' "$UNIT" "$SOUND" "$ENGINE"
+  'public func applies(to direction: PolicyType) -> Bool { true }' "$SOUND" "$ENGINE" "$UNIT"
 run admin-order-reversed Sources/PolicyModel/AdminPolicy.swift \
   'if a.tier != b.tier { return a.tier < b.tier }' 'if a.tier != b.tier { return b.tier < a.tier }' \
-  "$UNIT" "$SOUND" "$ENGINE"
+  "$SOUND" "$ENGINE" "$UNIT"
 # The iptables emitter.
 run iptables-except-ignored Sources/IptablesEmitter/IptablesCompiler.swift \
   'case .block(let cidr, let except) where except.isEmpty:' 'case .block(let cidr, _):' "$GOLD" "$EMIT"
@@ -117,7 +122,7 @@ run reference-policytypes-ignored Sources/PolicyReference/IndependentReference.s
 run reference-pass-continues Sources/PolicyReference/IndependentReference.swift \
   'case .pass: break adminTier' 'case .pass: continue adminTier' "$SOUND" "$ENGINE"
 
-swift build --build-tests >/dev/null 2>&1
+[[ -n "${MUTANTS_DRY:-}" ]] || swift build --build-tests >/dev/null 2>&1
 printf '%-36s %-62s %s\n' MUTATION FILE "CAUGHT BY"
 survived=0
 for row in "${RESULTS[@]}"; do
