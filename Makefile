@@ -11,7 +11,7 @@ DESTDIR ?=
 RELEASE_BIN := .build/release/policyc
 STAGE := .build/install-stage
 
-.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check
+.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -122,6 +122,16 @@ uninstall:
 # own iptables-restore and nft accept them (Tests/Install/chroot_check.sh).
 install-check:
 	bash Tests/Install/chroot_check.sh
+
+# The property tests at ten times the rounds (for a nightly `make test-long`);
+# POLICYC_SEED=N repeats a run, the default seed is the date.
+properties-long: setup
+	POLICYC_PROPERTY_SCALE=10 $(SWIFT) test --filter PropertyTests
+
+# Deliberate semantic mutations, one at a time, and the test that catches
+# each (Tests/Mutants/run.sh; not in CI, about half an hour).
+mutants: setup
+	bash Tests/Mutants/run.sh
 
 clean:
 	rm -rf .build

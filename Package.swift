@@ -22,6 +22,9 @@ let package = Package(
     .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
     .target(name: "NodeApply", dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"]),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
+    // The independent oracle of the property tests: it reads PolicyModel's
+    // decoded objects and nothing else (see ReferenceIndependenceTests).
+    .target(name: "PolicyReference", dependencies: ["PolicyModel"]),
     .executableTarget(
       name: "policyc",
       dependencies: [
@@ -44,7 +47,7 @@ let package = Package(
     ),
     .testTarget(
       name: "PropertyTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis"],
+      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference"],
       path: "Tests/PropertyTests"
     ),
     .testTarget(

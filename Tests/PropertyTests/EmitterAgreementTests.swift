@@ -3,10 +3,11 @@ import IptablesEmitter
 import NftEmitter
 import PolicyAnalysis
 import PolicyModel
+import PolicyReference
 import XCTest
 
 /// The emitted rules, run through a netfilter evaluator, must give the
-/// reference verdict for every endpoint pair, port and protocol that the
+/// independent reference (PolicyReference) for every endpoint pair, port and protocol that the
 /// policies can tell apart: on every golden case, in all three modes
 /// (iptables rules, iptables with ipsets, the nft backend), and on hundreds
 /// of random clusters.
@@ -31,23 +32,33 @@ final class EmitterAgreementTests: XCTestCase {
       XCTAssertTrue(inventory.errors.isEmpty, "\(name): \(inventory.errors.map(\.formatted))")
       let node = args.firstIndex(of: "--node").map { args[$0 + 1] }
       let family: IPAddress.Family = args.firstIndex(of: "--family").map { args[$0 + 1] } == "ipv6" ? .ipv6 : .ipv4
-      checked += try Agreement.check(Cluster(inventory), node: node, label: name, family: family)
+      let inputs = RandomInputs(
+        namespaces: inventory.namespaces, pods: inventory.pods, policies: inventory.policies,
+        admin: inventory.adminPolicies)
+      checked += try Agreement.check(inputs, node: node, label: name, family: family)
     }
     XCTAssertGreaterThan(checked, 10_000, "too few probes: the comparison may not be running")
   }
 
+  /// Even rounds draw from the first generator, odd rounds from the wide one.
+  static func inputs(round: Int, _ generator: inout SeededGenerator) -> RandomInputs {
+    round % 2 == 0 ? RandomInputs(RandomCluster.make(&generator)) : WideRandomCluster.make(&generator)
+  }
+
   func testRandomClustersAgreeWithTheReference() throws {
-    var generator = SeededGenerator(seed: 20261125)
+    var generator = PropertySeed.generator(salt: 1)
+    let rerun = PropertySeed.reproduce("EmitterAgreementTests/testRandomClustersAgreeWithTheReference")
     var probes = 0
-    for round in 0..<150 {
-      let cluster = RandomCluster.make(&generator)
+    for round in 0..<(150 * PropertySeed.scale) {
+      let inputs = Self.inputs(round: round, &generator)
       let nodes: [String?] = [nil, "node-a", "node-b"]
       for node in nodes {
-        probes += try Agreement.check(cluster, node: node, label: "random #\(round) node \(node ?? "all")")
+        probes += try Agreement.check(
+          inputs, node: node, label: "random #\(round) node \(node ?? "all") (\(rerun))")
       }
       // Pods are dual-stack: the IPv6 file must agree too (every third round, to bound the time).
       if round % 3 == 0 {
-        probes += try Agreement.check(cluster, node: "node-a", label: "random #\(round) ipv6", family: .ipv6)
+        probes += try Agreement.check(inputs, node: "node-a", label: "random #\(round) ipv6 (\(rerun))", family: .ipv6)
       }
     }
     XCTAssertGreaterThan(probes, 100_000)
@@ -59,109 +70,61 @@ extension EmitterAgreementTests {
   /// and explain in single verdicts: on random clusters with admin tiers
   /// they must say the same.
   func testConnectivityEngineAgreesWithTheReference() {
-    var generator = SeededGenerator(seed: 20261205)
+    var generator = PropertySeed.generator(salt: 2)
+    let rerun = PropertySeed.reproduce("EmitterAgreementTests/testConnectivityEngineAgreesWithTheReference")
     var probes = 0
-    for round in 0..<150 {
-      let cluster = RandomCluster.make(&generator)
-      guard let count = EngineAgreement.check(cluster, label: "random #\(round)") else { return }
-      probes += count
-    }
-    XCTAssertGreaterThan(probes, 100_000)
-  }
-
-  /// The same with pods without an address, which analysis keeps as
-  /// endpoints by identity: selectors match them, no ipBlock does. And with
-  /// an address assumed for them (how explain, matrix and diff find answers
-  /// that depend on it), the engine agrees with the reference verdict on a
-  /// cluster where they have that address.
-  func testConnectivityEngineAgreesWithTheReferenceOnPodsWithoutAddresses() {
-    var generator = SeededGenerator(seed: 20261206)
-    var probes = 0
-    var addressless = 0
-    var dependent = 0
-    for round in 0..<150 {
-      let cluster = RandomCluster.make(&generator, withoutAddresses: true)
-      addressless += cluster.pods.filter(\.hasNoAddress).count
-      guard let count = EngineAgreement.check(cluster, label: "no-address #\(round)") else { return }
-      probes += count
-      let engine = ConnectivityEngine(cluster: cluster)
-      for a in cluster.pods.indices {
-        for b in cluster.pods.indices
-        where !engine.addressDependence(from: .pod(a), to: .pod(b), addresses: engine.assumableAddresses).isEmpty {
-          dependent += 1
+    for round in 0..<(150 * PropertySeed.scale) {
+      let inputs = EmitterAgreementTests.inputs(round: round, &generator)
+      let cluster = inputs.cluster
+      let reference = inputs.reference
+      // IPv4 every round, IPv6 every other round (to bound the time).
+      for family in round % 2 == 0 ? [IPAddress.Family.ipv4, .ipv6] : [.ipv4] {
+        let engine = ConnectivityEngine(cluster: cluster, family: family)
+        var sides = cluster.pods.indices.map { ConnectivityEngine.Side.pod($0) }
+        let addresses =
+          ExternalRegions.regions(
+            for: cluster.policies, adminPolicies: cluster.allAdminPolicies,
+            avoiding: Set(cluster.pods.flatMap(\.ips))
+          ).compactMap(\.representative) + inputs.bystanderAddresses
+        sides += addresses.filter { $0.family == family }.map { .address($0) }
+        func endpoint(_ side: ConnectivityEngine.Side) -> Endpoint {
+          switch side {
+          case .pod(let i): return .pod(namespace: cluster.pods[i].meta.namespace, name: cluster.pods[i].meta.name)
+          case .address(let ip): return .address(ip)
+          }
         }
-      }
-      for address in engine.assumableAddresses.prefix(2) {
-        let pods = cluster.pods.map { pod -> Pod in
-          var pod = pod
-          if pod.hasNoAddress { pod.ips = [address] }
-          return pod
-        }
-        let assumed = Cluster.forAnalysis(
-          namespaces: cluster.namespaceLabels.map {
-            Namespace(name: $0.key, labels: $0.value, location: RandomCluster.here)
-          },
-          pods: pods, policies: cluster.policies, adminPolicies: cluster.allAdminPolicies)
-        guard
-          let count = EngineAgreement.check(
-            cluster, label: "no-address #\(round) assuming \(address)", assuming: address,
-            reference: ReferenceVerdict(cluster: assumed))
-        else { return }
-        probes += count
-      }
-    }
-    XCTAssertGreaterThan(addressless, 300, "too few pods without an address")
-    XCTAssertGreaterThan(dependent, 100, "too few answers that depend on an address")
-    XCTAssertGreaterThan(probes, 100_000)
-  }
-}
-
-/// Compares the engine's port sets with single verdicts of the reference.
-enum EngineAgreement {
-  /// Every pair of pods and region representatives, every protocol and a
-  /// spread of ports; the probe count, or nil after reporting a failure.
-  static func check(
-    _ cluster: Cluster, label: String, assuming: IPAddress? = nil, reference: ReferenceVerdict? = nil
-  ) -> Int? {
-    let engine = ConnectivityEngine(cluster: cluster)
-    let reference = reference ?? ReferenceVerdict(cluster: cluster)
-    var probes = 0
-    var sides = cluster.pods.indices.map { ConnectivityEngine.Side.pod($0) }
-    sides += ExternalRegions.regions(
-      for: cluster.policies, adminPolicies: cluster.allAdminPolicies, avoiding: Set(cluster.pods.flatMap(\.ips))
-    ).compactMap { $0.representative.flatMap { $0.family == .ipv4 ? .address($0) : nil } }
-    func endpoint(_ side: ConnectivityEngine.Side) -> Endpoint {
-      switch side {
-      case .pod(let i): return .pod(namespace: cluster.pods[i].meta.namespace, name: cluster.pods[i].meta.name)
-      case .address(let ip): return .address(ip)
-      }
-    }
-    for from in sides {
-      for to in sides {
-        let ports = engine.allowedPorts(from: from, to: to, assuming: assuming)
-        for proto in NetProtocol.allCases {
-          for port in [1, 53, 79, 80, 81, 8000, 8079, 8080, 8081, 8082, 65535] {
-            probes += 1
-            let expected = reference.allows(from: endpoint(from), to: endpoint(to), port: port, proto: proto)
-            guard ports.contains(port, proto) == expected else {
-              XCTFail(
-                "\(label): \(endpoint(from)) -> \(endpoint(to)) \(port)/\(proto.rawValue): engine \(ports), reference \(expected)"
-              )
-              return nil
+        let ports = Agreement.boundaryPorts(inputs)
+        for from in sides {
+          for to in sides {
+            let allowed = engine.allowedPorts(from: from, to: to)
+            for proto in NetProtocol.allCases {
+              for port in ports {
+                probes += 1
+                let expected = reference.allows(
+                  from: endpoint(from), to: endpoint(to), port: port, proto: proto, family: family)
+                guard allowed.contains(port, proto) == expected else {
+                  return XCTFail(
+                    "random #\(round) \(family): \(endpoint(from)) -> \(endpoint(to)) \(port)/\(proto.rawValue): engine \(allowed), reference \(expected) (\(rerun))"
+                  )
+                }
+              }
             }
           }
         }
       }
     }
-    return probes
+    XCTAssertGreaterThan(probes, 100_000)
   }
 }
 
 enum Agreement {
   /// Compares every (source, destination, protocol, port) of interest on
   /// one node, in rule mode, ipset mode and the nft backend; returns the probe count.
-  static func check(_ cluster: Cluster, node: String?, label: String, family: IPAddress.Family = .ipv4) throws -> Int {
-    let reference = ReferenceVerdict(cluster: cluster)
+  static func check(_ inputs: RandomInputs, node: String?, label: String, family: IPAddress.Family = .ipv4) throws
+    -> Int
+  {
+    let cluster = inputs.cluster
+    let reference = inputs.reference
     var endpoints: [(Endpoint, IPAddress, Pod?)] = cluster.pods.compactMap { pod in
       pod.ips.first { $0.family == family }.map { (.pod(namespace: pod.meta.namespace, name: pod.meta.name), $0, pod) }
     }
@@ -171,19 +134,11 @@ enum Agreement {
     {
       if let ip = region.representative, ip.family == family { endpoints.append((.address(ip), ip, nil)) }
     }
-    var ports = Set([1, 65535])
-    for pod in cluster.pods { for p in pod.ports { ports.formUnion([p.number, p.number + 1]) } }
-    let adminRules = cluster.allAdminPolicies.flatMap { ($0.ingress + $0.egress).map(\.match) }
-    for rule in cluster.policies.flatMap({ $0.ingress + $0.egress }) + adminRules {
-      do {
-        for p in rule.ports {
-          if case .number(let n)? = p.port {
-            ports.formUnion([n - 1, n, n + 1, (p.endPort ?? n), (p.endPort ?? n) + 1])
-          }
-        }
-      }
+    // Host-network and finished pods: their addresses are outside addresses to the rules.
+    for ip in inputs.bystanderAddresses where ip.family == family && !podIPs.contains(ip) {
+      endpoints.append((.address(ip), ip, nil))
     }
-    let portList = ports.filter { (1...65535).contains($0) }.sorted()
+    let portList = boundaryPorts(inputs)
     var probes = 0
     for mode in ["rules", "ipset", "nft"] {
       let text: String
@@ -209,7 +164,7 @@ enum Agreement {
           guard local(fromPod) || local(toPod) else { continue }
           for proto in NetProtocol.allCases {
             for port in portList {
-              let (egress, ingress) = reference.explain(
+              let (egress, ingress) = reference.decide(
                 from: from, to: to, port: port, proto: proto, family: family)
               let expected = (!local(fromPod) || egress.allows) && (!local(toPod) || ingress.allows)
               let actual =
@@ -227,5 +182,24 @@ enum Agreement {
       }
     }
     return probes
+  }
+}
+
+extension Agreement {
+  /// The ports where a verdict can change: 1 and 65535, every container
+  /// port and the next, and each rule port's boundaries (port-1, port,
+  /// port+1, endPort, endPort+1).
+  static func boundaryPorts(_ inputs: RandomInputs) -> [Int] {
+    var ports = Set([1, 65535])
+    for pod in inputs.pods { for p in pod.ports { ports.formUnion([p.number, p.number + 1]) } }
+    let adminRules = inputs.admin.flatMap { ($0.ingress + $0.egress).map(\.match) }
+    for rule in inputs.policies.flatMap({ $0.ingress + $0.egress }) + adminRules {
+      for p in rule.ports {
+        if case .number(let n)? = p.port {
+          ports.formUnion([n - 1, n, n + 1, (p.endPort ?? n), (p.endPort ?? n) + 1])
+        }
+      }
+    }
+    return ports.filter { (1...65535).contains($0) }.sorted()
   }
 }
