@@ -6,7 +6,7 @@ public import PolicyModel
 /// It reads the decoded objects' fields and nothing else of PolicyModel: its
 /// selector evaluation, participation rules, namespace labels, peer and port
 /// matching, ipBlock containment and tier order are its own, written from
-/// the API documentation (shared/design/SEMANTICS.md), so that a bug in the
+/// the API documentation (docs/semantics.md), so that a bug in the
 /// helpers the emitters and the connectivity engine share cannot hide in
 /// the oracle too. `ReferenceIndependenceTests` keeps it that way.
 public struct IndependentReference: Sendable {

@@ -199,9 +199,9 @@ def check_counts(pc, tmp):
     claim("README.md", r"and\s+(\d+) invalid cases", invalid, "invalid golden cases")
 
     generated, admin = kernel_case_counts()
-    claim("README.md", r"after each step of\s+(\d+) generated conformance-style cases", generated,
+    claim("README.md", r"after each\s+step of\s+(\d+) generated conformance-style cases", generated,
           "generated kernel cases")
-    claim("README.md", r"plus (\d+) AdminNetworkPolicy cases", admin, "AdminNetworkPolicy kernel cases")
+    claim("README.md", r"plus (\d+)\s+AdminNetworkPolicy cases", admin, "AdminNetworkPolicy kernel cases")
 
     def kinds(folder, kind):
         total = 0
@@ -219,11 +219,11 @@ def check_counts(pc, tmp):
     claim("README.md", r"the first apply loads \d+ chains and (\d+) sets", nsets, "sets of the sample")
 
     prop = "Tests/PropertyTests/EmitterAgreementTests.swift"
-    claim("README.md", r"on (\d+) seeded random dual-stack", source_ints(prop, r"for round in 0\.\.<(\d+)"),
-          "random clusters")
-    claim("README.md", r"with up to (\w+) random AdminNetworkPolicies",
-          source_ints("Tests/PropertyTests/RandomCluster.swift", r"for i in 0\.\.<Int\.random\(in: 0\.\.\.(\d+)"),
-          "random AdminNetworkPolicies per cluster")
+    claim("README.md", r"on (\d+) random clusters",
+          source_ints(prop, r"for round in 0\.\.<\((\d+) \* PropertySeed\.scale\)"), "random clusters")
+    claim("README.md", r"applies (\d+) deliberate semantic mutations",
+          len(re.findall(r"^run ", open(path("Tests/Mutants/run.sh"), encoding="utf-8").read(), re.M)),
+          "mutations of make mutants")
     claim("README.md", r"\((\d+) rounds\)",
           source_ints("Tests/PropertyTests/InjectionPropertyTests.swift", r"for round in 0\.\.<(\d+)"),
           "injection rounds")
