@@ -85,9 +85,16 @@ enum RandomCluster {
     return (namespaces, pods, policies, admin)
   }
 
-  static func adminPolicy(_ g: inout SeededGenerator, name: String, tier: AdminTier) -> AdminPolicy {
+  /// A random admin policy. The wider generator passes its own selectors
+  /// and rules; the draws of this one's defaults stay as they were.
+  static func adminPolicy(
+    _ g: inout SeededGenerator, name: String, tier: AdminTier,
+    namespaces: (inout SeededGenerator) -> LabelSelector = { _ in LabelSelector(matchLabels: ["team": "a"]) },
+    selector: (inout SeededGenerator) -> LabelSelector = RandomCluster.selector,
+    rule: (inout SeededGenerator) -> PolicyRule = RandomCluster.rule, ruleNames: String = "r"
+  ) -> AdminPolicy {
     let subject = AdminSubject(
-      namespaces: Bool.random(using: &g) ? .everything : LabelSelector(matchLabels: ["team": "a"]),
+      namespaces: Bool.random(using: &g) ? .everything : namespaces(&g),
       pods: Bool.random(using: &g) ? nil : selector(&g))
     let actions: [AdminAction] = tier == .baseline ? [.allow, .deny] : AdminAction.allCases
     func rules(ingress: Bool) -> [AdminRule] {
@@ -111,7 +118,7 @@ enum RandomCluster {
           guard case .name = port.port else { return [port] }
           return NetProtocol.allCases.map { PolicyPort(proto: $0, port: port.port, location: here) }
         }
-        return AdminRule(name: "r\(i)", action: actions.randomElement(using: &g)!, match: match)
+        return AdminRule(name: "\(ruleNames)\(i)", action: actions.randomElement(using: &g)!, match: match)
       }
     }
     return AdminPolicy(

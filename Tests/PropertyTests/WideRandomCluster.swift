@@ -223,36 +223,7 @@ enum WideRandomCluster {
   }
 
   static func adminPolicy(_ g: inout SeededGenerator, name: String, tier: AdminTier) -> AdminPolicy {
-    let subject = AdminSubject(
-      namespaces: Bool.random(using: &g) ? .everything : namespaceSelector(&g),
-      pods: Bool.random(using: &g) ? nil : selector(&g))
-    let actions: [AdminAction] = tier == .baseline ? [.allow, .deny] : AdminAction.allCases
-    func rules(ingress: Bool) -> [AdminRule] {
-      (0..<Int.random(in: 0...3, using: &g)).map { i in
-        var match = rule(&g)
-        // The API's peers: a namespace selector always present; networks
-        // (egress only) without excepts.
-        match.peers = match.peers.compactMap { peer in
-          switch peer.kind {
-          case .selectors(let pods, let namespaces):
-            return Peer(kind: .selectors(pods: pods, namespaces: namespaces ?? .everything), location: here)
-          case .ipBlock(let block):
-            return ingress ? nil : Peer(kind: .ipBlock(IPBlock(cidr: block.cidr, except: [])), location: here)
-          }
-        }
-        if match.peers.isEmpty {
-          match.peers = [Peer(kind: .selectors(pods: selector(&g), namespaces: .everything), location: here)]
-        }
-        // namedPort: the name under every protocol.
-        match.ports = match.ports.flatMap { port -> [PolicyPort] in
-          guard case .name = port.port else { return [port] }
-          return NetProtocol.allCases.map { PolicyPort(proto: $0, port: port.port, location: here) }
-        }
-        return AdminRule(name: "w\(i)", action: actions.randomElement(using: &g)!, match: match)
-      }
-    }
-    return AdminPolicy(
-      meta: ObjectMeta(name: name, namespace: "", location: here), tier: tier, subject: subject,
-      ingress: rules(ingress: true), egress: rules(ingress: false))
+    RandomCluster.adminPolicy(
+      &g, name: name, tier: tier, namespaces: namespaceSelector, selector: selector, rule: rule, ruleNames: "w")
   }
 }
