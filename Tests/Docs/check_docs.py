@@ -36,6 +36,12 @@ FALLBACK_MARK = "# cluster without the AdminNetworkPolicy CRDs"
 failures = []
 
 
+
+# A path that leaves the clone: the parent of the checkout, or the design notes folder the
+# project was started from. Spelled in parts so that this line is not a hit of its own.
+_NOTES = "sha" + "red"
+OUTSIDE = re.compile(r"\.\./%s/|/work/%s|%s/design" % (_NOTES, _NOTES, _NOTES))
+
 def fail(msg):
     failures.append(msg)
 
@@ -529,7 +535,7 @@ def check_self_contained():
         except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
             continue
         for n, line in enumerate(text.splitlines(), 1):
-            if re.search(r"\.\./shared/|/work/shared|shared/design", line):
+            if OUTSIDE.search(line):
                 fail("%s:%d: refers to a path outside the repository: %s" % (rel, n, line.strip()))
     for doc in doc_files():
         for m in re.finditer(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", read(doc)):
