@@ -45,6 +45,21 @@ public struct NodeApplier: Sendable {
     return IptablesPrepared(plan: plan, family: ruleSet.family, drop: drop, snapshot: snapshot)
   }
 
+  /// Each family's rule set (IPv4, then IPv6) read and planned against its
+  /// state file, or against nothing when `full`; nothing changed yet. The
+  /// state files are `state` for one family and `state`, `state.ipv6` for
+  /// both (`StateFile.defaultPath` without `state`).
+  public func prepare(_ ruleSets: [IptablesRuleSet], state: String?, full: Bool) throws(ApplyError)
+    -> [(IptablesPrepared, statePath: String?)]
+  {
+    var prepared: [(IptablesPrepared, statePath: String?)] = []
+    for ruleSet in ruleSets {
+      let path = StateFile.path(state, ipv6: ruleSet.family == .ipv6, alone: ruleSets.count == 1)
+      prepared.append((try prepare(ruleSet, state: full ? nil : StateFile.read(path)), path))
+    }
+    return prepared
+  }
+
   /// Runs the plan all or nothing and then saves the state to `statePath`.
   /// A large drop is refused unless `force`.
   public func commit(_ prepared: IptablesPrepared, force: Bool, statePath: String?) throws(ApplyError) -> ApplyReport {

@@ -14,6 +14,16 @@ public enum StateFile {
     return ipv6 && !alone ? given + ".ipv6" : given
   }
 
+  /// Every state file apply may have written for `given` (one family
+  /// alone, or both): what a removal deletes.
+  public static func allPaths(_ given: String?) -> [String] {
+    Set([
+      path(given, ipv6: false, alone: false), path(given, ipv6: true, alone: false),
+      path(given, ipv6: true, alone: true),
+    ])
+    .sorted()
+  }
+
   /// The state at `path`; nil when missing or malformed (a full load follows).
   public static func read(_ path: String) -> ApplyState? {
     (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(ApplyState.init(text:))

@@ -17,7 +17,8 @@ struct ApplyCommand: ParsableCommand {
       the state file is kept, and apply exits 2. Refused (exit 2, nothing
       changed): loading one backend while the other is loaded, and removing
       enforcement from more than half of the node's enforced pods at once
-      (unless --force). `policyc remove` takes policyc off a node.
+      (unless --force). `policyc apply --remove` (or `policyc remove`) takes
+      policyc off a node.
 
       Examples:
         kubectl get -A -o yaml \\
@@ -31,11 +32,13 @@ struct ApplyCommand: ParsableCommand {
       """
   )
 
-  @OptionGroup var input: InputOptions
+  @Argument(help: "Manifest files, directories (recursive), or - for standard input.") var paths: [String] = []
+  @OptionGroup var load: LoadFlags
   @OptionGroup var emit: EmitFlags
   @Flag(help: "Keep peer addresses in ipsets (recommended for large clusters).") var ipsets = false
   @Flag(help: "Print the steps that would be run and change nothing.") var dryRun = false
   @Flag(help: "Apply even when more than half of the enforced pods would lose their rules.") var force = false
+  @Flag(help: "Remove everything policyc loaded from the node instead, as `policyc remove` does.") var remove = false
   @Flag(name: .shortAndLong, help: "Print nothing on success.") var quiet = false
   @Option(help: "Where apply remembers what it loaded (default: /var/lib/policyc/apply.state; IPv6: apply6.state).")
   var state: String?
@@ -48,56 +51,48 @@ struct ApplyCommand: ParsableCommand {
   @Option(help: "The nft program.") var nft = "nft"
 
   func validate() throws {
+    let oneFamilyTools = iptablesSave != nil || iptablesRestore != nil
+    if remove, !paths.isEmpty || dryRun || oneFamilyTools {
+      throw ValidationError(
+        "--remove takes no manifests, --dry-run, --iptables-save or --iptables-restore (`policyc remove` names each family's programs)"
+      )
+    }
+    if !remove, paths.isEmpty { throw ValidationError("no input: name at least one file, directory or -") }
     if emit.isNft, ipsets {
       throw ValidationError("--ipsets is for --backend iptables: the nft table holds its own sets")
     }
-    if emit.family == .both, iptablesSave != nil || iptablesRestore != nil {
+    if emit.family == .both, oneFamilyTools {
       throw ValidationError("--iptables-save and --iptables-restore name one family's tools: use --family ipv4 or ipv6")
     }
   }
 
-  /// With --state FILE, IPv6 uses FILE.ipv6 under --family both.
-  func statePath(ipv6: Bool) -> String { StateFile.path(state, ipv6: ipv6, alone: emit.family == .ipv6) }
-
-  /// --iptables-save and --iptables-restore name the one family applied (see validate).
-  var applier: NodeApplier {
-    var tools = NodeTools()
-    if let iptablesSave { (tools.iptablesSave, tools.ip6tablesSave) = (iptablesSave, iptablesSave) }
-    if let iptablesRestore { (tools.iptablesRestore, tools.ip6tablesRestore) = (iptablesRestore, iptablesRestore) }
-    (tools.ipset, tools.nft) = (ipset, nft)
-    return NodeApplier(tools: tools, runner: ProcessRunner())
+  var tools: NodeTools {
+    NodeCommands.tools(oneFamily: (iptablesSave, iptablesRestore), ipset: ipset, nft: nft)
   }
 
   func run() throws {
-    do {
-      let inventory = try input.loadOrExit(pruned: true)
-      try emit.refuseUnenforceable(inventory, inputs: input.paths, consequence: "nothing changed")
-      let cluster = Cluster(inventory)
-      var reports: [ApplyReport] = []
+    if remove { return try NodeCommands.remove(tools: tools, state: state, quiet: quiet) }
+    let inventory = try load.decode(try load.read(paths), pruned: true)
+    try emit.refuseUnenforceable(inventory, inputs: paths, consequence: "nothing changed")
+    let cluster = Cluster(inventory)
+    let applier = NodeApplier(tools: tools, runner: ProcessRunner())
+    let reports = try NodeCommands.exitOnApplyError { () -> [ApplyReport]? in
       if emit.isNft {
         let prepared = try applier.prepare(nft: try emit.nftRuleSet(cluster))
-        if dryRun { return Output.stdout("# policyc apply --dry-run: nft -f -\n" + prepared.text) }
-        reports.append(try applier.commit(prepared, force: force))
-      } else {
-        var families: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
-        for family in emit.family.families {
-          var flags = emit
-          (flags.family, flags.useIPSets) = (family == .ipv6 ? .ipv6 : .ipv4, ipsets)
-          let path = statePath(ipv6: family == .ipv6)
-          families.append(
-            (try applier.prepare(try flags.ruleSet(cluster), state: full ? nil : StateFile.read(path)), path))
+        if dryRun {
+          Output.stdout("# policyc apply --dry-run: nft -f -\n" + prepared.text)
+          return nil
         }
-        if dryRun { return Output.stdout(families.map(\.0.dryRunText).joined()) }
-        reports = try applier.commit(families, force: force)
+        return [try applier.commit(prepared, force: force)]
       }
-      for report in reports {
-        if let warning = report.warning { Output.stderr("policyc: warning: \(warning)\n") }
-        if input.verbose { Output.stderr("policyc: \(report.details)\n") }
+      let ruleSets = try emit.family.families.map { try emit.ruleSet(cluster, family: $0, ipsets: ipsets) }
+      let families = try applier.prepare(ruleSets, state: state, full: full)
+      if dryRun {
+        Output.stdout(families.map(\.0.dryRunText).joined())
+        return nil
       }
-      if !reports.isEmpty, !quiet { Output.stdout("policyc: " + reports.map(\.summary).joined(separator: "; ") + "\n") }
-    } catch let error as ApplyError {
-      Output.stderr("policyc: error: \(error.message)\n")
-      throw ExitCode(ExitStatus.trouble)
+      return try applier.commit(families, force: force)
     }
+    if let reports { NodeCommands.print(reports, verbose: load.verbose, quiet: quiet) }
   }
 }

@@ -140,6 +140,13 @@ struct EmitFlags: ParsableArguments {
     }
   }
 
+  /// One family's rules of a `--family` that may be `both` (apply).
+  func ruleSet(_ cluster: Cluster, family: IPAddress.Family, ipsets: Bool) throws -> IptablesRuleSet {
+    var flags = self
+    (flags.family, flags.useIPSets) = (family == .ipv6 ? .ipv6 : .ipv4, ipsets)
+    return try flags.ruleSet(cluster)
+  }
+
   func nftRuleSet(_ cluster: Cluster) throws -> NftRuleSet {
     do {
       return try NftCompiler.compile(cluster, options: options)

@@ -32,17 +32,6 @@ struct RemoveCommand: ParsableCommand {
     (tools.iptablesSave, tools.iptablesRestore) = (iptablesSave, iptablesRestore)
     (tools.ip6tablesSave, tools.ip6tablesRestore) = (ip6tablesSave, ip6tablesRestore)
     (tools.ipset, tools.nft) = (ipset, nft)
-    // Every state file apply may have written for these options.
-    let paths = Set([
-      StateFile.path(state, ipv6: false, alone: false), StateFile.path(state, ipv6: true, alone: false),
-      StateFile.path(state, ipv6: true, alone: true),
-    ]).sorted()
-    do {
-      let report = try NodeApplier(tools: tools).remove(statePaths: paths)
-      if !quiet { Output.stdout(report.summary + "\n") }
-    } catch {
-      Output.stderr("policyc: error: \(error.message)\n")
-      throw ExitCode(ExitStatus.trouble)
-    }
+    try NodeCommands.remove(tools: tools, state: state, quiet: quiet)
   }
 }

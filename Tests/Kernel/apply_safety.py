@@ -11,9 +11,10 @@ apply_tests.ApplyRunner and run in its sequence:
     when iptables-restore fails after the sets were committed;
   - both backends at once: iptables while table inet policyc is loaded, and nft while POLICYC
     chains or sets are loaded, are refused with exit 2 and nothing changes;
-  - `policyc remove`: deletes policyc's nft table, chains and FORWARD jumps (iptables and
-    ip6tables), sets and state files, next to kube-proxy-like rules and another nft table that
-    stay; a second run and a run on a clean node change nothing and exit 0.
+  - `policyc remove` (the nft check runs its other spelling, `policyc apply --remove`): deletes
+    policyc's nft table, chains and FORWARD jumps (iptables and ip6tables), sets and state
+    files, next to kube-proxy-like rules and another nft table that stay; a second run and a run on a clean node change
+    nothing and exit 0.
 """
 
 import os
@@ -295,14 +296,16 @@ class SafetyChecks:
 
     # --- remove -----------------------------------------------------------------------
 
-    def remove(self, node=None):
-        return self.pc.run(["remove", "--state", self.state], netns=node or self.node)
+    def remove(self, node=None, via_apply=False):
+        """`policyc remove`, or with via_apply its other spelling `policyc apply --remove`."""
+        command = ["apply", "--remove"] if via_apply else ["remove"]
+        return self.pc.run(command + ["--state", self.state], netns=node or self.node)
 
     def c_remove_nft(self, out):
         if self.nft_table() is None:
             out.fail("no policyc table before remove: the check would prove nothing")
-        cmd, p = self.remove()
-        if self.expect_exit(out, (cmd, p), 0, "policyc remove (nft)"):
+        cmd, p = self.remove(via_apply=True)
+        if self.expect_exit(out, (cmd, p), 0, "policyc apply --remove (nft)"):
             if not p.stdout.startswith("policyc: removed table inet policyc"):
                 out.fail("remove printed %r" % p.stdout)
         if self.nft_table() is not None:
