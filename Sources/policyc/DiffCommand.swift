@@ -80,22 +80,19 @@ struct DiffRuleFlags: ParsableArguments {
   @Option(help: "With --rules: the node whose rules to compare (spec.nodeName); without it every pod is local.")
   var node: String?
 
-  @Option(help: "With --rules: the address family of the rules, ipv4 or ipv6.")
-  var family: String = "ipv4"
+  @Option(help: "With --rules: the address family of the rules.")
+  var family: TrafficFamily = .ipv4
 
   func validate() throws {
     if let node, let problem = NameRules.dns1123Subdomain(node) {
       throw ValidationError("invalid --node '\(node)': \(problem)")
-    }
-    guard IPAddress.Family(flag: family) != nil else {
-      throw ValidationError("invalid --family '\(family)': must be ipv4 or ipv6")
     }
   }
 
   func ruleSet(_ cluster: Cluster) throws -> IptablesRuleSet {
     do {
       return try IptablesCompiler.compile(
-        cluster, options: EmitOptions(node: node, family: IPAddress.Family(flag: family) ?? .ipv4))
+        cluster, options: EmitOptions(node: node, family: family.family))
     } catch {
       Output.stderr("policyc: error: \(error)\n")
       throw ExitCode(ExitStatus.trouble)

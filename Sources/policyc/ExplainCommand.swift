@@ -26,15 +26,12 @@ struct ExplainCommand: ParsableCommand {
   @Option(help: "PORT[/TCP|UDP|SCTP] (default protocol TCP).")
   var port: String
 
-  @Option(help: "ipv4 or ipv6: the traffic's family (default: ipv6 when --from or --to is an IPv6 address).")
-  var family: String?
+  @Option(help: "The traffic's address family (default: ipv6 when --from or --to is an IPv6 address, else ipv4).")
+  var family: TrafficFamily?
 
   @OptionGroup var input: InputOptions
 
   func validate() throws {
-    if let family, IPAddress.Family(flag: family) == nil {
-      throw ValidationError("invalid --family '\(family)': must be ipv4 or ipv6")
-    }
     do { _ = try PortProbe.parse(port) } catch { throw ValidationError("invalid --port '\(port)': \(error)") }
   }
 
@@ -54,9 +51,9 @@ struct ExplainCommand: ParsableCommand {
     }
     // An IPv6 address on either side makes it IPv6 traffic.
     let inferred: IPAddress.Family = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? .ipv6 : .ipv4
-    let family = self.family.flatMap(IPAddress.Family.init(flag:)) ?? inferred
+    let family = self.family?.family ?? inferred
     let explanation = Explanation.explain(
-      cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!, family: family)
+      cluster: cluster, from: source, to: destination, probe: try PortProbe.parse(port), family: family)
     Output.stdout(explanation.text)
     throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
   }

@@ -130,13 +130,15 @@ struct InputOptions: ParsableArguments {
   }
 }
 
-extension IPAddress.Family {
-  /// The value of a `--family` option: `ipv4` or `ipv6`.
-  init?(flag: String) {
-    switch flag {
-    case "ipv4": self = .ipv4
-    case "ipv6": self = .ipv6
-    default: return nil
+/// `--family` of explain, matrix and diff: the one address family of the
+/// traffic (compile's and apply's `--family` is `FamilyFlag`, which has `both`).
+enum TrafficFamily: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case ipv4, ipv6
+
+  var family: IPAddress.Family {
+    switch self {
+    case .ipv4: .ipv4
+    case .ipv6: .ipv6
     }
   }
 }

@@ -42,7 +42,13 @@ struct LintCommand: ParsableCommand {
 
   enum Threshold: String, CaseIterable, ExpressibleByArgument {
     case error, warning, never
-    var failOn: FailOn { FailOn(rawValue: rawValue)! }
+    var failOn: FailOn {
+      switch self {
+      case .error: .error
+      case .warning: .warning
+      case .never: .never
+      }
+    }
   }
 
   @Argument(help: "Manifest files, directories (recursive), or - for standard input.")

@@ -29,8 +29,8 @@ struct MatrixCommand: ParsableCommand {
   @Option(name: .customLong("endpoint"), help: "An address outside the cluster to include; repeatable.")
   var endpoints: [String] = []
 
-  @Option(help: "The address family of the traffic, ipv4 or ipv6: ipBlocks match pods by their address of it.")
-  var family: String = "ipv4"
+  @Option(help: "The address family of the traffic: ipBlocks match pods by their address of it.")
+  var family: TrafficFamily = .ipv4
 
   func validate() throws {
     for port in ports {
@@ -38,9 +38,6 @@ struct MatrixCommand: ParsableCommand {
     }
     for endpoint in endpoints where IPAddress(endpoint) == nil {
       throw ValidationError("invalid --endpoint '\(endpoint)': expected an IP address")
-    }
-    guard IPAddress.Family(flag: family) != nil else {
-      throw ValidationError("invalid --family '\(family)': must be ipv4 or ipv6")
     }
     guard ["text", "json", "csv", "dot"].contains(format) else {
       throw ValidationError("--format must be text, json, csv or dot")
@@ -52,7 +49,7 @@ struct MatrixCommand: ParsableCommand {
     let probes = ports.isEmpty ? [PortProbe(port: 80, proto: .tcp)] : ports.compactMap(PortProbe.init(parsing:))
     let matrix = ConnectivityMatrix.compute(
       cluster: Cluster.forAnalysis(inventory), ports: probes, namespaces: namespaces.isEmpty ? nil : Set(namespaces),
-      addresses: endpoints.compactMap(IPAddress.init), family: IPAddress.Family(flag: family) ?? .ipv4)
+      addresses: endpoints.compactMap(IPAddress.init), family: family.family)
     switch format {
     case "json": Output.stdout(MatrixReporter.json(matrix))
     case "csv": Output.stdout(MatrixReporter.csv(matrix))

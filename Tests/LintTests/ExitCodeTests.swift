@@ -172,6 +172,31 @@ final class ExitCodeTests: XCTestCase {
     XCTAssertTrue(both.stderr.contains("compile writes one file per family"), both.stderr)
   }
 
+  /// explain, matrix and diff take one family of traffic: ipv4 or ipv6,
+  /// never `both`; a bad value is a usage error that lists the two.
+  func testAnalysisFamilyFlags() throws {
+    let input = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../Golden/cases/dual-stack-ipv6/input.yaml").standardized.path
+    let explain = ["explain", "--from", "shop/client", "--to", "shop/web", "--port", "8080", input]
+    let v6 = try PolicycBinary.policyc(explain + ["--family", "ipv6"])
+    XCTAssertEqual(v6.status, 0, v6.stderr)
+    XCTAssertTrue(v6.stdout.hasPrefix("shop/client (fd00:10:244:1::b) -> shop/web (fd00:10:244:1::a)"), v6.stdout)
+    let v4 = try PolicycBinary.policyc(explain)
+    XCTAssertTrue(v4.stdout.hasPrefix("shop/client (10.244.1.11) -> shop/web (10.244.1.10)"), v4.stdout)
+    XCTAssertEqual(try PolicycBinary.policyc(["matrix", "--family", "ipv6", input]).status, 0)
+    XCTAssertEqual(try PolicycBinary.policyc(["diff", "--rules", "--family", "ipv6", input, input]).status, 0)
+    for command in [explain, ["matrix", input], ["diff", "--rules", input, input]] {
+      for value in ["ipv5", "both"] {
+        let bad = try PolicycBinary.policyc(command + ["--family", value])
+        XCTAssertEqual(bad.status, 2, "\(command[0]) --family \(value)")
+        XCTAssertTrue(
+          bad.stderr.hasPrefix(
+            "Error: The value '\(value)' is invalid for '--family <family>'. Please provide one of 'ipv4' and 'ipv6'."),
+          bad.stderr)
+      }
+    }
+  }
+
   func testNoObjectsIsAWarning() throws {
     let run = try lint(["input"], in: "empty-input")
     XCTAssertEqual(run.status, 0)
