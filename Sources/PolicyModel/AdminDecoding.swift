@@ -116,105 +116,134 @@ extension NodeReader {
     namespacedPods(node, path: path).map { AdminSubject(namespaces: $0.namespaces, pods: $0.pods) }
   }
 
+  /// The `ingress` or `egress` rules of an admin policy: each rule is
+  /// decoded whole, and one with any error is left out (the error makes the
+  /// whole policy invalid).
   mutating func adminRules(_ pair: YAMLPair?, path: String, baseline: Bool, ingress: Bool) -> [AdminRule] {
     guard let pair, let items = sequence(pair.value, path: path) else { return [] }
     if items.count > 100 {
       report(RuleID.invalidAdminPolicy, "too many rules: \(items.count), at most 100", at: pair.value, path: path)
     }
+    return items.enumerated().compactMap { i, item in
+      adminRule(item, path: Self.index(path, i), baseline: baseline, ingress: ingress)
+    }
+  }
+
+  /// One rule: name, action, peers (`from` for ingress, `to` for egress)
+  /// and ports. Every part is checked, so one pass reports all of a rule's
+  /// problems; nil when any part is invalid.
+  mutating func adminRule(_ item: YAMLNode, path: String, baseline: Bool, ingress: Bool) -> AdminRule? {
     let peerKey = ingress ? "from" : "to"
-    var out: [AdminRule] = []
-    for (i, item) in items.enumerated() {
-      let rpath = Self.index(path, i)
-      guard let f = fields(item, path: rpath, known: ["name", "action", peerKey, "ports"]) else {
-        if Self.isNull(item) {
-          report(RuleID.missingField, "a rule needs an action and \(peerKey)", at: item, path: rpath)
-        }
+    guard let f = fields(item, path: path, known: ["name", "action", peerKey, "ports"]) else {
+      if Self.isNull(item) {
+        report(RuleID.missingField, "a rule needs an action and \(peerKey)", at: item, path: path)
+      }
+      return nil
+    }
+    var valid = true
+    let name = adminRuleName(f, path: path, valid: &valid)
+    let action = adminRuleAction(f, item: item, path: path, baseline: baseline, valid: &valid)
+    let peers = adminRulePeers(f, item: item, path: path, ingress: ingress, valid: &valid)
+    let ports = adminRulePorts(f, path: path, valid: &valid)
+    let hasNetworks = peers.contains { if case .ipBlock = $0.kind { true } else { false } }
+    let hasNamedPort = ports.contains { if case .name = $0.port { true } else { false } }
+    if hasNetworks, hasNamedPort, let p = f["ports"] {
+      report(
+        RuleID.invalidAdminPolicy,
+        "networks peers cannot be combined with namedPort: addresses outside the cluster have no named ports",
+        at: p.value, path: path + ".ports")
+      valid = false
+    }
+    guard valid, let action else { return nil }
+    return AdminRule(
+      name: name, action: action, match: PolicyRule(peers: peers, ports: ports, location: location(item)))
+  }
+
+  /// `name`: optional, at most 100 characters; "" when absent.
+  mutating func adminRuleName(_ f: Fields, path: String, valid: inout Bool) -> String {
+    guard let p = f["name"], let text = string(p.value, path: path + ".name") else { return "" }
+    if text.count > 100 {
+      report(RuleID.invalidAdminPolicy, "rule name is longer than 100 characters", at: p.value, path: path + ".name")
+      valid = false
+    }
+    return text
+  }
+
+  /// `action`: required; Allow, Deny or Pass (a baseline has no Pass).
+  mutating func adminRuleAction(_ f: Fields, item: YAMLNode, path: String, baseline: Bool, valid: inout Bool)
+    -> AdminAction?
+  {
+    guard let p = f["action"], !Self.isNull(p.value) else {
+      report(RuleID.missingField, "action is required", at: f["action"]?.value ?? item, path: path + ".action")
+      valid = false
+      return nil
+    }
+    guard let text = string(p.value, path: path + ".action") else { return nil }
+    let allowed: [AdminAction] = baseline ? [.allow, .deny] : AdminAction.allCases
+    if let action = AdminAction(rawValue: text), allowed.contains(action) { return action }
+    report(
+      RuleID.invalidAdminPolicy,
+      "unsupported action \"\(Self.sanitize(text))\": must be \(baseline ? "Allow or Deny" : "Allow, Deny or Pass")",
+      at: p.value, path: path + ".action")
+    valid = false
+    return nil
+  }
+
+  /// `from` or `to`: required, 1 to 100 peers; the peers decoded (all of
+  /// them, for the networks-and-namedPort check, even when one is invalid).
+  mutating func adminRulePeers(_ f: Fields, item: YAMLNode, path: String, ingress: Bool, valid: inout Bool)
+    -> [Peer]
+  {
+    let peerKey = ingress ? "from" : "to"
+    let peersPath = "\(path).\(peerKey)"
+    guard let p = f[peerKey], let list = sequence(p.value, path: peersPath), !list.isEmpty else {
+      report(
+        RuleID.missingField, "\(peerKey) is required and needs at least one peer", at: f[peerKey]?.value ?? item,
+        path: peersPath)
+      valid = false
+      return []
+    }
+    if list.count > 100 {
+      report(RuleID.invalidAdminPolicy, "too many peers: \(list.count), at most 100", at: p.value, path: peersPath)
+      valid = false
+    }
+    var peers: [Peer] = []
+    for (j, node) in list.enumerated() {
+      guard let found = adminPeers(node, path: Self.index(peersPath, j), ingress: ingress) else {
+        valid = false
         continue
       }
-      var ok = true
-      var name = ""
-      if let p = f["name"], let text = string(p.value, path: rpath + ".name") {
-        name = text
-        if text.count > 100 {
-          report(
-            RuleID.invalidAdminPolicy, "rule name is longer than 100 characters", at: p.value, path: rpath + ".name")
-          ok = false
-        }
-      }
-      var action: AdminAction?
-      if let p = f["action"], let text = string(p.value, path: rpath + ".action") {
-        let allowed: [AdminAction] = baseline ? [.allow, .deny] : AdminAction.allCases
-        if let a = AdminAction(rawValue: text), allowed.contains(a) {
-          action = a
-        } else {
-          report(
-            RuleID.invalidAdminPolicy,
-            "unsupported action \"\(Self.sanitize(text))\": must be \(baseline ? "Allow or Deny" : "Allow, Deny or Pass")",
-            at: p.value, path: rpath + ".action")
-          ok = false
-        }
-      } else if f["action"] == nil || Self.isNull(f["action"]!.value) {
-        report(RuleID.missingField, "action is required", at: f["action"]?.value ?? item, path: rpath + ".action")
-        ok = false
-      }
-      var peers: [Peer] = []
-      if let p = f[peerKey], let list = sequence(p.value, path: "\(rpath).\(peerKey)"), !list.isEmpty {
-        if list.count > 100 {
-          report(
-            RuleID.invalidAdminPolicy, "too many peers: \(list.count), at most 100", at: p.value,
-            path: "\(rpath).\(peerKey)")
-          ok = false
-        }
-        for (j, node) in list.enumerated() {
-          guard let found = adminPeers(node, path: Self.index("\(rpath).\(peerKey)", j), ingress: ingress) else {
-            ok = false
-            continue
-          }
-          peers += found
-        }
-      } else {
-        report(
-          RuleID.missingField, "\(peerKey) is required and needs at least one peer",
-          at: f[peerKey]?.value ?? item, path: "\(rpath).\(peerKey)")
-        ok = false
-      }
-      var ports: [PolicyPort] = []
-      if let p = f["ports"], !Self.isNull(p.value), let list = sequence(p.value, path: rpath + ".ports") {
-        if list.count > 100 {
-          report(
-            RuleID.invalidAdminPolicy, "too many ports: \(list.count), at most 100", at: p.value, path: rpath + ".ports"
-          )
-          ok = false
-        }
-        if list.isEmpty {
-          // An empty list is not "all ports" in this API: it would match nothing. Say so.
-          report(
-            RuleID.invalidAdminPolicy, "ports must not be empty (leave it out to match every port)", at: p.value,
-            path: rpath + ".ports")
-          ok = false
-        }
-        for (j, node) in list.enumerated() {
-          guard let entries = adminPort(node, path: Self.index(rpath + ".ports", j)) else {
-            ok = false
-            continue
-          }
-          ports += entries
-        }
-      }
-      let hasNetworks = peers.contains { if case .ipBlock = $0.kind { true } else { false } }
-      let hasNamedPort = ports.contains { if case .name = $0.port { true } else { false } }
-      if hasNetworks, hasNamedPort, let p = f["ports"] {
-        report(
-          RuleID.invalidAdminPolicy,
-          "networks peers cannot be combined with namedPort: addresses outside the cluster have no named ports",
-          at: p.value, path: rpath + ".ports")
-        ok = false
-      }
-      guard ok, let action else { continue }
-      out.append(
-        AdminRule(name: name, action: action, match: PolicyRule(peers: peers, ports: ports, location: location(item))))
+      peers += found
     }
-    return out
+    return peers
+  }
+
+  /// `ports`: optional (absent or null: every port), 1 to 100 entries.
+  mutating func adminRulePorts(_ f: Fields, path: String, valid: inout Bool) -> [PolicyPort] {
+    guard let p = f["ports"], !Self.isNull(p.value), let list = sequence(p.value, path: path + ".ports") else {
+      return []
+    }
+    if list.count > 100 {
+      report(
+        RuleID.invalidAdminPolicy, "too many ports: \(list.count), at most 100", at: p.value, path: path + ".ports")
+      valid = false
+    }
+    if list.isEmpty {
+      // An empty list is not "all ports" in this API: it would match nothing. Say so.
+      report(
+        RuleID.invalidAdminPolicy, "ports must not be empty (leave it out to match every port)", at: p.value,
+        path: path + ".ports")
+      valid = false
+    }
+    var ports: [PolicyPort] = []
+    for (j, node) in list.enumerated() {
+      guard let entries = adminPort(node, path: Self.index(path + ".ports", j)) else {
+        valid = false
+        continue
+      }
+      ports += entries
+    }
+    return ports
   }
 
   /// One peer as NetworkPolicy peers: `networks` gives one ipBlock per CIDR.
