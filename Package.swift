@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
   name: "policyc",
-  platforms: [.macOS(.v13)],
+  // UInt128 (IPAddress) and Sequence.count(where:) are macOS 15 API.
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "policyc", targets: ["policyc"])
   ],
@@ -28,7 +29,7 @@ let package = Package(
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+        "YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["BuildInfo"]
@@ -47,7 +48,9 @@ let package = Package(
     ),
     .testTarget(
       name: "PropertyTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference"],
+      dependencies: [
+        "YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference",
+      ],
       path: "Tests/PropertyTests"
     ),
     .testTarget(
@@ -57,7 +60,7 @@ let package = Package(
     ),
     .testTarget(
       name: "LintTests",
-      dependencies: ["PolicyModel", "PolicyAnalysis"],
+      dependencies: ["YAMLBridge", "PolicyModel", "PolicyAnalysis"],
       path: "Tests/LintTests"
     ),
     .testTarget(
