@@ -9,7 +9,10 @@ let package = Package(
     .executable(name: "policyc", targets: ["policyc"])
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // Runs iptables, ipset and nft for node apply (see Sources/NodeApply/Runner.swift).
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
   ],
   targets: [
     .systemLibrary(
@@ -21,7 +24,13 @@ let package = Package(
     .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
     .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
     .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
-    .target(name: "NodeApply", dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"]),
+    .target(
+      name: "NodeApply",
+      dependencies: [
+        "PolicyModel", "IptablesEmitter", "NftEmitter", .product(name: "Subprocess", package: "swift-subprocess"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     // The independent oracle of the property tests: it reads PolicyModel's
     // decoded objects and nothing else (see ReferenceIndependenceTests).

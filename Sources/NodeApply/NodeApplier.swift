@@ -35,9 +35,9 @@ public struct NodeApplier: Sendable {
   }
 
   /// Reads the kernel (refusing when the nft backend is loaded) and plans.
-  public func prepare(_ ruleSet: IptablesRuleSet, state: ApplyState?) throws(ApplyError) -> IptablesPrepared {
-    try refuseOtherBackend(loading: false)
-    let snapshot = try transaction(ruleSet.family).snapshot(needSets: !ruleSet.sets.isEmpty)
+  public func prepare(_ ruleSet: IptablesRuleSet, state: ApplyState?) async throws(ApplyError) -> IptablesPrepared {
+    try await refuseOtherBackend(loading: false)
+    let snapshot = try await transaction(ruleSet.family).snapshot(needSets: !ruleSet.sets.isEmpty)
     let plan = ApplyPlan.make(
       current: snapshot.saved, setNames: snapshot.sets.keys.sorted(), state: state, ruleSet: ruleSet)
     let drop = EnforcementDrop(
@@ -49,27 +49,29 @@ public struct NodeApplier: Sendable {
   /// state file, or against nothing when `full`; nothing changed yet. The
   /// state files are `state` for one family and `state`, `state.ipv6` for
   /// both (`StateFile.defaultPath` without `state`).
-  public func prepare(_ ruleSets: [IptablesRuleSet], state: String?, full: Bool) throws(ApplyError)
+  public func prepare(_ ruleSets: [IptablesRuleSet], state: String?, full: Bool) async throws(ApplyError)
     -> [(IptablesPrepared, statePath: String?)]
   {
     var prepared: [(IptablesPrepared, statePath: String?)] = []
     for ruleSet in ruleSets {
       let path = StateFile.path(state, ipv6: ruleSet.family == .ipv6, alone: ruleSets.count == 1)
-      prepared.append((try prepare(ruleSet, state: full ? nil : StateFile.read(path)), path))
+      prepared.append((try await prepare(ruleSet, state: full ? nil : StateFile.read(path)), path))
     }
     return prepared
   }
 
   /// Runs the plan all or nothing and then saves the state to `statePath`.
   /// A large drop is refused unless `force`.
-  public func commit(_ prepared: IptablesPrepared, force: Bool, statePath: String?) throws(ApplyError) -> ApplyReport {
-    try commit([(prepared, statePath)], force: force)[0]
+  public func commit(_ prepared: IptablesPrepared, force: Bool, statePath: String?) async throws(ApplyError)
+    -> ApplyReport
+  {
+    try await commit([(prepared, statePath)], force: force)[0]
   }
 
   /// Several families (IPv4, then IPv6) as one: every large drop is refused
   /// before anything changes, a family that fails rolls back the families
   /// loaded before it, and the state files are written only when all are in.
-  public func commit(_ families: [(IptablesPrepared, statePath: String?)], force: Bool) throws(ApplyError)
+  public func commit(_ families: [(IptablesPrepared, statePath: String?)], force: Bool) async throws(ApplyError)
     -> [ApplyReport]
   {
     if !force, let drop = families.compactMap(\.0.drop).first { throw ApplyError(drop.message) }
@@ -78,10 +80,11 @@ public struct NodeApplier: Sendable {
       let clock = ContinuousClock()
       let started = clock.now
       do {
-        try transaction(prepared.family).execute(prepared.plan, from: prepared.snapshot)
+        try await transaction(prepared.family).execute(prepared.plan, from: prepared.snapshot)
       } catch {
-        let undo = families[..<index].reversed().map { loaded in
-          "\(Self.name(loaded.0.family)) \(transaction(loaded.0.family).rollback(to: loaded.0.snapshot))"
+        var undo: [String] = []
+        for (loaded, _) in families[..<index].reversed() {
+          undo.append("\(Self.name(loaded.family)) \(await transaction(loaded.family).rollback(to: loaded.snapshot))")
         }
         throw ApplyError(([error.message] + undo).joined(separator: "; "))
       }
@@ -102,33 +105,33 @@ public struct NodeApplier: Sendable {
 
   /// Reads the kernel (refusing when the iptables backend is loaded) and
   /// the table in force.
-  public func prepare(nft ruleSet: NftRuleSet) throws(ApplyError) -> NftPrepared {
-    try refuseOtherBackend(loading: true)
+  public func prepare(nft ruleSet: NftRuleSet) async throws(ApplyError) -> NftPrepared {
+    try await refuseOtherBackend(loading: true)
     let text = NftWriter.render(ruleSet)
-    let before = try nftTableLoaded() ? try listNftTable() : nil
+    let before = try await nftTableLoaded() ? try await listNftTable() : nil
     return NftPrepared(
       text: text, counts: (ruleSet.chains.count + 1, ruleSet.ruleCount, ruleSet.sets.count, ruleSet.elementCount),
       drop: EnforcementDrop(before: EnforcedPods.nft(before ?? ""), after: EnforcedPods.nft(text)), before: before)
   }
 
   /// One `nft -f` transaction: the whole table replaced, or nothing.
-  public func commit(_ prepared: NftPrepared, force: Bool) throws(ApplyError) -> ApplyReport {
+  public func commit(_ prepared: NftPrepared, force: Bool) async throws(ApplyError) -> ApplyReport {
     if let drop = prepared.drop, !force { throw ApplyError(drop.message) }
     let clock = ContinuousClock()
     let started = clock.now
     do {
-      _ = try runner.run([tools.nft, "-f", "-"], input: prepared.text)
+      _ = try await runner.run([tools.nft, "-f", "-"], input: prepared.text)
     } catch {
       throw ApplyError("cannot load the rules: \(error); nft loads all or nothing: the table in force is unchanged")
     }
     let took = clock.now - started
-    let after = try? listNftTable()
+    let after = try? await listNftTable()
     return ApplyReport(nft: prepared.counts, changed: after == nil || after != prepared.before, took: took)
   }
 
-  func listNftTable() throws(ApplyError) -> String {
+  func listNftTable() async throws(ApplyError) -> String {
     do {
-      return try runner.run([tools.nft, "list", "table", "inet", NftRuleSet.table], input: nil)
+      return try await runner.run([tools.nft, "list", "table", "inet", NftRuleSet.table], input: nil)
     } catch {
       throw ApplyError("cannot read table inet \(NftRuleSet.table): \(error); nothing changed")
     }

@@ -23,9 +23,9 @@ struct LoadedBackends {
 extension NodeApplier {
   /// Output of `arguments`, or nil when the program is not installed (then
   /// it cannot have loaded anything).
-  func readIfInstalled(_ arguments: [String], _ what: String) throws(ApplyError) -> String? {
+  func readIfInstalled(_ arguments: [String], _ what: String) async throws(ApplyError) -> String? {
     do {
-      return try runner.run(arguments, input: nil)
+      return try await runner.run(arguments, input: nil)
     } catch  where error.kind == .notFound {
       return nil
     } catch {
@@ -33,24 +33,28 @@ extension NodeApplier {
     }
   }
 
-  func nftTableLoaded() throws(ApplyError) -> Bool {
-    guard let tables = try readIfInstalled([tools.nft, "list", "tables"], "list the nft tables") else { return false }
+  func nftTableLoaded() async throws(ApplyError) -> Bool {
+    guard let tables = try await readIfInstalled([tools.nft, "list", "tables"], "list the nft tables") else {
+      return false
+    }
     return tables.split(separator: "\n").contains {
       $0.trimmingCharacters(in: .whitespaces) == "table inet \(NftRuleSet.table)"
     }
   }
 
-  func loadedIptables() throws(ApplyError) -> (LoadedBackends, saved: [Bool: String]) {
+  func loadedIptables() async throws(ApplyError) -> (LoadedBackends, saved: [Bool: String]) {
     var loaded = LoadedBackends()
     var saved: [Bool: String] = [:]
     for ipv6 in [false, true] {
-      guard let text = try readIfInstalled([tools.iptables(ipv6: ipv6).save, "-t", "filter"], "read the current rules")
+      guard
+        let text = try await readIfInstalled(
+          [tools.iptables(ipv6: ipv6).save, "-t", "filter"], "read the current rules")
       else { continue }
       saved[ipv6] = text
       let n = FilterTable.policycChains(text).count
       if ipv6 { loaded.chains.ipv6 = n } else { loaded.chains.ipv4 = n }
     }
-    if let listing = try readIfInstalled([tools.ipset, "list", "-n"], "list the ipsets") {
+    if let listing = try await readIfInstalled([tools.ipset, "list", "-n"], "list the ipsets") {
       loaded.sets = listing.split(separator: "\n").map(String.init).filter { $0.hasPrefix(ChainNamer.prefix) }.sorted()
     }
     return (loaded, saved)
@@ -58,15 +62,15 @@ extension NodeApplier {
 
   /// Refuses to load one backend while the other's rules are in the kernel:
   /// two enforcers would each drop what the other allows.
-  func refuseOtherBackend(loading nft: Bool) throws(ApplyError) {
+  func refuseOtherBackend(loading nft: Bool) async throws(ApplyError) {
     if nft {
-      let (loaded, _) = try loadedIptables()
+      let (loaded, _) = try await loadedIptables()
       guard loaded.iptables else { return }
       throw ApplyError(
         "the iptables backend of policyc is loaded on this node (\(loaded.iptablesDescription)); the two backends must not run together: remove it first with `policyc remove`, then apply again; nothing changed"
       )
     }
-    if try nftTableLoaded() {
+    if try await nftTableLoaded() {
       throw ApplyError(
         "the nft backend of policyc is loaded on this node (table inet \(NftRuleSet.table)); the two backends must not run together: remove it first with `policyc remove`, then apply again; nothing changed"
       )
@@ -76,23 +80,24 @@ extension NodeApplier {
   /// Deletes everything policyc loads on a node: its nft table, its chains
   /// and hooks in iptables and ip6tables, its ipsets, and the state files.
   /// Other software's rules are not touched; running it again finds nothing.
-  public func remove(statePaths: [String]) throws(ApplyError) -> RemoveReport {
+  public func remove(statePaths: [String]) async throws(ApplyError) -> RemoveReport {
     var report = RemoveReport()
-    if try nftTableLoaded() {
-      try step([tools.nft, "delete", "table", "inet", NftRuleSet.table], nil, "delete table inet policyc")
+    if try await nftTableLoaded() {
+      try await step([tools.nft, "delete", "table", "inet", NftRuleSet.table], nil, "delete table inet policyc")
       report.nftTable = true
     }
-    let (_, saved) = try loadedIptables()
+    let (_, saved) = try await loadedIptables()
     for ipv6 in [false, true] {
       guard let text = saved[ipv6], let script = Self.removalScript(text) else { continue }
-      try step([tools.iptables(ipv6: ipv6).restore, "--noflush"], script, "remove policyc's rules")
+      try await step([tools.iptables(ipv6: ipv6).restore, "--noflush"], script, "remove policyc's rules")
       let n = FilterTable.policycChains(text).count
       if ipv6 { report.chains.ipv6 = n } else { report.chains.ipv4 = n }
     }
     // After the rules: a set a rule still uses cannot be destroyed.
-    let (loaded, _) = try loadedIptables()
+    let (loaded, _) = try await loadedIptables()
     if !loaded.sets.isEmpty {
-      try step([tools.ipset, "restore"], loaded.sets.map { "destroy \($0)\n" }.joined(), "destroy policyc's ipsets")
+      try await step(
+        [tools.ipset, "restore"], loaded.sets.map { "destroy \($0)\n" }.joined(), "destroy policyc's ipsets")
       report.sets = loaded.sets.count
     }
     for path in statePaths where StateFile.remove(path) { report.stateFiles.append(path) }
@@ -112,9 +117,9 @@ extension NodeApplier {
     return text + "COMMIT\n"
   }
 
-  func step(_ arguments: [String], _ input: String?, _ what: String) throws(ApplyError) {
+  func step(_ arguments: [String], _ input: String?, _ what: String) async throws(ApplyError) {
     do {
-      _ = try runner.run(arguments, input: input)
+      _ = try await runner.run(arguments, input: input)
     } catch {
       throw ApplyError("cannot \(what): \(error)")
     }

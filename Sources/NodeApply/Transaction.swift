@@ -38,10 +38,10 @@ struct IptablesTransaction {
     return { $0.hasPrefix(ChainNamer.prefix) && !$0.hasPrefix(other) }
   }
 
-  func snapshot(needSets: Bool) throws(ApplyError) -> IptablesSnapshot {
-    let saved = try call([programs.save, "-t", "filter"], nil, "read the current rules")
+  func snapshot(needSets: Bool) async throws(ApplyError) -> IptablesSnapshot {
+    let saved = try await call([programs.save, "-t", "filter"], nil, "read the current rules")
     do {
-      let listing = try runner.run([tools.ipset, "save"], input: nil)
+      let listing = try await runner.run([tools.ipset, "save"], input: nil)
       return IptablesSnapshot(saved: saved, sets: sets(listing), hasIPSet: true)
     } catch  where error.kind == .notFound && !needSets {
       return IptablesSnapshot(saved: saved, sets: [:], hasIPSet: false)
@@ -54,7 +54,7 @@ struct IptablesTransaction {
     IPSetSave.parse(listing, prefix: ChainNamer.prefix).filter { setFilter($0.key) }
   }
 
-  func execute(_ plan: ApplyPlan, from snapshot: IptablesSnapshot) throws(ApplyError) {
+  func execute(_ plan: ApplyPlan, from snapshot: IptablesSnapshot) async throws(ApplyError) {
     let steps: [(String, [String], String)] = [
       ("prepare the sets", [tools.ipset, "restore"], plan.stageSets),
       ("update the sets", [tools.ipset, "restore"], plan.commitSets),
@@ -63,24 +63,25 @@ struct IptablesTransaction {
     ]
     for (what, arguments, input) in steps where !input.isEmpty {
       do {
-        _ = try runner.run(arguments, input: input)
+        _ = try await runner.run(arguments, input: input)
       } catch {
-        throw ApplyError("cannot \(what): \(error); \(rollback(to: snapshot))")
+        let undo = await rollback(to: snapshot)
+        throw ApplyError("cannot \(what): \(error); \(undo)")
       }
     }
   }
 
   /// Puts the kernel back as `snapshot` found it; says how that went.
-  func rollback(to snapshot: IptablesSnapshot) -> String {
+  func rollback(to snapshot: IptablesSnapshot) async -> String {
     do {
-      let saved = try runner.run([programs.save, "-t", "filter"], input: nil)
-      let current = snapshot.hasIPSet ? sets(try runner.run([tools.ipset, "save"], input: nil)) : [:]
+      let saved = try await runner.run([programs.save, "-t", "filter"], input: nil)
+      let current = snapshot.hasIPSet ? sets(try await runner.run([tools.ipset, "save"], input: nil)) : [:]
       let (repair, destroy) = Self.setRepair(from: current, to: snapshot.sets)
-      if !repair.isEmpty { _ = try runner.run([tools.ipset, "restore"], input: repair) }
+      if !repair.isEmpty { _ = try await runner.run([tools.ipset, "restore"], input: repair) }
       if let rules = Self.ruleRepair(from: saved, to: snapshot.saved) {
-        _ = try runner.run([programs.restore, "--noflush"], input: rules)
+        _ = try await runner.run([programs.restore, "--noflush"], input: rules)
       }
-      if !destroy.isEmpty { _ = try runner.run([tools.ipset, "restore"], input: destroy) }
+      if !destroy.isEmpty { _ = try await runner.run([tools.ipset, "restore"], input: destroy) }
       return "rolled back: the rules and sets are as they were"
     } catch {
       return "and the rollback failed too (\(error)): the kernel may hold part of the update; apply again"
@@ -148,9 +149,9 @@ struct IptablesTransaction {
     return text + "COMMIT\n"
   }
 
-  func call(_ arguments: [String], _ input: String?, _ what: String) throws(ApplyError) -> String {
+  func call(_ arguments: [String], _ input: String?, _ what: String) async throws(ApplyError) -> String {
     do {
-      return try runner.run(arguments, input: input)
+      return try await runner.run(arguments, input: input)
     } catch {
       throw ApplyError("cannot \(what): \(error); nothing changed")
     }

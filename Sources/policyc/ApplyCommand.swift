@@ -2,7 +2,7 @@ import ArgumentParser
 import NodeApply
 import PolicyModel
 
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "apply",
     abstract: "Load the node's rules into the running kernel (root).",
@@ -70,28 +70,28 @@ struct ApplyCommand: ParsableCommand {
     NodeCommands.tools(oneFamily: (iptablesSave, iptablesRestore), ipset: ipset, nft: nft)
   }
 
-  func run() throws {
-    if remove { return try NodeCommands.remove(tools: tools, state: state, quiet: quiet) }
+  func run() async throws {
+    if remove { return try await NodeCommands.remove(tools: tools, state: state, quiet: quiet) }
     let inventory = try load.decode(try load.read(paths), pruned: true)
     try emit.refuseUnenforceable(inventory, inputs: paths, consequence: "nothing changed")
     let cluster = Cluster(inventory)
     let applier = NodeApplier(tools: tools, runner: ProcessRunner())
-    let reports = try NodeCommands.exitOnApplyError { () -> [ApplyReport]? in
+    let reports = try await NodeCommands.exitOnApplyError { () async throws -> [ApplyReport]? in
       if emit.isNft {
-        let prepared = try applier.prepare(nft: try emit.nftRuleSet(cluster))
+        let prepared = try await applier.prepare(nft: try emit.nftRuleSet(cluster))
         if dryRun {
           Output.stdout("# policyc apply --dry-run: nft -f -\n" + prepared.text)
           return nil
         }
-        return [try applier.commit(prepared, force: force)]
+        return [try await applier.commit(prepared, force: force)]
       }
       let ruleSets = try emit.family.families.map { try emit.ruleSet(cluster, family: $0, ipsets: ipsets) }
-      let families = try applier.prepare(ruleSets, state: state, full: full)
+      let families = try await applier.prepare(ruleSets, state: state, full: full)
       if dryRun {
         Output.stdout(families.map(\.0.dryRunText).joined())
         return nil
       }
-      return try applier.commit(families, force: force)
+      return try await applier.commit(families, force: force)
     }
     if let reports { NodeCommands.print(reports, verbose: load.verbose, quiet: quiet) }
   }

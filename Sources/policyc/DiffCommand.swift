@@ -4,7 +4,7 @@ import IptablesEmitter
 import PolicyAnalysis
 import PolicyModel
 
-struct DiffCommand: ParsableCommand {
+struct DiffCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "diff",
     abstract: "Show what a change to the manifests does to who can reach whom.",
@@ -46,11 +46,11 @@ struct DiffCommand: ParsableCommand {
     guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
   }
 
-  func run() throws {
+  func run() async throws {
     let (oldSources, newSources): ([InputSource], [InputSource])
     if let git {
       let paths = inputs.isEmpty ? ["."] : inputs
-      oldSources = try GitSources.read(revision: git, paths: paths)
+      oldSources = try await GitSources.read(revision: git, paths: paths)
       newSources = try load.read(paths)
     } else {
       oldSources = try load.read([inputs[0]])
@@ -102,9 +102,9 @@ struct DiffRuleFlags: ParsableArguments {
 
 /// Reads manifests as they were at a git revision, without a checkout.
 enum GitSources {
-  static func read(revision: String, paths: [String]) throws -> [InputSource] {
+  static func read(revision: String, paths: [String]) async throws -> [InputSource] {
     guard !revision.hasPrefix("-") else { throw ValidationError("invalid --git revision '\(revision)'") }
-    let listing = try Subprocess.run(
+    let listing = try await Subprocess.run(
       ["git", "ls-tree", "-r", "-z", "--name-only", revision, "--"] + paths, input: nil, what: "list \(revision)")
     var sources: [InputSource] = []
     for path in listing.split(separator: "\0").map(String.init).sorted() {
@@ -113,7 +113,7 @@ enum GitSources {
       guard InputFiles.extensions.contains(ext),
         !path.split(separator: "/").contains(where: { $0.hasPrefix(".") && $0 != "." && $0 != ".." })
       else { continue }
-      let text = try Subprocess.run(
+      let text = try await Subprocess.run(
         ["git", "show", "\(revision):./\(path)"], input: nil, what: "read \(revision):\(path)")
       sources.append(InputSource(path: "\(revision):\(path)", bytes: Array(text.utf8)))
     }

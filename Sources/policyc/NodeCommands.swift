@@ -7,9 +7,9 @@ import NodeApply
 enum NodeCommands {
   /// Deletes everything policyc loaded on the node, and every state file
   /// apply may have written for `state`.
-  static func remove(tools: NodeTools, state: String?, quiet: Bool) throws {
-    let report = try exitOnApplyError {
-      try NodeApplier(tools: tools).remove(statePaths: StateFile.allPaths(state))
+  static func remove(tools: NodeTools, state: String?, quiet: Bool) async throws {
+    let report = try await exitOnApplyError {
+      try await NodeApplier(tools: tools).remove(statePaths: StateFile.allPaths(state))
     }
     if !quiet { Output.stdout(report.summary + "\n") }
   }
@@ -26,9 +26,9 @@ enum NodeCommands {
 
   /// Runs `body`; an `ApplyError` (nothing changed, or what was left) is
   /// printed and ends the command with exit 2.
-  static func exitOnApplyError<T>(_ body: () throws -> T) throws -> T {
+  static func exitOnApplyError<T>(_ body: () async throws -> T) async throws -> T {
     do {
-      return try body()
+      return try await body()
     } catch let error as ApplyError {
       Output.stderr("policyc: error: \(error.message)\n")
       throw ExitCode(ExitStatus.trouble)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Policyc: ParsableCommand {
+struct Policyc: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "policyc",
     abstract: "Compile Kubernetes NetworkPolicies into iptables rules, and check what they do.",
@@ -23,12 +23,17 @@ struct Policyc: ParsableCommand {
 
   /// One place maps every error to an exit code: usage problems exit 2,
   /// not ArgumentParser's 64, as the README promises.
-  static func main() {
+  static func main() async {
     // A closed pipe (`policyc compile ... | head -1`) must end quietly, not kill us.
     signal(SIGPIPE, SIG_IGN)
     do {
       var command = try parseAsRoot()
-      try command.run()
+      // apply, remove and diff --git run programs (NodeApply's runner is async).
+      if var command = command as? any AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
     } catch let exit as ExitCode {
       Foundation.exit(exit.rawValue)
     } catch {

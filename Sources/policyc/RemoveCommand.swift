@@ -1,7 +1,7 @@
 import ArgumentParser
 import NodeApply
 
-struct RemoveCommand: ParsableCommand {
+struct RemoveCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "remove",
     abstract: "Remove everything policyc loaded from the node (root).",
@@ -27,11 +27,11 @@ struct RemoveCommand: ParsableCommand {
   @Option(help: "The ipset program.") var ipset = "ipset"
   @Option(help: "The nft program.") var nft = "nft"
 
-  func run() throws {
+  func run() async throws {
     var tools = NodeTools()
     (tools.iptablesSave, tools.iptablesRestore) = (iptablesSave, iptablesRestore)
     (tools.ip6tablesSave, tools.ip6tablesRestore) = (ip6tablesSave, ip6tablesRestore)
     (tools.ipset, tools.nft) = (ipset, nft)
-    try NodeCommands.remove(tools: tools, state: state, quiet: quiet)
+    try await NodeCommands.remove(tools: tools, state: state, quiet: quiet)
   }
 }

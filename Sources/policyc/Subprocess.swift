@@ -4,9 +4,9 @@ import NodeApply
 /// Runs a helper program (NodeApply's process runner). A failure ends the
 /// command with exit 2 and the program's own complaint, unless `quiet`.
 enum Subprocess {
-  static func run(_ arguments: [String], input: String?, what: String, quiet: Bool = false) throws -> String {
+  static func run(_ arguments: [String], input: String?, what: String, quiet: Bool = false) async throws -> String {
     do {
-      return try ProcessRunner().run(arguments, input: input)
+      return try await ProcessRunner().run(arguments, input: input)
     } catch {
       if !quiet { Output.stderr("policyc: error: cannot \(what): \(error)\n") }
       throw ExitCode(ExitStatus.trouble)

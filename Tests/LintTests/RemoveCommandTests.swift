@@ -105,4 +105,29 @@ final class RemoveCommandTests: XCTestCase {
       XCTAssertEqual(refused.stateLeft, ["", ".ipv6"])
     }
   }
+
+  /// apply and remove run iptables, ipset and nft inside a pod's or node's
+  /// network namespace, where loopback may be down (Foundation's Process
+  /// aborts there). Both run for real in a fresh namespace with lo down.
+  func testApplyAndRemoveRunInANamespaceWithoutLoopback() throws {
+    XCTAssertEqual(getuid(), 0, "network namespaces need root")
+    let netns = "pc-nolo-\(getpid())"
+    XCTAssertEqual(try PolicycBinary.run(["netns", "add", netns], executable: "/usr/sbin/ip").status, 0)
+    defer { _ = try? PolicycBinary.run(["netns", "del", netns], executable: "/usr/sbin/ip") }
+    let lo = try PolicycBinary.run(
+      ["netns", "exec", netns, "ip", "-o", "link", "show", "lo"], executable: "/usr/sbin/ip")
+    XCTAssertTrue(lo.stdout.contains("state DOWN"), "lo is up: the test would prove nothing: \(lo.stdout)")
+    let state = FileManager.default.temporaryDirectory.appendingPathComponent("policyc-nolo-\(getpid()).state").path
+    defer { for path in [state, state + ".ipv6"] { unlink(path) } }
+    let samples = LintGolden.repository.appendingPathComponent("samples/cluster").path
+    let inNetns = ["netns", "exec", netns, PolicycBinary.path]
+    let apply = try PolicycBinary.run(
+      inNetns + ["apply", "--node", "node-a", "--ipsets", "--state", state, samples], executable: "/usr/sbin/ip")
+    XCTAssertEqual(apply.status, 0, apply.stderr)
+    XCTAssertTrue(apply.stdout.hasPrefix("policyc: ipv4: full apply, loaded "), apply.stdout)
+    let remove = try PolicycBinary.run(inNetns + ["apply", "--remove", "--state", state], executable: "/usr/sbin/ip")
+    XCTAssertEqual(remove.status, 0, remove.stderr)
+    XCTAssertTrue(remove.stdout.hasPrefix("policyc: removed "), remove.stdout)
+    XCTAssertTrue(remove.stdout.hasSuffix("ipsets, 1 state file\n"), remove.stdout)
+  }
 }

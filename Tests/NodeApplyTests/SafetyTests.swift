@@ -58,52 +58,58 @@ final class SafetyTests: XCTestCase {
     )
   }
 
-  func loaded() throws -> FakeKernel {
+  func loaded() async throws -> FakeKernel {
     let kernel = FakeKernel()
     kernel.order = ["KUBE-FORWARD"]
     kernel.rules["KUBE-FORWARD"] = ["-j ACCEPT"]
     kernel.rules["FORWARD"] = ["-j KUBE-FORWARD"]
     kernel.nftTables = ["inet foreign"]
     let applier = NodeApplier(runner: kernel)
-    _ = try applier.commit(
-      try applier.prepare(try TransactionTests.ruleSet(), state: nil), force: false, statePath: nil)
+    _ = try await applier.commit(
+      try await applier.prepare(try TransactionTests.ruleSet(), state: nil), force: false, statePath: nil)
     XCTAssertFalse(kernel.setOrder.isEmpty)
     return kernel
   }
 
-  func testALargeDropIsRefusedAndChangesNothing() throws {
-    let kernel = try loaded()
+  func testALargeDropIsRefusedAndChangesNothing() async throws {
+    let kernel = try await loaded()
     let picture = kernel.picture
     let applier = NodeApplier(runner: kernel)
     let empty = try IptablesCompiler.compile(
       Cluster(namespaces: [], pods: [], policies: []), options: EmitOptions(node: "node-a", useIPSets: true))
-    let prepared = try applier.prepare(empty, state: nil)
+    let prepared = try await applier.prepare(empty, state: nil)
     XCTAssertEqual(prepared.drop?.losing, ["shop/a", "shop/b", "shop/c", "shop/d"])
-    XCTAssertThrowsError(try applier.commit(prepared, force: false, statePath: nil)) { error in
+    do {
+      _ = try await applier.commit(prepared, force: false, statePath: nil)
+      XCTFail("a large drop was applied without force")
+    } catch {
       XCTAssertTrue("\(error)".contains("more than half"), "\(error)")
     }
     XCTAssertEqual(kernel.picture, picture)
-    _ = try applier.commit(prepared, force: true, statePath: nil)
+    _ = try await applier.commit(prepared, force: true, statePath: nil)
     XCTAssertTrue(kernel.setOrder.isEmpty, "--force applies")
   }
 
-  func testTheOtherBackendIsRefused() throws {
-    let kernel = try loaded()
+  func testTheOtherBackendIsRefused() async throws {
+    let kernel = try await loaded()
     kernel.nftTables.append("inet policyc")
     let applier = NodeApplier(runner: kernel)
-    XCTAssertThrowsError(try applier.prepare(try TransactionTests.ruleSet(), state: nil)) { error in
+    do {
+      _ = try await applier.prepare(try TransactionTests.ruleSet(), state: nil)
+      XCTFail("iptables was prepared while the nft backend is loaded")
+    } catch {
       XCTAssertTrue("\(error)".contains("table inet policyc"), "\(error)")
       XCTAssertTrue("\(error)".contains("`policyc remove`"), "\(error)")
     }
   }
 
-  func testRemoveLeavesForeignRulesAndIsIdempotent() throws {
-    let kernel = try loaded()
+  func testRemoveLeavesForeignRulesAndIsIdempotent() async throws {
+    let kernel = try await loaded()
     kernel.nftTables.append("inet policyc")
     let state = NSTemporaryDirectory() + "policyc-remove-\(getpid()).state"
     FileManager.default.createFile(atPath: state, contents: Data("x".utf8))
     let applier = NodeApplier(runner: kernel)
-    let report = try applier.remove(statePaths: [state, state + ".ipv6"])
+    let report = try await applier.remove(statePaths: [state, state + ".ipv6"])
     XCTAssertTrue(report.summary.hasPrefix("policyc: removed table inet policyc, "), report.summary)
     XCTAssertTrue(report.summary.hasSuffix(", 1 state file"), report.summary)
     XCTAssertEqual(kernel.order, ["KUBE-FORWARD"])
@@ -112,7 +118,7 @@ final class SafetyTests: XCTestCase {
     XCTAssertEqual(kernel.nftTables, ["inet foreign"])
     XCTAssertTrue(kernel.setOrder.isEmpty)
     XCTAssertFalse(FileManager.default.fileExists(atPath: state))
-    let again = try applier.remove(statePaths: [state])
+    let again = try await applier.remove(statePaths: [state])
     XCTAssertEqual(again.summary, "policyc: nothing to remove: policyc has no rules, sets or state on this node")
   }
 }

@@ -43,14 +43,14 @@ final class TransactionTests: XCTestCase {
   var statePath: String { NSTemporaryDirectory() + "policyc-tx-\(getpid())-\(name.hashValue).state" }
 
   /// A kernel holding the first rule set (and foreign rules), and its state.
-  func loadedKernel() throws -> (FakeKernel, ApplyState) {
+  func loadedKernel() async throws -> (FakeKernel, ApplyState) {
     let kernel = FakeKernel()
     kernel.order = ["KUBE-FORWARD"]
     kernel.rules["KUBE-FORWARD"] = ["-m conntrack --ctstate INVALID -j DROP"]
     kernel.rules["FORWARD"] = ["-j KUBE-FORWARD", "-s 10.98.0.0/16 -j DROP"]
     let applier = NodeApplier(runner: kernel)
-    let first = try applier.prepare(try Self.ruleSet(), state: nil)
-    _ = try applier.commit(first, force: false, statePath: nil)
+    let first = try await applier.prepare(try Self.ruleSet(), state: nil)
+    _ = try await applier.commit(first, force: false, statePath: nil)
     return (kernel, first.plan.newState)
   }
 
@@ -66,44 +66,44 @@ final class TransactionTests: XCTestCase {
     return (next, state)
   }
 
-  func testSecondApplySwapsUpdatesAndRemovesSets() throws {
-    let (kernel, state) = try loadedKernel()
+  func testSecondApplySwapsUpdatesAndRemovesSets() async throws {
+    let (kernel, state) = try await loadedKernel()
     let (next, edited) = try secondApply(state)
-    let prepared = try NodeApplier(runner: kernel).prepare(next, state: edited)
+    let prepared = try await NodeApplier(runner: kernel).prepare(next, state: edited)
     XCTAssertFalse(prepared.plan.swappedSets.isEmpty, "no swap: \(prepared.plan)")
     XCTAssertFalse(prepared.plan.updatedSets.isEmpty, "no member delta")
     XCTAssertFalse(prepared.plan.staleSets.isEmpty, "no stale set")
   }
 
-  func testEveryFailingIPSetCallLeavesTheKernelAsItWas() throws {
-    let (probe, state) = try loadedKernel()
+  func testEveryFailingIPSetCallLeavesTheKernelAsItWas() async throws {
+    let (probe, state) = try await loadedKernel()
     let (next, edited) = try secondApply(state)
     // How many ipset calls the apply makes when nothing fails.
     let before = probe.calls.count
-    _ = try NodeApplier(runner: probe).commit(
-      try NodeApplier(runner: probe).prepare(next, state: edited), force: false, statePath: nil)
+    _ = try await NodeApplier(runner: probe).commit(
+      try await NodeApplier(runner: probe).prepare(next, state: edited), force: false, statePath: nil)
     let ipsetCalls = probe.calls[before...].filter { $0[0] == "ipset" }.count
     XCTAssertGreaterThanOrEqual(ipsetCalls, 4, "save, prepare, commit, cleanup")
     for n in 1...ipsetCalls {
-      try assertRollback(failing: "ipset", at: n, next: next, state: edited)
+      try await assertRollback(failing: "ipset", at: n, next: next, state: edited)
     }
   }
 
-  func testFailingRulesLoadAndReadsLeaveTheKernelAsItWas() throws {
-    let (_, state) = try loadedKernel()
+  func testFailingRulesLoadAndReadsLeaveTheKernelAsItWas() async throws {
+    let (_, state) = try await loadedKernel()
     let (next, edited) = try secondApply(state)
-    try assertRollback(failing: "iptables-restore", at: 1, next: next, state: edited)
-    try assertRollback(failing: "iptables-save", at: 1, next: next, state: edited)
+    try await assertRollback(failing: "iptables-restore", at: 1, next: next, state: edited)
+    try await assertRollback(failing: "iptables-save", at: 1, next: next, state: edited)
   }
 
-  func assertRollback(failing program: String, at n: Int, next: IptablesRuleSet, state: ApplyState) throws {
-    let (kernel, _) = try loadedKernel()
+  func assertRollback(failing program: String, at n: Int, next: IptablesRuleSet, state: ApplyState) async throws {
+    let (kernel, _) = try await loadedKernel()
     let picture = kernel.picture
     kernel.fail(program, onCall: n)
     unlink(statePath)
     let applier = NodeApplier(runner: kernel)
     do {
-      _ = try applier.commit(try applier.prepare(next, state: state), force: false, statePath: statePath)
+      _ = try await applier.commit(try await applier.prepare(next, state: state), force: false, statePath: statePath)
       XCTFail("\(program) call \(n): the apply succeeded")
     } catch {
       XCTAssertTrue(
@@ -115,17 +115,18 @@ final class TransactionTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: statePath), "a failed apply wrote the state")
   }
 
-  func testSuccessfulApplyWritesStateAndReportsWhatChanged() throws {
-    let (kernel, state) = try loadedKernel()
+  func testSuccessfulApplyWritesStateAndReportsWhatChanged() async throws {
+    let (kernel, state) = try await loadedKernel()
     let (next, edited) = try secondApply(state)
     let applier = NodeApplier(runner: kernel)
     unlink(statePath)
-    let report = try applier.commit(try applier.prepare(next, state: edited), force: false, statePath: statePath)
+    let report = try await applier.commit(
+      try await applier.prepare(next, state: edited), force: false, statePath: statePath)
     XCTAssertTrue(report.changed)
     XCTAssertTrue(report.summary.hasPrefix("ipv4: incremental apply, "), report.summary)
     XCTAssertNotNil(StateFile.read(statePath))
-    let again = try applier.commit(
-      try applier.prepare(next, state: StateFile.read(statePath)), force: false, statePath: nil)
+    let again = try await applier.commit(
+      try await applier.prepare(next, state: StateFile.read(statePath)), force: false, statePath: nil)
     XCTAssertEqual(again.summary, "ipv4: no change")
     XCTAssertFalse(kernel.setOrder.contains { $0.hasSuffix("-T") })
     unlink(statePath)
