@@ -131,4 +131,27 @@ final class TransactionTests: XCTestCase {
     XCTAssertFalse(kernel.setOrder.contains { $0.hasSuffix("-T") })
     unlink(statePath)
   }
+
+  /// apply's state files: FILE for one family, FILE and FILE.ipv6 for both,
+  /// the defaults without --state; --full (`full`) reads none of them.
+  func testEachFamilyPlansAgainstItsStateFile() async throws {
+    let (kernel, state) = try await loadedKernel()
+    unlink(statePath)
+    defer { unlink(statePath) }
+    try StateFile.write(state, to: statePath)
+    let applier = NodeApplier(runner: kernel)
+    let v4 = try Self.ruleSet()
+    let v6 = try IptablesCompiler.compile(
+      Self.cluster(dbLabel: "db", extraPolicy: true), options: EmitOptions(node: "node-a", family: .ipv6))
+    let both = try await applier.prepare([v4, v6], state: statePath, full: false)
+    XCTAssertEqual(both.map(\.statePath), [statePath, statePath + ".ipv6"])
+    XCTAssertEqual(both.map(\.0.plan.full), [false, true], "IPv4 read its state file; IPv6 has none yet")
+    XCTAssertTrue(both[0].0.plan.isNoop, "the kernel holds what the state file says")
+    let alone = try await applier.prepare([v6], state: statePath, full: false)
+    XCTAssertEqual(alone.map(\.statePath), [statePath])
+    let full = try await applier.prepare([v4], state: statePath, full: true)
+    XCTAssertEqual(full.map(\.0.plan.full), [true])
+    let defaults = try await applier.prepare([v4, v6], state: nil, full: true)
+    XCTAssertEqual(defaults.map(\.statePath), [StateFile.defaultPath(ipv6: false), StateFile.defaultPath(ipv6: true)])
+  }
 }
