@@ -26,6 +26,7 @@ extension ConnectivityDiffer {
     let changedPolicies =
       changed(old: before.policies, new: after.policies)
       + changed(old: before.allAdminPolicies, new: after.allAdminPolicies)
+    var finder = CauseFinder(changedPolicies, clusters: [before, after])
     var changes: [ConnectivityChange] = []
     for from in names {
       for to in names {
@@ -41,11 +42,7 @@ extension ConnectivityDiffer {
           var causes: [String] = []
           if kind == .changed {
             let examples = (was?.examples ?? []) + (now?.examples ?? [])
-            let found = Set(
-              examples.flatMap {
-                causesOf(from: $0.0, to: $0.1, policies: changedPolicies, before: before, after: after)
-              })
-            causes = found.sorted()
+            causes = Set(examples.flatMap { finder.causes(from: $0.0, to: $0.1) }).sorted()
           }
           var disagreement: [String] = []
           if let was, was.kinds.count > 1 { disagreement.append("before: " + was.described) }
@@ -111,11 +108,50 @@ struct WorkloadSide {
   var groups: [String: [Part]] = [:]
   var disagreements: [String] = []
   var regionNames: [IPAddress: String] = [:]
+  let cache: PairCache
+
+  /// Answers per pair of engine classes: the engines answer alike for every
+  /// two pods of the same two classes, so a thousand workloads cost what
+  /// their few classes cost.
+  final class PairCache {
+    struct Key: Hashable {
+      var family: Int
+      var from: Int
+      var to: Int
+      var fromAddress: IPAddress?
+      var toAddress: IPAddress?
+      /// A pod with itself (a workload's template) is not two pods of one class.
+      var samePod: Bool
+    }
+    var answers: [Key: (PortSet, Bool)] = [:]
+    let classOf: [[Int]]
+
+    init(classOf: [[Int]]) { self.classOf = classOf }
+
+    func answer(
+      _ family: Int, _ from: ConnectivityEngine.Side, _ to: ConnectivityEngine.Side, compute: () -> (PortSet, Bool)
+    ) -> (PortSet, Bool) {
+      func parts(_ side: ConnectivityEngine.Side) -> (Int, IPAddress?) {
+        switch side {
+        case .pod(let i): return (classOf[family][i], nil)
+        case .address(let ip): return (-1, ip)
+        }
+      }
+      let (a, x) = parts(from)
+      let (b, y) = parts(to)
+      let key = Key(family: family, from: a, to: b, fromAddress: x, toAddress: y, samePod: from == to)
+      if let known = answers[key] { return known }
+      let value = compute()
+      answers[key] = value
+      return value
+    }
+  }
 
   init(_ cluster: Cluster, families: [IPAddress.Family], regions: [AnalysisEndpoint]) {
     self.cluster = cluster
     engines = families.map { ConnectivityEngine(cluster: cluster, family: $0) }
     assumable = engines.map(\.assumableAddresses)
+    cache = PairCache(classOf: engines.map(\.classOfPod))
     let grouping = WorkloadGroups(cluster.pods)
     for group in grouping.groups {
       var parts: [[Int]: Part] = [:]
@@ -156,14 +192,84 @@ struct WorkloadSide {
         let count = same ? source.count * (source.count - 1) : source.count * destination.count
         guard count > 0 || (same && source.template) else { continue }
         let target = same ? source.second ?? source.first : destination.first
-        let ports = engines[family].allowedPorts(from: source.first, to: target)
+        let (ports, depends) = cache.answer(family, source.first, target) {
+          (
+            engines[family].allowedPorts(from: source.first, to: target),
+            !engines[family].addressDependence(from: source.first, to: target, addresses: assumable[family]).isEmpty
+          )
+        }
         let example = (name(source.first), same && source.second == nil ? name(source.first) : name(target))
         out.byPorts[ports, default: (0, example)].count += max(1, count)
-        if !engines[family].addressDependence(from: source.first, to: target, addresses: assumable[family]).isEmpty {
-          out.dependsOnAddress = true
-        }
+        if depends { out.dependsOnAddress = true }
       }
     }
     return out.byPorts.isEmpty ? nil : out
+  }
+}
+
+/// `ConnectivityDiffer.causesOf` for many pairs: which changed policies
+/// select a pod (by name, on either side) for egress or ingress is worked
+/// out once per pod, not once per pair.
+struct CauseFinder {
+  let keys: [ConnectivityDiffer.PolicyKey]
+  let clusters: [Cluster]
+  let podByName: [[String: Int]]
+  /// Per cluster and key: the admin policy or NetworkPolicy of that name.
+  let policies: [[(admin: AdminPolicy?, policy: NetworkPolicy?)]]
+  /// Per cluster and pod: indices into `keys` selecting it for egress, ingress.
+  var memo: [[Int: (egress: [Int], ingress: [Int])]]
+
+  init(_ keys: [ConnectivityDiffer.PolicyKey], clusters: [Cluster]) {
+    self.keys = keys
+    self.clusters = clusters
+    podByName = clusters.map { cluster in
+      Dictionary(
+        cluster.pods.enumerated().map { (AnalysisEndpoint.name(of: $0.element), $0.offset) },
+        uniquingKeysWith: { a, _ in a })
+    }
+    memo = clusters.map { _ in [:] }
+    policies = clusters.map { cluster in
+      let admins = Dictionary(
+        cluster.allAdminPolicies.map { ("\($0.kind)/\($0.meta.name)", $0) }, uniquingKeysWith: { a, _ in a })
+      let named = Dictionary(
+        cluster.policies.map { ("\($0.meta.namespace)/\($0.meta.name)", $0) }, uniquingKeysWith: { a, _ in a })
+      return keys.map { key in
+        let name = "\(key.namespace)/\(key.name)"
+        return admins[name].map { ($0, nil) } ?? (nil, named[name])
+      }
+    }
+  }
+
+  /// Changed policies (`namespace/name`, or `kind/name` for admin policies)
+  /// that select the source for egress or the destination for ingress.
+  mutating func causes(from: String, to: String) -> [String] {
+    var found = Set<Int>()
+    for c in clusters.indices {
+      if let i = podByName[c][from] { found.formUnion(selecting(c, i).egress) }
+      if let i = podByName[c][to] { found.formUnion(selecting(c, i).ingress) }
+    }
+    return found.sorted().map { "\(keys[$0].namespace)/\(keys[$0].name)" }
+  }
+
+  mutating func selecting(_ c: Int, _ i: Int) -> (egress: [Int], ingress: [Int]) {
+    if let known = memo[c][i] { return known }
+    let cluster = clusters[c]
+    let pod = cluster.pods[i]
+    var out: (egress: [Int], ingress: [Int]) = ([], [])
+    for (k, key) in keys.enumerated() {
+      for direction in [PolicyType.egress, .ingress] {
+        var selects = false
+        if let admin = policies[c][k].admin {
+          selects = !admin.rules(direction).isEmpty && cluster.selects(admin, pod)
+        } else if let policy = policies[c][k].policy {
+          selects =
+            policy.applies(to: direction) && pod.meta.namespace == policy.meta.namespace
+            && policy.podSelector.matches(pod.meta.labels)
+        }
+        if selects { direction == .egress ? out.egress.append(k) : out.ingress.append(k) }
+      }
+    }
+    memo[c][i] = out
+    return out
   }
 }
