@@ -65,17 +65,44 @@ public struct ConnectivityMatrix: Sendable {
   let dependent: [[Bool]?]
   /// Endpoints that are pods without an address.
   public var addressless: Set<Int>
+  /// Index into `cluster.pods` of each endpoint; nil for an address.
+  var podOf: [Int?] = []
+  /// With `--by workload` (see `byWorkload`): the pods each endpoint
+  /// stands for; nil when endpoints are single pods.
+  public var members: [[String]]? = nil
+  /// With `--by workload`: per ordered pair of endpoints, the ports on
+  /// which some pod pairs are allowed and others denied.
+  var mixed: [[Bool]?] = []
+  /// With `--by workload`: how replicas of a workload differ (labels, named
+  /// ports, answers), one sentence each.
+  public var disagreements: [String] = []
 
-  /// Whether endpoint `from` may reach endpoint `to` on `ports[port]`.
+  /// Whether endpoint `from` may reach endpoint `to` on `ports[port]`; for
+  /// workloads, whether every pod pair may (a workload with itself is two
+  /// of its replicas).
   public func isAllowed(_ from: Int, _ to: Int, _ port: Int) -> Bool {
-    from == to || rows[classOf[from] * width + classOf[to]]![port]
+    let row = rows[classOf[from] * width + classOf[to]]
+    if from == to, members == nil || row == nil { return true }
+    return row![port]
+  }
+
+  /// With `--by workload`: whether endpoint `i` stands for two pods or
+  /// more, so that its cell with itself is a real pair.
+  public func pairsWithin(_ i: Int) -> Bool {
+    members != nil && rows[classOf[i] * width + classOf[i]] != nil
+  }
+
+  /// With `--by workload`: whether some pod pairs of the cell are allowed
+  /// and others denied.
+  public func isMixed(_ from: Int, _ to: Int, _ port: Int) -> Bool {
+    mixed.isEmpty ? false : mixed[from * endpoints.count + to]?[port] ?? false
   }
 
   /// Whether the answer for a cell depends on an address a pod of the pair
   /// does not have: the cell shows it as no ipBlock matching that pod, and
   /// it would flip were the pod's address inside some ipBlock of the policies.
   public func dependsOnAddress(_ from: Int, _ to: Int, _ port: Int) -> Bool {
-    from != to && (dependent[classOf[from] * width + classOf[to]]?[port] ?? false)
+    (from != to || pairsWithin(from)) && (dependent[classOf[from] * width + classOf[to]]?[port] ?? false)
   }
 
   /// Whether any cell depends on an address.
@@ -156,14 +183,16 @@ public struct ConnectivityMatrix: Sendable {
       })
     return ConnectivityMatrix(
       endpoints: endpoints.map(\.name), ports: ports, classOf: classOf, width: width, rows: rows,
-      dependent: dependent, addressless: addressless)
+      dependent: dependent, addressless: addressless,
+      podOf: endpoints.map { if case .pod(let p) = $0.side { p } else { nil } })
   }
 }
 
 /// Pure functions from a matrix to text, one per format.
 public enum MatrixReporter {
   /// One table per port, rows from, columns to; `.` allowed, `X` denied,
-  /// `?` after either when the answer depends on an address a pod lacks.
+  /// `~` replicas disagree (`--by workload`), `?` after any of them when the
+  /// answer depends on an address a pod lacks.
   public static func text(_ m: ConnectivityMatrix) -> String {
     var out = ""
     let width = max(4, (m.endpoints.map(\.count).max() ?? 0))
@@ -172,13 +201,14 @@ public enum MatrixReporter {
       out += pad("", width) + " " + m.endpoints.indices.map { String(format3($0)) }.joined(separator: " ") + "\n"
       for (i, from) in m.endpoints.enumerated() {
         let cells = m.endpoints.indices.map { j in
-          m.dependsOnAddress(i, j, p) ? (m.isAllowed(i, j, p) ? " .?" : " X?") : (m.isAllowed(i, j, p) ? "  ." : "  X")
+          let mark = m.isMixed(i, j, p) ? "~" : m.isAllowed(i, j, p) ? "." : "X"
+          return m.dependsOnAddress(i, j, p) ? " \(mark)?" : "  \(mark)"
         }
         out += pad(from, width) + " " + cells.joined(separator: " ") + "\n"
       }
       out += "columns: " + m.endpoints.enumerated().map { "\($0.offset)=\($0.element)" }.joined(separator: " ") + "\n\n"
     }
-    return out + notes(m)
+    return out + notes(m) + workloadNotes(m)
   }
 
   /// Which endpoints have no address, and what `?` means, when it applies.
@@ -205,7 +235,7 @@ public enum MatrixReporter {
   public static func json(_ m: ConnectivityMatrix) -> String {
     var triples: [String] = []
     for (i, from) in m.endpoints.enumerated() {
-      for (j, to) in m.endpoints.enumerated() where i != j {
+      for (j, to) in m.endpoints.enumerated() where i != j || m.pairsWithin(i) {
         for (p, probe) in m.ports.enumerated() where m.isAllowed(i, j, p) {
           triples.append("[\(JSON.string(from)),\(JSON.string(to)),\(JSON.string(probe.description))]")
         }
@@ -213,7 +243,7 @@ public enum MatrixReporter {
     }
     var dependent: [String] = []
     for i in m.endpoints.indices {
-      for j in m.endpoints.indices where i != j {
+      for j in m.endpoints.indices where i != j || m.pairsWithin(i) {
         for (p, probe) in m.ports.enumerated() where m.dependsOnAddress(i, j, p) {
           dependent.append(
             "[\(JSON.string(m.endpoints[i])),\(JSON.string(m.endpoints[j])),\(JSON.string(probe.description))]")
@@ -221,23 +251,30 @@ public enum MatrixReporter {
       }
     }
     // Keys for pods without an address appear only when there are such pods,
-    // so the output for inputs with addresses stays as it was.
+    // so the output for inputs with addresses stays as it was; so do the
+    // keys of `--by workload`.
     let addressless = m.addressless.sorted().map { JSON.string(m.endpoints[$0]) }
-    var out = "{\"allowed\":[" + triples.joined(separator: ",") + "]"
-    if !addressless.isEmpty { out += ",\"dependsOnAddress\":[" + dependent.joined(separator: ",") + "]" }
-    out +=
-      ",\"endpoints\":[" + m.endpoints.map(JSON.string).joined(separator: ",") + "],\"ports\":["
-      + m.ports.map { JSON.string($0.description) }.joined(separator: ",") + "]"
-    if !addressless.isEmpty { out += ",\"withoutAddress\":[" + addressless.joined(separator: ",") + "]" }
-    return out + "}\n"
+    var fields = [
+      ("allowed", "[" + triples.joined(separator: ",") + "]"),
+      ("endpoints", "[" + m.endpoints.map(JSON.string).joined(separator: ",") + "]"),
+      ("ports", "[" + m.ports.map { JSON.string($0.description) }.joined(separator: ",") + "]"),
+    ]
+    if !addressless.isEmpty {
+      fields.append(("dependsOnAddress", "[" + dependent.joined(separator: ",") + "]"))
+      fields.append(("withoutAddress", "[" + addressless.joined(separator: ",") + "]"))
+    }
+    if let members = m.members { fields += workloadJSON(m, members) }
+    return "{" + fields.sorted { $0.0 < $1.0 }.map { "\(JSON.string($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"
   }
 
   public static func csv(_ m: ConnectivityMatrix) -> String {
     var out = "from,to," + m.ports.map(\.description).joined(separator: ",") + "\n"
     for (i, from) in m.endpoints.enumerated() {
-      for (j, to) in m.endpoints.enumerated() where i != j {
+      for (j, to) in m.endpoints.enumerated() where i != j || m.pairsWithin(i) {
         out +=
-          "\(from),\(to)," + m.ports.indices.map { m.isAllowed(i, j, $0) ? "allow" : "deny" }.joined(separator: ",")
+          "\(from),\(to),"
+          + m.ports.indices.map { m.isMixed(i, j, $0) ? "mixed" : m.isAllowed(i, j, $0) ? "allow" : "deny" }.joined(
+            separator: ",")
           + "\n"
       }
     }
@@ -249,8 +286,11 @@ public enum MatrixReporter {
     var out = "digraph connectivity {\n  rankdir=LR;\n"
     for e in m.endpoints { out += "  \(JSON.string(e));\n" }
     for (i, from) in m.endpoints.enumerated() {
-      for (j, to) in m.endpoints.enumerated() where i != j {
-        let ports = m.ports.indices.filter { m.isAllowed(i, j, $0) }.map { m.ports[$0].description }
+      for (j, to) in m.endpoints.enumerated() where i != j || m.pairsWithin(i) {
+        // A port only some replica pairs may use is marked `~`.
+        let ports = m.ports.indices.filter { m.isAllowed(i, j, $0) || m.isMixed(i, j, $0) }.map {
+          m.ports[$0].description + (m.isMixed(i, j, $0) ? "~" : "")
+        }
         guard !ports.isEmpty else { continue }
         out += "  \(JSON.string(from)) -> \(JSON.string(to)) [label=\(JSON.string(ports.joined(separator: " ")))];\n"
       }

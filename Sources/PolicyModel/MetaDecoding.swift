@@ -25,13 +25,7 @@ extension NodeReader {
       return nil
     }
     var name: String?
-    if let pair = fields["name"] {
-      name = string(pair.value, path: "metadata.name")
-      if let n = name, let problem = nameCheck(n) {
-        report(
-          RuleID.invalidName, "invalid name \"\(Self.sanitize(n))\": \(problem)", at: pair.value, path: "metadata.name")
-      }
-    }
+    if let pair = fields["name"] { name = string(pair.value, path: "metadata.name") }
     guard let name, !name.isEmpty else {
       report(
         RuleID.missingField, "\(kind) has no metadata.name", at: fields["name"]?.value ?? metaPair.value,
@@ -39,19 +33,26 @@ extension NodeReader {
       return nil
     }
     var namespace = defaultNamespace
-    var written = false
+    var written: YAMLNode?
     // An empty namespace decodes like a missing one (Go's zero value), so it defaults.
     if namespaced, let pair = fields["namespace"], let ns = string(pair.value, path: "metadata.namespace"), !ns.isEmpty
     {
-      if let problem = NameRules.dns1123Label(ns) {
-        report(
-          RuleID.invalidName, "invalid namespace \"\(Self.sanitize(ns))\": \(problem)", at: pair.value,
-          path: "metadata.namespace")
-      }
       namespace = ns
-      written = true
+      written = pair.value
     }
+    // Known before the name and namespace are checked, so their errors name
+    // the object too.
     object = ObjectRef(kind: kind, namespace: namespaced ? namespace : nil, name: name)
+    if let pair = fields["name"], let problem = nameCheck(name) {
+      report(
+        RuleID.invalidName, "invalid name \"\(Self.sanitize(name))\": \(problem)", at: pair.value, path: "metadata.name"
+      )
+    }
+    if let written, let problem = NameRules.dns1123Label(namespace) {
+      report(
+        RuleID.invalidName, "invalid namespace \"\(Self.sanitize(namespace))\": \(problem)", at: written,
+        path: "metadata.namespace")
+    }
     var labels: [String: String] = [:]
     if let pair = fields["labels"] {
       labels = stringMap(pair.value, path: "metadata.labels", rule: RuleID.invalidLabel)
@@ -68,8 +69,23 @@ extension NodeReader {
       }
     }
     return ObjectMeta(
-      name: name, namespace: namespace, namespaceWritten: written, labels: labels, annotations: annotations,
-      location: location)
+      name: name, namespace: namespace, namespaceWritten: written != nil, labels: labels, annotations: annotations,
+      location: location, owners: fields["ownerReferences"].map { Self.owners($0.value) } ?? [])
+  }
+
+  /// Kind, name and controller of each well-formed owner reference. The
+  /// API server fills these in itself, so a malformed entry is not the
+  /// author's mistake to report: it is left out, and compile (which prunes
+  /// the field) never sees it either way.
+  static func owners(_ node: YAMLNode) -> [OwnerReference] {
+    (node.sequenceItems ?? []).compactMap { item in
+      guard case .string(let kind)? = item["kind"]?.resolved, case .string(let name)? = item["name"]?.resolved,
+        !kind.isEmpty, !name.isEmpty
+      else { return nil }
+      var controller = false
+      if case .bool(let b)? = item["controller"]?.resolved { controller = b }
+      return OwnerReference(kind: kind, name: name, controller: controller)
+    }
   }
 
   /// Label keys must be qualified names and values valid label values.

@@ -8,10 +8,13 @@ public struct ObjectMeta: Sendable {
   public var annotations: [String: String]
   /// Where the object starts (its first key).
   public var location: SourceLocation
+  /// `metadata.ownerReferences`, kind, name and controller only: what
+  /// grouping pods by workload needs.
+  public var owners: [OwnerReference]
 
   public init(
     name: String, namespace: String, namespaceWritten: Bool = true, labels: [String: String] = [:],
-    annotations: [String: String] = [:], location: SourceLocation
+    annotations: [String: String] = [:], location: SourceLocation, owners: [OwnerReference] = []
   ) {
     self.name = name
     self.namespace = namespace
@@ -19,6 +22,22 @@ public struct ObjectMeta: Sendable {
     self.labels = labels
     self.annotations = annotations
     self.location = location
+    self.owners = owners
+  }
+}
+
+/// One entry of `metadata.ownerReferences`: the object (of the same
+/// namespace) that owns this one, such as the ReplicaSet of a pod.
+public struct OwnerReference: Sendable, Hashable {
+  public var kind: String
+  public var name: String
+  /// "If true, this reference points to the managing controller."
+  public var controller: Bool
+
+  public init(kind: String, name: String, controller: Bool = false) {
+    self.kind = kind
+    self.name = name
+    self.controller = controller
   }
 }
 

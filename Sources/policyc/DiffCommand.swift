@@ -17,6 +17,12 @@ struct DiffCommand: AsyncParsableCommand {
         policyc diff before/ after/
         policyc diff --git origin/main --format markdown deploy/
         policyc diff --rules --node node-a before/ after/
+        policyc diff --by workload before/ after/
+
+      \(Grouping.help)
+
+      With --by workload, a pair of workloads changes when the answers its
+      pod pairs get change: replicas coming and going is no change.
       """
   )
 
@@ -35,6 +41,9 @@ struct DiffCommand: AsyncParsableCommand {
   @Option(help: "Most table rows in markdown output.")
   var limit: Int = 50
 
+  @Option(help: "Endpoints: pod (each pod) or workload (replicas as one; see below).")
+  var by: Grouping = .pod
+
   @OptionGroup var node: DiffRuleFlags
   @OptionGroup var load: LoadFlags
 
@@ -44,6 +53,7 @@ struct DiffCommand: AsyncParsableCommand {
     }
     if git == nil, inputs.count != 2 { throw ValidationError("give OLD and NEW, or --git REV [PATH...]") }
     guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
+    if rules, by == .workload { throw ValidationError("--by workload groups connectivity; --rules compares rules") }
   }
 
   func run() async throws {
@@ -56,14 +66,16 @@ struct DiffCommand: AsyncParsableCommand {
       oldSources = try load.read([inputs[0]])
       newSources = try load.read([inputs[1]])
     }
-    let old = try load.decode(oldSources)
-    let new = try load.decode(newSources)
+    let old = try load.decode(oldSources, analysis: !rules)
+    let new = try load.decode(newSources, analysis: !rules)
     if rules {
       let diff = RuleSetDiff.compare(old: try node.ruleSet(Cluster(old)), new: try node.ruleSet(Cluster(new)))
       Output.stdout(RulesDiffReporter.render(diff, format: format))
       throw ExitCode(diff.isEmpty ? ExitStatus.ok : ExitStatus.findings)
     }
-    let diff = ConnectivityDiffer.diff(old: old, new: new)
+    let diff =
+      by == .workload
+      ? ConnectivityDiffer.diffByWorkload(old: old, new: new) : ConnectivityDiffer.diff(old: old, new: new)
     switch format {
     case "markdown": Output.stdout(DiffReporter.markdown(diff, limit: limit))
     case "json": Output.stdout(DiffReporter.json(diff))

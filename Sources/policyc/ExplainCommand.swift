@@ -14,6 +14,14 @@ struct ExplainCommand: ParsableCommand {
           --port 8080 manifests/
         policyc explain --from 10.244.1.10 --to 203.0.113.7 \\
           --port 53/UDP manifests/
+        policyc explain --by workload --from shop/Deployment/web \\
+          --to shop/StatefulSet/db --port 5432 manifests/
+
+      \(Grouping.help)
+
+      With --by workload, --from and --to name a workload, a pod (for its
+      workload) or an address; every pod pair is asked, and the answer is
+      ALLOWED only when every pair is.
       """
   )
 
@@ -29,6 +37,9 @@ struct ExplainCommand: ParsableCommand {
   @Option(help: "The traffic's address family (default: ipv6 when --from or --to is an IPv6 address, else ipv4).")
   var family: TrafficFamily?
 
+  @Option(help: "Endpoints: pod (each pod) or workload (replicas as one; see below).")
+  var by: Grouping = .pod
+
   @OptionGroup var input: InputOptions
 
   func validate() throws {
@@ -36,7 +47,8 @@ struct ExplainCommand: ParsableCommand {
   }
 
   func run() throws {
-    let cluster = Cluster.forAnalysis(try input.loadOrExit())
+    let cluster = Cluster.forAnalysis(try input.loadOrExit(analysis: true))
+    if by == .workload { return try runByWorkload(cluster) }
     guard let source = Explanation.endpoint(from, in: cluster) else {
       Output.stderr(
         "policyc: error: --from '\(from)': no such pod (NAMESPACE/NAME of a pod that is not finished and not host-network) or address\n"
@@ -57,4 +69,24 @@ struct ExplainCommand: ParsableCommand {
     Output.stdout(explanation.text)
     throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
   }
+
+  func runByWorkload(_ cluster: Cluster) throws {
+    guard let source = WorkloadEndpoint.resolve(from, in: cluster) else {
+      Output.stderr("policyc: error: --from '\(from)': \(Self.noWorkload)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
+    guard let destination = WorkloadEndpoint.resolve(to, in: cluster) else {
+      Output.stderr("policyc: error: --to '\(to)': \(Self.noWorkload)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
+    let inferred: IPAddress.Family = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? .ipv6 : .ipv4
+    let explanation = Explanation.explainByWorkload(
+      cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!,
+      family: self.family.flatMap(IPAddress.Family.init(flag:)) ?? inferred)
+    Output.stdout(explanation.text)
+    throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
+  }
+
+  static let noWorkload =
+    "no such workload (NAMESPACE/KIND/NAME, as matrix --by workload shows it), pod (NAMESPACE/NAME of a pod that is not finished and not host-network) or address"
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PolicyAnalysis
 import PolicyModel
 import YAMLBridge
 
@@ -56,8 +57,9 @@ struct LoadFlags: ParsableArguments {
   }
 
   /// Decodes sources, printing every diagnostic; invalid input ends the
-  /// command with exit 2 before anything is written.
-  func decode(_ sources: [InputSource], pruned: Bool = false) throws -> Inventory {
+  /// command with exit 2 before anything is written. An `analysis` then
+  /// also names the invalid objects and says the rest is valid.
+  func decode(_ sources: [InputSource], pruned: Bool = false, analysis: Bool = false) throws -> Inventory {
     var options = loadOptions
     if pruned { options.pruning = LoadOptions.compilePruning }
     let inventory = Loader.load(sources, options: options)
@@ -82,6 +84,7 @@ struct LoadFlags: ParsableArguments {
     let errors = inventory.errors.count
     if errors > 0 {
       Output.stderr("policyc: \(Wording.count(errors, "error")); nothing written\n")
+      if analysis, let summary = InvalidObjects.summary(inventory) { Output.stderr("policyc: \(summary)\n") }
       throw ExitCode(ExitStatus.trouble)
     }
     return inventory
@@ -125,8 +128,8 @@ struct InputOptions: ParsableArguments {
   }
 
   /// `pruned`: skip what only lint and the review tools read (compile, apply).
-  func loadOrExit(pruned: Bool = false) throws -> Inventory {
-    try load.decode(try load.read(paths), pruned: pruned)
+  func loadOrExit(pruned: Bool = false, analysis: Bool = false) throws -> Inventory {
+    try load.decode(try load.read(paths), pruned: pruned, analysis: analysis)
   }
 }
 

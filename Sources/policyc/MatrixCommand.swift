@@ -12,6 +12,9 @@ struct MatrixCommand: ParsableCommand {
       Examples:
         policyc matrix --port 80/TCP --port 53/UDP manifests/
         policyc matrix --format dot manifests/ | dot -Tsvg > reach.svg
+        policyc matrix --by workload manifests/
+
+      \(Grouping.help)
       """
   )
 
@@ -32,6 +35,9 @@ struct MatrixCommand: ParsableCommand {
   @Option(help: "The address family of the traffic: ipBlocks match pods by their address of it.")
   var family: TrafficFamily = .ipv4
 
+  @Option(help: "Endpoints: pod (each pod) or workload (replicas as one; see below).")
+  var by: Grouping = .pod
+
   func validate() throws {
     for port in ports {
       do { _ = try PortProbe.parse(port) } catch { throw ValidationError("invalid --port '\(port)': \(error)") }
@@ -45,16 +51,17 @@ struct MatrixCommand: ParsableCommand {
   }
 
   func run() throws {
-    let inventory = try input.loadOrExit()
+    let inventory = try input.loadOrExit(analysis: true)
     let probes = ports.isEmpty ? [PortProbe(port: 80, proto: .tcp)] : ports.compactMap(PortProbe.init(parsing:))
     let matrix = ConnectivityMatrix.compute(
       cluster: Cluster.forAnalysis(inventory), ports: probes, namespaces: namespaces.isEmpty ? nil : Set(namespaces),
       addresses: endpoints.compactMap(IPAddress.init), family: family.family)
+    let shown = by == .workload ? matrix.byWorkload(Cluster.forAnalysis(inventory)) : matrix
     switch format {
-    case "json": Output.stdout(MatrixReporter.json(matrix))
-    case "csv": Output.stdout(MatrixReporter.csv(matrix))
-    case "dot": Output.stdout(MatrixReporter.dot(matrix))
-    default: Output.stdout(MatrixReporter.text(matrix))
+    case "json": Output.stdout(MatrixReporter.json(shown))
+    case "csv": Output.stdout(MatrixReporter.csv(shown))
+    case "dot": Output.stdout(MatrixReporter.dot(shown))
+    default: Output.stdout(MatrixReporter.text(shown))
     }
   }
 }

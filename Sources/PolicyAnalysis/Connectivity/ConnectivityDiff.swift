@@ -21,6 +21,14 @@ public struct ConnectivityChange: Sendable, Hashable {
   /// Set when the pair's two address families changed differently (pods
   /// with IPv4 and IPv6 addresses): this change is of that family only.
   public var family: IPAddress.Family? = nil
+  /// With `--by workload`, when the pod pairs of the two workloads got
+  /// different answers on either side: which, in words.
+  public var replicasDisagree: String? = nil
+  /// With `--by workload`, every answer pod pairs got on each side when
+  /// they got more than one, most common first (`before`/`after` are the
+  /// first).
+  public var answersBefore: [PortSet] = []
+  public var answersAfter: [PortSet] = []
 }
 
 public struct ConnectivityDiff: Sendable {
@@ -28,6 +36,9 @@ public struct ConnectivityDiff: Sendable {
   public var endpointsBefore: Int
   public var endpointsAfter: Int
   public var changedPolicies: [String]
+  /// With `--by workload`: how replicas of a workload differ in labels or
+  /// named ports; nil when endpoints are single pods.
+  public var disagreements: [String]? = nil
 }
 
 /// Compares who-can-reach-whom between two sets of manifests.
