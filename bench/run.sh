@@ -16,7 +16,8 @@
 #   BENCH_SKIP_BUILD=0      1 uses the existing release binary in the scratch path
 #   BENCH_POLICYC=PATH      benchmark this binary instead of building one
 #   BENCH_SCRATCH=.build-bench  build, data and results folder
-#   BENCH_FLEET="w3"        workloads that also get `compile --all-nodes` (rules and ipset mode)
+#   BENCH_FLEET="w3"        workloads that also get `compile --all-nodes`
+#   BENCH_FLEET_MODES="ipset rules"  the modes --all-nodes runs in (each must be in BENCH_MODES)
 #   BENCH_JSON="w1 w2 w3"   workloads that are also compiled from their `kubectl -o json` form
 set -euo pipefail
 
@@ -31,6 +32,7 @@ MODES=${BENCH_MODES:-"rules ipset nft"}
 NODE=${BENCH_NODE:-node-0000}
 LOAD=${BENCH_LOAD:-1}
 FLEET=${BENCH_FLEET-w3}
+FLEET_MODES=${BENCH_FLEET_MODES:-"ipset rules"}
 JSON_SHAPES=${BENCH_JSON-"w1 w2 w3"}
 DATA=$SCRATCH/data
 RESULTS_MD=$SCRATCH/results.md
@@ -309,8 +311,8 @@ for shape in $WORKLOADS; do
   # The whole fleet from one read: --all-nodes against one node's compile
   # (default jobs, same mode), measured in this run.
   if [[ " $FLEET " == *" $shape "* && $HAS_ALL_NODES == 1 ]]; then
-    for mode in rules ipset; do
-      [[ " $MODES " == *" $mode "* ]] || continue
+    for mode in $FLEET_MODES; do
+      [[ " $MODES " == *" $mode "* && ( $mode == rules || $mode == ipset ) ]] || continue
       one=$([[ $mode == rules ]] && echo "${ONE_NODE_RULES_S:-n/a}" || echo "${ONE_NODE_IPSET_S:-n/a}")
       walls=() rsss=()
       for ((r = 1; r <= REPS; r++)); do
