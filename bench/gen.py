@@ -7,7 +7,7 @@ NetworkPolicies, with keys sorted and scalars quoted the way kubectl (go-yaml
 v2) prints them, and pods of about 4 KB (managedFields, env, probes, volumes,
 status ...).
 
-    python3 bench/gen.py --shape w1|w2|w3 --seed N --out FILE [--stats]
+    python3 bench/gen.py --shape w1|w2|w3 --seed N --out FILE [--format json] [--stats]
 
 Shapes (see docs/performance.md):
   w1  20 namespaces, 500 pods, 100 policies, 10 nodes
@@ -27,6 +27,7 @@ and seed always give the same bytes.
 """
 
 import argparse
+import itertools
 import json
 import random
 import re
@@ -908,6 +909,8 @@ def main():
     ap.add_argument("--shape", choices=sorted(SHAPES), required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True, help="output file (- for standard output)")
+    ap.add_argument("--format", choices=["yaml", "json"], default="yaml",
+                    help="yaml (kubectl -o yaml, the default) or json (kubectl -o json) of the same objects")
     ap.add_argument("--stats", action="store_true", help="print what the policies select (JSON) on standard error")
     args = ap.parse_args()
 
@@ -922,20 +925,28 @@ def main():
 
     out = sys.stdout if args.out == "-" else open(args.out + ".tmp", "w", encoding="utf-8", newline="\n")
     write = out.write
-    write("apiVersion: v1\nitems:\n")
-    lines = []
-    for ns in namespaces:
-        emit_list(lines, [namespace_obj(g, ns)], 0)
-    write("".join(lines))
-    for i, p in enumerate(pods):
-        lines = []
-        emit_list(lines, [pod_obj(g, p)], 0)
-        write("".join(lines))
-    for ns, name, spec, annotate in policies:
-        lines = []
-        emit_list(lines, [policy_obj(g, ns, name, spec, annotate)], 0)
-        write("".join(lines))
-    write('kind: List\nmetadata:\n  resourceVersion: ""\n')
+    # The objects come in the same order from the same generator state in
+    # both formats, so the YAML and the JSON file hold the same cluster.
+    objects = itertools.chain(
+        (namespace_obj(g, ns) for ns in namespaces),
+        (pod_obj(g, p) for p in pods),
+        (policy_obj(g, ns, name, spec, annotate) for ns, name, spec, annotate in policies),
+    )
+    if args.format == "json":
+        # `kubectl get -o json`: four-space indentation; keys sorted (kubectl
+        # prints apiVersion, kind, metadata, spec, status in that order too).
+        write('{\n    "apiVersion": "v1",\n    "items": [\n')
+        for i, obj in enumerate(objects):
+            text = json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False)
+            write((",\n" if i else "") + "\n".join("        " + line for line in text.split("\n")))
+        write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+    else:
+        write("apiVersion: v1\nitems:\n")
+        for obj in objects:
+            lines = []
+            emit_list(lines, [obj], 0)
+            write("".join(lines))
+        write('kind: List\nmetadata:\n  resourceVersion: ""\n')
     if out is not sys.stdout:
         out.close()
         import os

@@ -16,6 +16,9 @@
 #   BENCH_SKIP_BUILD=0      1 uses the existing release binary in the scratch path
 #   BENCH_POLICYC=PATH      benchmark this binary instead of building one
 #   BENCH_SCRATCH=.build-bench  build, data and results folder
+#   BENCH_FLEET="w3"        workloads that also get `compile --all-nodes`
+#   BENCH_FLEET_MODES="ipset rules"  the modes --all-nodes runs in (each must be in BENCH_MODES)
+#   BENCH_JSON="w1 w2 w3"   workloads that are also compiled from their `kubectl -o json` form
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,9 +31,13 @@ WORKLOADS=${BENCH_WORKLOADS:-"w1 w2 w3"}
 MODES=${BENCH_MODES:-"rules ipset nft"}
 NODE=${BENCH_NODE:-node-0000}
 LOAD=${BENCH_LOAD:-1}
+FLEET=${BENCH_FLEET-w3}
+FLEET_MODES=${BENCH_FLEET_MODES:-"ipset rules"}
+JSON_SHAPES=${BENCH_JSON-"w1 w2 w3"}
 DATA=$SCRATCH/data
 RESULTS_MD=$SCRATCH/results.md
 RESULTS_TSV=$SCRATCH/results.tsv
+EXTRA_TSV=$SCRATCH/results-fleet-json.tsv
 NETNS=policyc-bench-$$
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_REPS must be a positive integer" >&2; exit 2; }
@@ -90,6 +97,7 @@ HELP=$("$POLICYC" compile --help 2>&1 || true)
 HAS_JOBS=0; grep -q -- '--jobs' <<<"$HELP" && HAS_JOBS=1
 HAS_IPSET=0; grep -q -- '--ipset-out' <<<"$HELP" && HAS_IPSET=1
 HAS_NFT=0; grep -q -- '--backend' <<<"$HELP" && HAS_NFT=1
+HAS_ALL_NODES=0; grep -q -- '--all-nodes' <<<"$HELP" && HAS_ALL_NODES=1
 
 CAN_LOAD=0
 if [[ $LOAD == 1 ]] && [[ $(id -u) == 0 ]] && command -v ip >/dev/null && command -v iptables-restore >/dev/null; then
@@ -144,12 +152,12 @@ log "policyc $REV ($POLICYC); --jobs: $([[ $HAS_JOBS == 1 ]] && echo yes || echo
 
 GEN_SUM=$(sha256sum bench/gen.py | cut -c1-16)
 dataset() {
-  local shape=$1
-  local file=$DATA/$shape-seed$SEED.yaml
+  local shape=$1 format=${2:-yaml}
+  local file=$DATA/$shape-seed$SEED.$format
   local stamp=$file.gen
   if [[ ! -s $file || ! -f $stamp || $(cat "$stamp") != "$GEN_SUM" ]]; then
-    log "generating $shape (seed $SEED) -> $file"
-    python3 bench/gen.py --shape "$shape" --seed "$SEED" --out "$file" --stats 2>"$file.stats.json"
+    log "generating $shape (seed $SEED, $format) -> $file"
+    python3 bench/gen.py --shape "$shape" --seed "$SEED" --format "$format" --out "$file" --stats 2>"$file.stats.json"
     echo "$GEN_SUM" >"$stamp"
   fi
   echo "$file"
@@ -159,11 +167,13 @@ dataset() {
 # Measurements
 
 printf 'workload\tmode\tinput_mb\tevents\tfloor_s\tcompile_j1_s\tcompile_s\tratio_j1\tratio\trss_j1_mb\trss_mb\trules\tchains\tsets\tset_entries\tiptables_restore_s\tipset_restore_s\tread_s\tcompiled_s\twrote_s\tsame_output\n' >"$RESULTS_TSV"
+printf 'workload\trun\tinput_mb\tfloor_s\tcompile_j1_s\tcompile_s\tratio_j1\tratio\tone_node_s\tx_one_node\tfiles\toutput_mb\trss_mb\tsame_output\n' >"$EXTRA_TSV"
 ROWS=()
 NOTES=()
 
 for shape in $WORKLOADS; do
   file=$(dataset "$shape")
+  ONE_NODE_RULES_S=n/a ONE_NODE_IPSET_S=n/a
   bytes=$(stat -c %s "$file")
   mb=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}')
 
@@ -293,8 +303,94 @@ for shape in $WORKLOADS; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
       "$shape" "$mode" "$mb" "$events" "$floor" "$j1" "$dflt" "$r1" "$rd" "$rss1" "$rssd" "$rules" "$chains" \
       "$sets" "$entries" "$ipt_load" "$ips_load" "$ph_read" "$ph_compile" "$ph_write" "$same" >>"$RESULTS_TSV"
+    [[ $mode == rules ]] && { cp "$WORK/default.rules" "$WORK/one-node.rules"; ONE_NODE_RULES_S=$dflt; }
+    [[ $mode == ipset ]] && { cp "$WORK/default.rules" "$WORK/one-node-ipset.rules"; cp "$WORK/default.ipset" "$WORK/one-node.ipset"; ONE_NODE_IPSET_S=$dflt; }
     unset wall rss
   done
+
+  # The whole fleet from one read: --all-nodes against one node's compile
+  # (default jobs, same mode), measured in this run.
+  if [[ " $FLEET " == *" $shape "* && $HAS_ALL_NODES == 1 ]]; then
+    for mode in $FLEET_MODES; do
+      [[ " $MODES " == *" $mode "* && ( $mode == rules || $mode == ipset ) ]] || continue
+      one=$([[ $mode == rules ]] && echo "${ONE_NODE_RULES_S:-n/a}" || echo "${ONE_NODE_IPSET_S:-n/a}")
+      walls=() rsss=()
+      for ((r = 1; r <= REPS; r++)); do
+        log "$shape/$mode: compile --all-nodes rep $r/$REPS"
+        rm -rf "$WORK/fleet"
+        extra=()
+        [[ $mode == ipset ]] && extra=(--ipset-out "$WORK/fleet")
+        timed "$WORK/fleet.out" "$WORK/fleet.err" \
+          "$POLICYC" compile --all-nodes -o "$WORK/fleet" "${extra[@]}" "$file"
+        if [[ $T_RC != 0 ]]; then
+          echo "bench: policyc compile --all-nodes failed on $file (exit $T_RC):" >&2
+          head -20 "$WORK/fleet.err" >&2
+          exit 1
+        fi
+        walls+=("$T_WALL")
+        rsss+=("$T_RSS")
+      done
+      files=$(find "$WORK/fleet" -type f | wc -l)
+      out_mb=$(du -sb "$WORK/fleet" | awk '{printf "%.1f", $1/1e6}')
+      # node-0000's file must be the one compile --node wrote above.
+      same=yes
+      if [[ $mode == rules ]]; then
+        cmp -s "$WORK/fleet/$NODE.rules.v4" "$WORK/one-node.rules" || same=no
+      else
+        cmp -s "$WORK/fleet/$NODE.rules.v4" "$WORK/one-node-ipset.rules" || same=no
+        cmp -s "$WORK/fleet/$NODE.ipset.v4" "$WORK/one-node.ipset" || same=no
+      fi
+      [[ $same == yes ]] || log "WARNING: $shape/$mode: --all-nodes wrote another $NODE file than compile --node"
+      fw=$(printf '%s\n' "${walls[@]}" | median)
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$shape" "all-nodes $mode" "$mb" "$floor" "n/a" "$fw" "n/a" "$(ratio "$fw" "$floor")" "$one" \
+        "$(ratio "$fw" "$one")" "$files" "$out_mb" "$(kb2mb "$(printf '%s\n' "${rsss[@]}" | maxof)")" "$same" >>"$EXTRA_TSV"
+      rm -rf "$WORK/fleet"
+    done
+  fi
+
+  # The same cluster as `kubectl get -o json` prints it, against the floor of
+  # the JSON file (libyaml reads JSON as YAML flow: the same event parser).
+  if [[ " $JSON_SHAPES " == *" $shape "* && " $MODES " == *" rules "* ]]; then
+    jfile=$(dataset "$shape" json)
+    jmb=$(awk -v b="$(stat -c %s "$jfile")" 'BEGIN{printf "%.1f", b/1e6}')
+    log "$shape/json: parse floor ($REPS x, $jmb MB)"
+    "$FLOOR" "$jfile" "$REPS" >"$WORK/jfloor.txt"
+    jfloor=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$WORK/jfloor.txt" | median)
+    jfloor=$(printf '%.3f' "$jfloor")
+    declare -A jwall=() jrss=()
+    settings=(default)
+    [[ $HAS_JOBS == 1 ]] && settings=(j1 default)
+    same=yes
+    for setting in "${settings[@]}"; do
+      jobs_flag=()
+      [[ $setting == j1 ]] && jobs_flag=(--jobs 1)
+      walls=() rsss=()
+      for ((r = 1; r <= REPS; r++)); do
+        log "$shape/json: compile ${jobs_flag[*]:-(default jobs)} rep $r/$REPS"
+        timed "$WORK/json.out" "$WORK/json.err" \
+          "$POLICYC" compile --node "$NODE" "${jobs_flag[@]}" -o "$WORK/json.rules" "$jfile"
+        if [[ $T_RC != 0 ]]; then
+          echo "bench: policyc failed on $jfile (exit $T_RC):" >&2
+          head -20 "$WORK/json.err" >&2
+          exit 1
+        fi
+        walls+=("$T_WALL")
+        rsss+=("$T_RSS")
+      done
+      jwall[$setting]=$(printf '%s\n' "${walls[@]}" | median)
+      jrss[$setting]=$(printf '%s\n' "${rsss[@]}" | maxof)
+      # The JSON of the cluster must compile to the bytes its YAML did.
+      cmp -s "$WORK/json.rules" "$WORK/one-node.rules" || same=no
+    done
+    [[ $same == yes ]] || log "WARNING: $shape/json: the JSON input compiled to other rules than the YAML"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+      "$shape" "json rules" "$jmb" "$jfloor" "${jwall[j1]:-n/a}" "${jwall[default]}" \
+      "$(ratio "${jwall[j1]:-n/a}" "$jfloor")" "$(ratio "${jwall[default]}" "$jfloor")" "n/a" "n/a" 1 \
+      "$(awk -v b="$(stat -c %s "$WORK/json.rules")" 'BEGIN{printf "%.1f", b/1e6}')" \
+      "$(kb2mb "${jrss[j1]:-n/a}") / $(kb2mb "${jrss[default]}")" "$same" >>"$EXTRA_TSV"
+    unset jwall jrss
+  fi
 done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -322,6 +418,16 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
   tail -n +2 "$RESULTS_TSV" | while IFS=$'\t' read -r w m mb ev fl c1 cd r1 rd s1 sd ru ch se en il isl pr pc pw same; do
     echo "| $w | $m | $ev | $pr | $pc | $pw | $same |"
   done
+  if [[ $(wc -l <"$EXTRA_TSV") -gt 1 ]]; then
+    echo
+    echo "The whole fleet from one read (\`--all-nodes\`, default jobs, against one node's compile in the same mode above), and the same cluster as \`kubectl get -o json\` prints it (against the parse floor of the JSON file; same output: the JSON compiles to the YAML's bytes, and node-0000's fleet file is the one \`--node\` wrote):"
+    echo
+    echo "| workload | run | input MB | parse floor s | compile s --jobs 1 | compile s default | x floor (-j1) | x floor (default) | one node s | x one node | files | output MB | peak RSS MB | same output |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+    tail -n +2 "$EXTRA_TSV" | while IFS=$'\t' read -r w run mb fl c1 cd r1 rd one xo files omb rss same; do
+      echo "| $w | $run | $mb | $fl | $c1 | $cd | $r1 | $rd | $one | $xo | $files | $omb | $rss | $same |"
+    done
+  fi
   if ((${#NOTES[@]})); then
     echo
     echo "Generated inputs (bench/gen.py --stats):"
@@ -341,5 +447,12 @@ echo
       "$w" "$m" "$mb" "$fl" "$c1" "$cd" "$r1" "$rd" "$s1/$sd" "$ru" "$ch" "$se" "$en" "$il" "$isl"
   done
 } | column -t -s $'\t'
+if [[ $(wc -l <"$EXTRA_TSV") -gt 1 ]]; then
+  echo
+  {
+    printf 'workload\trun\tMB\tfloor_s\tj1_s\tdefault_s\tx_floor_j1\tx_floor\tone_node_s\tx_one_node\tfiles\tout_MB\tRSS_MB\tsame\n'
+    tail -n +2 "$EXTRA_TSV"
+  } | column -t -s $'\t'
+fi
 echo
-echo "Markdown: $RESULTS_MD   raw: $RESULTS_TSV"
+echo "Markdown: $RESULTS_MD   raw: $RESULTS_TSV $EXTRA_TSV"

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The resolved view of a set of objects: which pods take part, which
 /// namespaces exist with which labels, and which pods each selector picks.
 public struct Cluster: Sendable {
@@ -16,6 +18,8 @@ public struct Cluster: Sendable {
   let podsByNamespace: [String: [Int]]
   let podByName: [String: Int]
   let policiesByNamespace: [String: [Int]]
+  /// Selector results, shared by every compile of this cluster.
+  let selections = Selections()
 
   public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []) {
     self.init(
@@ -87,7 +91,10 @@ public struct Cluster: Sendable {
 
   /// Namespaces (sorted) whose labels a selector matches.
   public func namespaces(matching selector: LabelSelector) -> [String] {
-    namespaceLabels.keys.filter { selector.matches(namespaceLabels[$0]!) }.sorted()
+    if let known = selections.namespaces.withLock({ $0[selector] }) { return known }
+    let names = namespaceLabels.keys.filter { selector.matches(namespaceLabels[$0]!) }.sorted()
+    selections.namespaces.withLock { $0[selector] = names }
+    return names
   }
 
   /// Indices of the pods a selector peer picks, for a policy in `namespace`:
@@ -97,6 +104,8 @@ public struct Cluster: Sendable {
   public func peerPods(pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String)
     -> [Int]
   {
+    let key = Selections.Peer(pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace)
+    if let known = selections.peers.withLock({ $0[key] }) { return known }
     let namespaces = nsSelector.map { self.namespaces(matching: $0) } ?? [policyNamespace]
     var out: [Int] = []
     for ns in namespaces {
@@ -104,7 +113,9 @@ public struct Cluster: Sendable {
         out.append(i)
       }
     }
-    return out.sorted()
+    out.sort()
+    selections.peers.withLock { $0[key] = out }
+    return out
   }
 
   /// Whether a pod (by index) is a member of a selector peer.
@@ -158,6 +169,20 @@ public struct Cluster: Sendable {
     !policies(selecting: pod, for: direction).isEmpty || !adminPolicies(selecting: pod, for: direction).isEmpty
       || baseline(selecting: pod, for: direction) != nil
   }
+}
+
+/// What selectors picked, remembered: the pods a peer selects do not depend
+/// on the node, and `compile --all-nodes` compiles hundreds of nodes from one
+/// cluster, each asking again. Threads share it; a result computed twice is
+/// the same result.
+final class Selections: Sendable {
+  struct Peer: Hashable {
+    var pods: LabelSelector?
+    var namespaces: LabelSelector?
+    var policyNamespace: String
+  }
+  let peers = Mutex<[Peer: [Int]]>([:])
+  let namespaces = Mutex<[LabelSelector: [String]]>([:])
 }
 
 extension Pod {

@@ -7,10 +7,27 @@ import YAMLBridge
 /// result. Any YAML problem makes it give up (nil): the caller then parses
 /// the whole file, which reports the problem exactly.
 enum ParallelLoad {
-  /// Results written by index from many threads, read after they all finish.
+  /// One result per piece, written from many threads, read after they all
+  /// finish. Ownership, which makes it free of data races: the buffer is
+  /// allocated and filled with nil before any thread starts; the work of
+  /// piece i alone writes element i, through the pointer, and touches no
+  /// other element (no shared array header, no copy on write); the owner
+  /// reads `values` only after `concurrentPerform` has returned, which
+  /// happens after every iteration ended, and frees the buffer last.
   final class Slots<T>: @unchecked Sendable {
-    var values: [T?]
-    init(_ count: Int) { values = Array(repeating: nil, count: count) }
+    private let buffer: UnsafeMutableBufferPointer<T?>
+    init(_ count: Int) {
+      buffer = .allocate(capacity: count)
+      buffer.initialize(repeating: nil)
+    }
+    deinit {
+      buffer.deinitialize()
+      buffer.deallocate()
+    }
+    /// Called by the work of piece `i` only.
+    func set(_ i: Int, _ value: T) { buffer[i] = value }
+    /// Only once every writer has finished.
+    var values: [T?] { Array(buffer) }
   }
 
   struct Bytes: @unchecked Sendable {
@@ -48,7 +65,7 @@ enum ParallelLoad {
         let stream = YAMLParser.parse(
           bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
         guard stream.errors.isEmpty else {
-          failed.values[i] = true
+          failed.set(i, true)
           return
         }
         var inventory = Inventory()
@@ -58,7 +75,7 @@ enum ParallelLoad {
           guard let root = document.root else { continue }
           if piece.isListItems {
             guard let items = root.sequenceItems else {
-              failed.values[i] = true
+              failed.set(i, true)
               return
             }
             for item in items {
@@ -69,7 +86,7 @@ enum ParallelLoad {
           }
         }
         inventory.diagnostics = reader.diagnostics
-        results.values[i] = inventory
+        results.set(i, inventory)
       }
       if options.jobs > 1 {
         DispatchQueue.concurrentPerform(iterations: split.pieces.count, execute: work)

@@ -21,6 +21,15 @@ struct CompileCommand: ParsableCommand {
       address of --family. A failing `kubectl` in a pipe must not become
       a node without rules. --allow-empty builds rules from such an input.
 
+      --all-nodes writes the files of every node a pod runs on (spec.nodeName),
+      reading the input once: in -o DIR, NODE.rules.v4 (NODE.rules.v6 with
+      --family ipv6) or, with --backend nft, NODE.nft; with --ipset-out DIR
+      (which may be the same directory), NODE.ipset.v4 (or .v6). Each file is
+      byte for byte what `compile --node NODE` writes. All or nothing: every
+      file is written to a temporary name first and renamed into place only
+      when all are whole; on any error none is changed. Files of nodes no
+      longer in the input are left alone.
+
       Examples:
         kubectl get -A -o yaml \\
           ns,pods,networkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies |
@@ -30,6 +39,8 @@ struct CompileCommand: ParsableCommand {
           -o /etc/policyc/rules.v6 manifests/
         policyc compile --node node-a --backend nft \\
           -o /etc/policyc/policyc.nft manifests/
+        policyc compile --all-nodes -o fleet/ --ipset-out fleet/ dump.yaml
+          (fleet/node-a.rules.v4, fleet/node-a.ipset.v4, fleet/node-b.rules.v4, ...)
       """
   )
 
@@ -37,6 +48,10 @@ struct CompileCommand: ParsableCommand {
   @OptionGroup var emit: EmitFlags
 
   func validate() throws {
+    if allNodes {
+      if emit.node != nil { throw ValidationError("--all-nodes compiles every node: leave out --node") }
+      if output == nil { throw ValidationError("--all-nodes needs -o DIR: it writes one file per node there") }
+    }
     if emit.isNft {
       if ipsetOut != nil { throw ValidationError("--ipset-out is for --backend iptables: the nft file holds its sets") }
     } else if emit.family == .both {
@@ -50,6 +65,13 @@ struct CompileCommand: ParsableCommand {
   @Option(help: "Put peer addresses in ipsets and write the `ipset restore` script here (load it first).")
   var ipsetOut: String?
 
+  @Flag(
+    help: """
+      Write the files of every node a pod runs on, reading the input once: -o DIR (and --ipset-out DIR) \
+      name directories.
+      """)
+  var allNodes = false
+
   func run() throws {
     let clock = ContinuousClock()
     let started = clock.now
@@ -60,6 +82,7 @@ struct CompileCommand: ParsableCommand {
     if input.verbose && addressless > 0 {
       Output.stderr("policyc: \(Wording.count(addressless, "pod")) without an address left out: nothing to match\n")
     }
+    if allNodes { return try runAllNodes(inventory, started: started) }
     if emit.isNft { return try runNft(Cluster(inventory), times: (started, loaded)) }
     var flags = emit
     flags.useIPSets = ipsetOut != nil

@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+
+/// Many files written all or nothing: each goes to a temporary file beside
+/// its final name first; only when every one is whole (written and synced)
+/// are they renamed into place. A failure before that removes every
+/// temporary file and leaves the directories as they were.
+///
+/// Stage from several threads at once; commit or discard from one.
+final class StagedFiles: Sendable {
+  private struct Staged {
+    var temp: String
+    var path: String
+  }
+  private let staged = Mutex<[Staged]>([])
+
+  /// Writes `text` to a temporary file beside `path` (creating the
+  /// directory), to be renamed to `path` by `commit`.
+  func stage(_ text: String, to path: String) throws(CLIError) {
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent().path
+    do {
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+      throw CLIError("\(path): cannot write: cannot create the directory \(directory)")
+    }
+    let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw CLIError("\(path): cannot write: \(String(cString: strerror(errno)))") }
+    staged.withLock { $0.append(Staged(temp: temp, path: path)) }
+    let ok = Output.write(fd, text) && fsync(fd) == 0
+    let reason = String(cString: strerror(errno))
+    close(fd)
+    guard ok else { throw CLIError("\(path): cannot write: \(reason)") }
+  }
+
+  /// Renames every staged file into place, in the order given by `first`
+  /// (true first), then by path. On failure no temporary file is left.
+  func commit(first: (String) -> Bool = { _ in false }) throws(CLIError) {
+    let files = staged.withLock { files in
+      defer { files = [] }
+      return files
+    }
+    let ordered = files.sorted { (first($0.path) ? 0 : 1, $0.path) < (first($1.path) ? 0 : 1, $1.path) }
+    // What would make a rename fail (a directory in the way) fails here,
+    // before the first rename.
+    for file in ordered {
+      var info = stat()
+      if lstat(file.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK {
+        for file in ordered { unlink(file.temp) }
+        throw CLIError("\(file.path): cannot write: not a regular file")
+      }
+    }
+    for (i, file) in ordered.enumerated() where rename(file.temp, file.path) != 0 {
+      // Same directory, so only a vanished directory or a full disk gets
+      // here: the files already renamed are whole, the rest are removed.
+      let reason = String(cString: strerror(errno))
+      for rest in ordered[i...] { unlink(rest.temp) }
+      throw CLIError("\(file.path): cannot write: \(reason)")
+    }
+  }
+
+  /// Removes every staged file: nothing of this run stays behind.
+  func discard() {
+    let files = staged.withLock { files in
+      defer { files = [] }
+      return files
+    }
+    for file in files { unlink(file.temp) }
+  }
+}
