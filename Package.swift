@@ -18,9 +18,12 @@ let package = Package(
     ),
     .target(name: "YAMLBridge", dependencies: ["CLibYAML"]),
     .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
-    .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
-    .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
-    .target(name: "NodeApply", dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"]),
+    // The typed rule model and the compiler that fills it; the two
+    // emitters render it, and neither depends on the other.
+    .target(name: "RuleModel", dependencies: ["PolicyModel"]),
+    .target(name: "IptablesEmitter", dependencies: ["PolicyModel", "RuleModel"]),
+    .target(name: "NftEmitter", dependencies: ["PolicyModel", "RuleModel"]),
+    .target(name: "NodeApply", dependencies: ["PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter"]),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     // The independent oracle of the property tests: it reads PolicyModel's
     // decoded objects and nothing else (see ReferenceIndependenceTests).
@@ -28,7 +31,7 @@ let package = Package(
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+        "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["BuildInfo"]
@@ -37,17 +40,21 @@ let package = Package(
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
       name: "UnitTests",
-      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply"],
+      dependencies: [
+        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+      ],
       path: "Tests/UnitTests"
     ),
     .testTarget(
       name: "NodeApplyTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "NodeApply"],
+      dependencies: ["PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "NodeApply"],
       path: "Tests/NodeApplyTests"
     ),
     .testTarget(
       name: "PropertyTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference"],
+      dependencies: [
+        "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference",
+      ],
       path: "Tests/PropertyTests"
     ),
     .testTarget(
@@ -62,7 +69,7 @@ let package = Package(
     ),
     .testTarget(
       name: "GoldenTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"],
+      dependencies: ["PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter"],
       path: "Tests/Golden",
       exclude: ["cases", "invalid", "lint", "analysis", "commands"]
     ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import IptablesEmitter
 import NftEmitter
 import PolicyModel
+import RuleModel
 
 /// Options that shape the emitted rules, shared by compile and apply.
 struct EmitFlags: ParsableArguments {

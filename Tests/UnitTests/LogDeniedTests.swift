@@ -1,5 +1,6 @@
 import NftEmitter
 import PolicyModel
+import RuleModel
 import XCTest
 
 @testable import IptablesEmitter

@@ -7,11 +7,11 @@ public enum DenyAction: String, Sendable, CaseIterable {
   case reject
   case drop
 
-  public func target(_ family: IPAddress.Family) -> [String] {
+  /// The action of a pod chain's last rule.
+  public var action: Action {
     switch self {
-    case .reject:
-      return ["-j", "REJECT", "--reject-with", family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"]
-    case .drop: return ["-j", "DROP"]
+    case .reject: return .reject(.adminProhibited)
+    case .drop: return .drop
     }
   }
 }
@@ -28,14 +28,6 @@ public struct DenyLog: Sendable, Hashable {
 
   public enum Unit: String, Sendable, CaseIterable {
     case second, minute, hour
-    /// As iptables-save prints it.
-    var iptables: String {
-      switch self {
-      case .second: return "sec"
-      case .minute: return "min"
-      case .hour: return "hour"
-      }
-    }
   }
 
   public var target: Target
@@ -69,17 +61,14 @@ public struct DenyLog: Sendable, Hashable {
     return target == .log ? text + " " : text
   }
 
-  /// The iptables rule, in iptables-save's spelling (apply compares with it).
-  func rule(ingress: Bool, namespace: String, name: String) -> IptablesRule {
-    let prefix = "\"\(prefix(ingress: ingress, namespace: namespace, name: name))\""
-    let target: [String]
-    switch self.target {
-    case .nflog(let group):
-      // iptables-save leaves out the default group 0.
-      target = ["-j", "NFLOG", "--nflog-prefix", prefix] + (group == 0 ? [] : ["--nflog-group", String(group)])
-    case .log: target = ["-j", "LOG", "--log-prefix", prefix]
-    }
-    return IptablesRule(matches: ["-m", "limit", "--limit", "\(rate)/\(unit.iptables)"], target: target)
+  /// The rule that logs a denied packet of one pod and direction.
+  func rule(ingress: Bool, namespace: String, name: String) -> Rule {
+    Rule(
+      [],
+      .log(
+        LogAction(
+          prefix: prefix(ingress: ingress, namespace: namespace, name: name), target: target, rate: rate, unit: unit))
+    )
   }
 }
 
@@ -112,9 +101,9 @@ public struct EmitOptions: Sendable {
     self.family = family
   }
 
-  var markSet: [String] { ["-j", "MARK", "--set-xmark", "\(hex(markBit))/\(hex(markBit))"] }
-  var markClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(markBit))"] }
-  var markTest: [String] { ["-m", "mark", "--mark", "\(hex(markBit))/\(hex(markBit))"] }
+  var markSet: Action { .mark(.set(markBit)) }
+  var markClear: Action { .mark(.clear(markBit)) }
+  var markTest: Match { .mark(value: markBit, mask: markBit) }
 
   /// The decision bits of the admin tiers: Allow is `markBit` itself (an
   /// allowed packet leaves as a NetworkPolicy-allowed one does); Deny and
@@ -129,14 +118,8 @@ public struct EmitOptions: Sendable {
   }
 
   var tierMask: UInt32 { AdminAction.allCases.reduce(0) { $0 | tierBit($1) } }
-  func tierSet(_ action: AdminAction) -> [String] {
-    ["-j", "MARK", "--set-xmark", "\(hex(tierBit(action)))/\(hex(tierBit(action)))"]
-  }
-  func tierTest(_ action: AdminAction) -> [String] {
-    ["-m", "mark", "--mark", "\(hex(tierBit(action)))/\(hex(tierBit(action)))"]
-  }
-  var tierClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(tierMask))"] }
-  var tierUndecided: [String] { ["-m", "mark", "--mark", "0x0/\(hex(tierMask))"] }
-
-  func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
+  func tierSet(_ action: AdminAction) -> Action { .mark(.set(tierBit(action))) }
+  func tierTest(_ action: AdminAction) -> Match { .mark(value: tierBit(action), mask: tierBit(action)) }
+  var tierClear: Action { .mark(.clear(tierMask)) }
+  var tierUndecided: Match { .mark(value: 0, mask: tierMask) }
 }
