@@ -6,12 +6,18 @@ public enum DenyAction: String, Sendable, CaseIterable {
   /// prohibited" instead of hanging until a timeout.
   case reject
   case drop
+  /// Dry run for rolling out policies: a packet a policy would deny is
+  /// logged (as with `--log-denied`, whose settings apply) and then allowed,
+  /// the way allowed traffic is: it returns, so the other direction's
+  /// policies still decide (and audit) it.
+  case audit
 
   /// The action of a pod chain's last rule.
   public var action: Action {
     switch self {
     case .reject: return .reject(.adminProhibited)
     case .drop: return .drop
+    case .audit: return .return
     }
   }
 }
@@ -88,6 +94,10 @@ public struct EmitOptions: Sendable {
   public var family: IPAddress.Family
   /// `--log-denied`: nil logs nothing.
   public var log: DenyLog?
+
+  /// The log before each deny: `--log-denied`'s, or its defaults in audit
+  /// mode, whose whole point is the log.
+  var denyLog: DenyLog? { log ?? (denyAction == .audit ? DenyLog() : nil) }
 
   public init(
     node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false,

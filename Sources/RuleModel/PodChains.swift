@@ -82,7 +82,8 @@ extension RuleCompiler {
   }
 }
 
-/// The end of a pod chain: log (with `--log-denied`), then deny.
+/// The end of a pod chain: log (with `--log-denied`, or in audit mode),
+/// then deny (or, in audit mode, allow).
 struct PodDeny {
   let options: EmitOptions
   let pod: Pod
@@ -90,7 +91,7 @@ struct PodDeny {
 
   func rules(_ comment: String) -> [Rule] {
     var out: [Rule] = []
-    if let log = options.log {
+    if let log = options.denyLog {
       out.append(log.rule(ingress: direction == .ingress, namespace: pod.meta.namespace, name: pod.meta.name))
     }
     out.append(Rule(options.denyAction.action, comment: comment))

@@ -100,7 +100,9 @@ public struct RuleCompiler {
         Rule([.conntrack([.related, .established])], .return),
         Rule(.jump(Self.dispatchChain(.egress))),
         Rule(.jump(Self.dispatchChain(.ingress))),
-        Rule(options.markClear),
+        // In audit mode a packet an admin tier would deny comes back
+        // with the tier's deny bit set: clear every bit policyc uses.
+        Rule(options.denyAction == .audit ? options.tierClear : options.markClear),
       ])
     return [root]
       + [PolicyType.egress, .ingress].map {
