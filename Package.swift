@@ -22,12 +22,16 @@ let package = Package(
     ),
     .target(name: "YAMLBridge", dependencies: ["CLibYAML"]),
     .target(name: "PolicyModel", dependencies: ["YAMLBridge"]),
-    .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
-    .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
+    // The typed rule model and the compiler that fills it; the two
+    // emitters render it, and neither depends on the other.
+    .target(name: "RuleModel", dependencies: ["PolicyModel"]),
+    .target(name: "IptablesEmitter", dependencies: ["PolicyModel", "RuleModel"]),
+    .target(name: "NftEmitter", dependencies: ["PolicyModel", "RuleModel"]),
     .target(
       name: "NodeApply",
       dependencies: [
-        "PolicyModel", "IptablesEmitter", "NftEmitter", .product(name: "Subprocess", package: "swift-subprocess"),
+        "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter",
+        .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
@@ -38,7 +42,7 @@ let package = Package(
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["BuildInfo"]
@@ -47,18 +51,20 @@ let package = Package(
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
       name: "UnitTests",
-      dependencies: ["YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply"],
+      dependencies: [
+        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+      ],
       path: "Tests/UnitTests"
     ),
     .testTarget(
       name: "NodeApplyTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter", "NodeApply"],
+      dependencies: ["PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "NodeApply"],
       path: "Tests/NodeApplyTests"
     ),
     .testTarget(
       name: "PropertyTests",
       dependencies: [
-        "YAMLBridge", "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference",
+        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference",
       ],
       path: "Tests/PropertyTests"
     ),
@@ -74,7 +80,7 @@ let package = Package(
     ),
     .testTarget(
       name: "GoldenTests",
-      dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"],
+      dependencies: ["PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter"],
       path: "Tests/Golden",
       exclude: ["cases", "invalid", "lint", "analysis", "commands"]
     ),

@@ -31,6 +31,7 @@ import IptablesEmitter
 import NftEmitter
 import PolicyAnalysis
 import PolicyModel
+import RuleModel
 import YAMLBridge
 
 #if canImport(Glibc)

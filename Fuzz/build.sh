@@ -39,8 +39,9 @@ fi
 MODULES=(
   "YAMLBridge:"
   "PolicyModel:YAMLBridge"
-  "IptablesEmitter:PolicyModel YAMLBridge"
-  "NftEmitter:IptablesEmitter PolicyModel YAMLBridge"
+  "RuleModel:PolicyModel YAMLBridge"
+  "IptablesEmitter:RuleModel PolicyModel YAMLBridge"
+  "NftEmitter:RuleModel PolicyModel YAMLBridge"
   "PolicyAnalysis:PolicyModel YAMLBridge"
 )
 

@@ -1,8 +1,10 @@
 import PolicyModel
+import RuleModel
 
-/// One iptables rule: matches and a target, each a token list policyc made
-/// itself (addresses, ports, protocols, chain names), plus an optional
-/// comment that is sanitised before it is written.
+/// One iptables rule as the iptables backend spells a typed `Rule`:
+/// matches and a target as iptables tokens, plus an optional comment that
+/// is sanitised before it is written. Only this backend (and apply, which
+/// compares it with `iptables-save`) reads these tokens.
 public struct IptablesRule: Sendable, Hashable {
   public var matches: [String]
   public var target: [String]
@@ -39,9 +41,9 @@ public struct IPSetDefinition: Sendable, Hashable {
 
   /// Every set name starts with this: sets of both families share the
   /// kernel's one set namespace, so each family owns its own prefix.
-  public static func namePrefix(_ family: IPAddress.Family) -> String { ChainNamer.prefix + familyTag(family) }
-
-  static func familyTag(_ family: IPAddress.Family) -> String { family == .ipv4 ? "4" : "6" }
+  public static func namePrefix(_ family: IPAddress.Family) -> String {
+    ChainNamer.prefix + AddressSet.familyTag(family)
+  }
 
   public var name: String
   public var type: SetType
@@ -71,7 +73,7 @@ public struct IptablesHook: Sendable, Hashable {
   public var chain: String
 }
 
-/// The compiled rules for one node, before they become text.
+/// The rules of one node in iptables' spelling, before they become text.
 public struct IptablesRuleSet: Sendable {
   public var chains: [IptablesChain]
   public var hooks: [IptablesHook]
@@ -82,28 +84,4 @@ public struct IptablesRuleSet: Sendable {
   public var family: IPAddress.Family = .ipv4
 
   public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } + hooks.count }
-}
-
-/// Address and port matches as tokens.
-enum Match {
-  static func address(_ flag: String, _ ip: IPAddress) -> [String] { [flag, "\(ip)/\(ip.family.bits)"] }
-  static func set(_ flag: String, _ name: String) -> [String] {
-    ["-m", "set", "--match-set", name, flag == "-s" ? "src" : "dst"]
-  }
-
-  static func address(_ flag: String, _ cidr: CIDR) -> [String] {
-    cidr.prefix == 0 ? [] : [flag, cidr.description]
-  }
-
-  /// `-p tcp -m tcp --dport 80:90`, spelled as iptables-save prints it.
-  static func port(_ proto: NetProtocol, _ range: ClosedRange<Int>?) -> [String] {
-    var tokens = ["-p", proto.lowercased]
-    if let range {
-      tokens += [
-        "-m", proto.lowercased, "--dport",
-        range.count == 1 ? "\(range.lowerBound)" : "\(range.lowerBound):\(range.upperBound)",
-      ]
-    }
-    return tokens
-  }
 }

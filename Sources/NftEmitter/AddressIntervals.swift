@@ -1,10 +1,10 @@
 import PolicyModel
+import RuleModel
 
 /// A set of addresses of one family as sorted, disjoint, non-adjacent
-/// ranges: what an nftables interval set holds. Built from ipset-style
-/// members (`10.0.0.0/8`, `10.1.0.0/16 nomatch`) by union and subtraction,
-/// so an except is cut out of its own block and equal contents compare
-/// equal however they were spelled.
+/// ranges: what an nftables interval set holds. Built from a typed set's
+/// members by union and subtraction, so an except is cut out of its own
+/// block and equal contents compare equal however they were spelled.
 struct AddressIntervals: Hashable, Sendable {
   let family: IPAddress.Family
   private(set) var ranges: [ClosedRange<UInt128>]
@@ -25,25 +25,20 @@ struct AddressIntervals: Hashable, Sendable {
     self.ranges = merged
   }
 
-  /// Parses policyc's own ipset members; nil when one is not an address,
-  /// a CIDR, or either followed by ` nomatch`.
-  init?(family: IPAddress.Family, ipsetMembers: [String], merge: Bool = true) {
+  /// The addresses of a set of the rule model: excepts are cut out of the
+  /// networks. Hosts stay single (a set of pod addresses stays a plain set
+  /// even when two are neighbours); networks merge into intervals.
+  init(_ set: AddressSet) {
     var including: [ClosedRange<UInt128>] = []
     var excluding: [ClosedRange<UInt128>] = []
-    for member in ipsetMembers {
-      let words = member.split(separator: " ")
-      guard let first = words.first, words.count <= 2, words.count == 1 || words[1] == "nomatch",
-        let range = Self.range(String(first), family: family)
-      else { return nil }
-      if words.count == 2 { excluding.append(range) } else { including.append(range) }
+    for member in set.members {
+      switch member {
+      case .host(let ip): including.append(ip.value...ip.value)
+      case .network(let cidr): including.append(cidr.first...cidr.last)
+      case .except(let cidr): excluding.append(cidr.first...cidr.last)
+      }
     }
-    self.init(family: family, including: including, excluding: excluding, merge: merge)
-  }
-
-  static func range(_ text: String, family: IPAddress.Family) -> ClosedRange<UInt128>? {
-    if let cidr = CIDR(text), cidr.family == family { return cidr.first...cidr.last }
-    if let ip = IPAddress(text), ip.family == family { return ip.value...ip.value }
-    return nil
+    self.init(family: set.family, including: including, excluding: excluding, merge: set.kind == .networks)
   }
 
   var isEmpty: Bool { ranges.isEmpty }

@@ -1,5 +1,5 @@
-import IptablesEmitter
 import PolicyModel
+import RuleModel
 
 /// Writes an `nft -f` file that replaces policyc's table in one
 /// transaction: `table` makes sure it exists, `delete table` removes it

@@ -1,4 +1,5 @@
 import IptablesEmitter
+import RuleModel
 
 /// Plans a live update from what the kernel shows now (`iptables-save -t
 /// filter`, `ipset list -n`) and what policyc loaded last (`ApplyState`).

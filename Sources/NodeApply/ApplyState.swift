@@ -1,4 +1,5 @@
 import IptablesEmitter
+import RuleModel
 
 /// What `policyc apply` loaded last: enough to load only what changed next
 /// time. It is trusted only while the kernel still matches it (see

@@ -1,5 +1,6 @@
 import Foundation
 import IptablesEmitter
+import RuleModel
 
 /// Which pods a node enforces: those its dispatch sends to a per-pod
 /// chain. Read from the kernel's own listing, so it works without a state

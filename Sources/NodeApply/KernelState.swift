@@ -1,4 +1,5 @@
 import IptablesEmitter
+import RuleModel
 
 /// The names of the kernel's tools; defaults are the usual names on PATH.
 public struct NodeTools: Sendable {

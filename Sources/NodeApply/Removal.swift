@@ -1,6 +1,7 @@
 import IptablesEmitter
 import NftEmitter
 import PolicyModel
+import RuleModel
 
 /// What is loaded of each backend, for `remove` and the both-backends check.
 struct LoadedBackends {

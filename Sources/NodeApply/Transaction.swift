@@ -1,5 +1,6 @@
 import IptablesEmitter
 import PolicyModel
+import RuleModel
 
 /// A node apply or removal that did not happen. The message says what
 /// failed and in what state the kernel was left (as before, unless it says

@@ -3,6 +3,7 @@ import Foundation
 import IptablesEmitter
 import PolicyAnalysis
 import PolicyModel
+import RuleModel
 
 struct DiffCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(

@@ -2,13 +2,18 @@ import ArgumentParser
 import IptablesEmitter
 import NftEmitter
 import PolicyModel
+import RuleModel
 
 /// Options that shape the emitted rules, shared by compile and apply.
 struct EmitFlags: ParsableArguments {
   @Option(help: "The node whose pods to enforce (spec.nodeName); without it every pod is local.")
   var node: String?
 
-  @Option(help: "What denied traffic gets: reject (fail fast) or drop.")
+  @Option(
+    help: """
+      What denied traffic gets: reject (fail fast), drop, or audit (log it as --log-denied does, \
+      with the --log-* settings, then let it through: a dry run for new policies).
+      """)
   var deny: DenyFlag = .reject
 
   @Option(help: "The packet-mark bit policyc may use while evaluating a packet (hex).")
@@ -72,8 +77,11 @@ struct EmitFlags: ParsableArguments {
     return (n, unit)
   }
 
+  /// Audit mode logs without --log-denied: the log is its point.
+  var logsDenied: Bool { logDenied || deny == .audit }
+
   var denyLog: DenyLog? {
-    guard logDenied, let (rate, unit) = parsedLogRate else { return nil }
+    guard logsDenied, let (rate, unit) = parsedLogRate else { return nil }
     return DenyLog(target: logTarget == .log ? .log : .nflog(group: logGroup), rate: rate, unit: unit)
   }
 
@@ -83,7 +91,7 @@ struct EmitFlags: ParsableArguments {
     if let node, let problem = NameRules.dns1123Subdomain(node) {
       throw ValidationError("invalid --node '\(node)': \(problem)")
     }
-    if !logDenied {
+    if !logsDenied {
       let given = [
         ("--log-rate", logRateFlag != nil), ("--log-target", logTargetFlag != nil),
         ("--log-group", logGroupFlag != nil),
@@ -206,12 +214,13 @@ enum BackendFlag: String, ExpressibleByArgument, CaseIterable, Sendable {
 
 /// `--deny`.
 enum DenyFlag: String, ExpressibleByArgument, CaseIterable, Sendable {
-  case reject, drop
+  case reject, drop, audit
 
   var action: DenyAction {
     switch self {
     case .reject: .reject
     case .drop: .drop
+    case .audit: .audit
     }
   }
 }

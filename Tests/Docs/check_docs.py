@@ -260,7 +260,7 @@ def check_counts(pc, tmp):
             with open(rules_file) as f:
                 longest = max([longest] + [len(m) for m in re.findall(r"^:(POLICYC-\S+)", f.read(), re.M)])
     claim("README.md", r"at most (\d+) of the 28 allowed characters", longest, "characters per chain name")
-    emit = "Sources/IptablesEmitter/EmitOptions.swift"
+    emit = "Sources/RuleModel/EmitOptions.swift"
     claim("README.md", r"NFLOG keeps (\d+) bytes of prefix", source_ints(emit, r"\n    return (\d+)\n"),
           "bytes of NFLOG prefix")
     claim("README.md", r"NFLOG keeps \d+ bytes of prefix and LOG (\d+)",

@@ -2,6 +2,7 @@ import Foundation
 import IptablesEmitter
 import NftEmitter
 import PolicyModel
+import RuleModel
 import XCTest
 
 /// Golden cases: `cases/<name>/` holds manifests (any .yaml/.yml/.json below

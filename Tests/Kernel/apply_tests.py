@@ -19,6 +19,8 @@ through a series of checks, each reported as its own case (apply/...):
     exactly one entry per denied probe, with the prefix `policyc:in:<ns>/<pod>` or
     `policyc:eg:<ns>/<pod>` and the probe's addresses, protocol and port, and none for allowed
     probes; with --log-rate 1/hour, eight denied packets give exactly the burst of five entries.
+    With --deny audit (and no --log-denied) every probe gets through, and the listener sees the
+    same one entry per probe a policy would have denied, and none for the others.
   - AdminNetworkPolicies and the baseline (both backends, after everything above is removed):
     the first apply loads exactly the compiled chains (or table), a second changes nothing, a
     change of priorities and actions replaces what changed, and packets follow the matrix after
@@ -121,6 +123,10 @@ CHECK_NAMES = [
     "log/nft-ipv6",
     "log/rate-limit-iptables",
     "log/rate-limit-nft",
+    "log/audit-iptables-ipv4",
+    "log/audit-iptables-ipv6",
+    "log/audit-nft-ipv4",
+    "log/audit-nft-ipv6",
     "apply/admin-tiers-iptables",
     "apply/admin-tiers-nft",
 ]
@@ -677,11 +683,12 @@ class ApplyRunner(apply_safety.SafetyChecks):
 
     # --- --log-denied: what an NFLOG listener in the node sees ----------------------------------
 
-    def load_logging(self, backend, family, rate="1000/second"):
-        """Only policyc's rules for snapshot `log`, compiled with --log-denied, in the node."""
+    def load_logging(self, backend, family, rate="1000/second", audit=False):
+        """Only policyc's rules for snapshot `log`, compiled with --log-denied (or with
+        --deny audit, which logs without it), in the node."""
         self.only_foreign_rules()
-        args = ["compile", "--node", NODE, "--log-denied", "--log-group", str(LOG_GROUP),
-                "--log-rate", rate]
+        args = ["compile", "--node", NODE] + (["--deny", "audit"] if audit else ["--log-denied"])
+        args += ["--log-group", str(LOG_GROUP), "--log-rate", rate]
         args += ["--backend", "nft"] if backend == "nft" else ["--family", family]
         cmd, p = self.pc.run(args + self.snap_paths["log"])
         if p.returncode != 0:
@@ -756,6 +763,43 @@ class ApplyRunner(apply_safety.SafetyChecks):
 
     def c_nft_ipv6(self, out):
         self.check_logging(out, "nft", "ipv6")
+
+    def check_audit(self, out, backend, family):
+        """--deny audit: what would be denied is logged as --log-denied logs it, then let
+        through (TCP too: the SYN passes, so no retransmit logs twice)."""
+        self.load_logging(backend, family, audit=True)
+        self.topo.family = family
+        ips = self.topo.endpoints()
+        self.topo.family = "ipv4"
+        would_deny = [("y/b", "x/a", "udp", 80, "policyc:in:x/a"), ("x/c", "y/b", "udp", 81, "policyc:eg:x/c"),
+                      ("y/b", "x/a", "tcp", 81, "policyc:in:x/a"), ("x/c", "y/b", "tcp", 80, "policyc:eg:x/c")]
+        allowed = [("y/b", "x/b", "udp", 80), ("y/b", "x/b", "tcp", 80), ("x/a", "y/b", "udp", 80)]
+        probes = [d[:4] for d in would_deny] + allowed
+        entries, results = self.logged(family, probes)
+        out.probes += len(probes)
+        for (src, dst, proto, port), (arrived, detail) in zip(probes, results):
+            if not arrived:
+                out.fail("%s %s --deny audit: %s -> %s %s/%s was blocked (%s)"
+                         % (backend, family, src, dst, port, proto, detail))
+        want = sorted((p, ips[s], ips[d], pr, po, family) for s, d, pr, po, p in would_deny)
+        have = sorted((e.get("prefix"), e.get("src"), e.get("dst"), e.get("proto"), e.get("dport"),
+                       e.get("family")) for e in entries)
+        if want != have:
+            out.fail("%s %s --deny audit: NFLOG group %d saw\n    %s\nexpected exactly\n    %s"
+                     % (backend, family, LOG_GROUP, "\n    ".join(map(str, have)) or "(nothing)",
+                        "\n    ".join(map(str, want))))
+
+    def c_audit_iptables_ipv4(self, out):
+        self.check_audit(out, "iptables", "ipv4")
+
+    def c_audit_iptables_ipv6(self, out):
+        self.check_audit(out, "iptables", "ipv6")
+
+    def c_audit_nft_ipv4(self, out):
+        self.check_audit(out, "nft", "ipv4")
+
+    def c_audit_nft_ipv6(self, out):
+        self.check_audit(out, "nft", "ipv6")
 
     def check_rate_limit(self, out, backend):
         self.load_logging(backend, "ipv4", rate="1/hour")

@@ -94,9 +94,9 @@ run admin-order-reversed Sources/PolicyModel/AdminPolicy.swift \
   'if a.tier != b.tier { return a.tier < b.tier }' 'if a.tier != b.tier { return b.tier < a.tier }' \
   "$SOUND" "$ENGINE" "$UNIT"
 # The iptables emitter.
-run iptables-except-ignored Sources/IptablesEmitter/IptablesCompiler.swift \
+run iptables-except-ignored Sources/RuleModel/PolicyChains.swift \
   'case .block(let cidr, let except) where except.isEmpty:' 'case .block(let cidr, _):' "$GOLD" "$EMIT"
-run iptables-endport-dropped Sources/IptablesEmitter/RuleLowering.swift \
+run iptables-endport-dropped Sources/RuleModel/RuleLowering.swift \
   'range: start...(entry.endPort ?? start), destination: nil))' 'range: start...start, destination: nil))' \
   "$GOLD" "$EMIT"
 # The connectivity engine.

@@ -1,6 +1,7 @@
 import IptablesEmitter
 import NodeApply
 import PolicyModel
+import RuleModel
 import XCTest
 
 /// Enforced pods, large drops, both backends at once, and removal, against

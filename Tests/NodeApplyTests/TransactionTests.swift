@@ -1,6 +1,7 @@
 import IptablesEmitter
 import NodeApply
 import PolicyModel
+import RuleModel
 import XCTest
 
 /// Every step of an iptables apply fails in turn, in a fake kernel: each

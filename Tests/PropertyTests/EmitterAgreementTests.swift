@@ -4,6 +4,7 @@ import NftEmitter
 import PolicyAnalysis
 import PolicyModel
 import PolicyReference
+import RuleModel
 import XCTest
 
 /// The emitted rules, run through a netfilter evaluator, must give the

@@ -1,6 +1,7 @@
 import Foundation
 import IptablesEmitter
 import PolicyModel
+import RuleModel
 import XCTest
 
 /// "The restore file is not an injection channel": random hostile strings

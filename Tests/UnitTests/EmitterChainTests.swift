@@ -2,6 +2,7 @@ import PolicyModel
 import XCTest
 
 @testable import IptablesEmitter
+@testable import RuleModel
 
 /// Chain names and the shape of the jumps between chains.
 final class EmitterChainTests: XCTestCase {

@@ -1,4 +1,5 @@
 import PolicyModel
+import RuleModel
 import XCTest
 
 @testable import IptablesEmitter

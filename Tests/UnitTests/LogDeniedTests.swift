@@ -1,5 +1,6 @@
 import NftEmitter
 import PolicyModel
+import RuleModel
 import XCTest
 
 @testable import IptablesEmitter
@@ -45,5 +46,39 @@ final class LogDeniedTests: XCTestCase {
     let nft = NftWriter.render(try NftCompiler.compile(cluster, options: EmitOptions(node: "node-a", log: log)))
     XCTAssertEqual(nft.components(separatedBy: "limit rate 2/second burst 5 packets log prefix ").count - 1, logs)
     XCTAssertTrue(nft.contains("\" group 9\n"))
+  }
+}
+
+extension LogDeniedTests {
+  /// `--deny audit`: each deny becomes the log rule `--log-denied` writes
+  /// (its defaults when not given), then a RETURN as for allowed traffic;
+  /// no deny rejects or drops, and the root clears every tier bit.
+  func testAuditLogsEachDenyThenLetsItThrough() throws {
+    let cluster = Load.cluster(Sample.documents)
+    let plain = try IptablesCompiler.compile(cluster, options: EmitOptions(node: "node-a"))
+    let audit = try IptablesCompiler.compile(cluster, options: EmitOptions(node: "node-a", denyAction: .audit))
+    let logged = try IptablesCompiler.compile(
+      cluster, options: EmitOptions(node: "node-a", log: DenyLog()))
+    let denies = plain.chains.flatMap(\.rules).filter { $0.target == DenyAction.reject.target(.ipv4) }
+    XCTAssertGreaterThan(denies.count, 2)
+    let all = audit.chains.flatMap(\.rules)
+    XCTAssertFalse(all.contains { $0.target.contains("REJECT") })
+    XCTAssertTrue(
+      all.filter { $0.target == ["-j", "DROP"] }.allSatisfy { $0.matches.contains("INVALID") },
+      "only invalid packets are still dropped")
+    XCTAssertEqual(audit.ruleCount, logged.ruleCount, "the same rules as --log-denied, but the last one allows")
+    for chain in audit.chains {
+      for (i, rule) in chain.rules.enumerated() where rule.target.contains("NFLOG") {
+        XCTAssertEqual(rule.matches, ["-m", "limit", "--limit", "10/min"])
+        XCTAssertEqual(chain.rules[i + 1].target, ["-j", "RETURN"], chain.name)
+        XCTAssertTrue(chain.rules[i + 1].comment?.contains("deny") == true, chain.name)
+      }
+    }
+    XCTAssertEqual(audit.chains.flatMap(\.rules).count { $0.target.contains("NFLOG") }, denies.count)
+    XCTAssertEqual(audit.chains[0].rules.last?.target, ["-j", "MARK", "--set-xmark", "0x0/0x3800000"])
+    let nft = NftWriter.render(
+      try NftCompiler.compile(cluster, options: EmitOptions(node: "node-a", denyAction: .audit)))
+    XCTAssertFalse(nft.contains("reject"))
+    XCTAssertEqual(nft.components(separatedBy: "log prefix ").count - 1, denies.count, "the sample is IPv4 only")
   }
 }

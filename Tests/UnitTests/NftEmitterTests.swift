@@ -1,5 +1,6 @@
 import IptablesEmitter
 import PolicyModel
+import RuleModel
 import XCTest
 
 @testable import NftEmitter
@@ -8,9 +9,15 @@ import XCTest
 /// content, the translation's closed vocabulary, comments within nft's limit.
 final class NftEmitterTests: XCTestCase {
   func intervals(_ include: [String], minus exclude: [String] = [], merge: Bool = true) -> [String] {
-    let members = include + exclude.map { "\($0) nomatch" }
+    func member(_ text: String) -> AddressSet.Member {
+      if let cidr = CIDR(text) { return .network(cidr) }
+      return .host(IPAddress(text)!)
+    }
     let family: IPAddress.Family = (include + exclude).first?.contains(":") == true ? .ipv6 : .ipv4
-    return AddressIntervals(family: family, ipsetMembers: members, merge: merge)?.elements ?? ["unparsed"]
+    let set = AddressSet(
+      name: "T", family: family, kind: merge ? .networks : .hosts,
+      members: include.map(member) + exclude.map { .except(CIDR($0)!) }, owner: "test")
+    return AddressIntervals(set).elements
   }
 
   func testExceptsAreSubtractedFromTheirBlock() {
@@ -38,12 +45,6 @@ final class NftEmitterTests: XCTestCase {
 
   func testPodAddressesStaySingleWithoutMerging() {
     XCTAssertEqual(intervals(["10.0.0.2", "10.0.0.1", "10.0.0.2"], merge: false), ["10.0.0.1", "10.0.0.2"])
-  }
-
-  func testMembersThatAreNotPolicycsOwnAreRefused() {
-    XCTAssertNil(AddressIntervals(family: .ipv4, ipsetMembers: ["10.0.0.0/8 timeout 5"]))
-    XCTAssertNil(AddressIntervals(family: .ipv4, ipsetMembers: ["fd00::1"]))
-    XCTAssertNil(AddressIntervals(family: .ipv4, ipsetMembers: ["10.0.0.0/33"]))
   }
 
   /// Two policies in two namespaces with the same peers share one set; a
@@ -94,33 +95,37 @@ final class NftEmitterTests: XCTestCase {
     XCTAssertEqual(NftWriter.comment("a\"b\nc;d"), "a_b_c_d")
   }
 
-  func testTheTranslationRefusesWhatItDoesNotKnow() {
-    let translator = NftTranslator(family: .ipv4, sets: [:])
-    let unknown: [IptablesRule] = [
-      IptablesRule(matches: ["-m", "string", "--string", "x"], target: ["-j", "RETURN"]),
-      IptablesRule(matches: ["-m", "set", "--match-set", "POLICYC-4P-UNKNOWN", "src"], target: ["-j", "RETURN"]),
-      IptablesRule(target: ["-j", "LOG"]),
-      IptablesRule(target: ["-j", "FOREIGN-CHAIN"]),
-      IptablesRule(matches: ["-s"], target: ["-j", "RETURN"]),
-    ]
-    for rule in unknown {
-      XCTAssertThrowsError(try translator.translate(rule), "\(rule)")
-    }
+  /// The translation reads typed values: addresses, ports and marks come
+  /// out in nft's spelling, a set the table inlines becomes one rule per
+  /// element, and a set the model does not hold is an internal error.
+  func testTheTranslationSpellsTypedRules() throws {
+    let host = IPAddress("10.0.0.1")!
+    let translator = NftTranslator(family: .ipv4, sets: ["4P-S": .inline(["10.0.0.1", "10.1.0.0/16"])])
     XCTAssertEqual(
       try translator.translate(
-        IptablesRule(
-          matches: ["-s", "10.0.0.1/32", "-p", "tcp", "-m", "tcp", "--dport", "80:90"], target: ["-j", "POLICYC-P-X"])),
+        Rule([.address(.source, .host(host)), .transport(.tcp, ports: 80...90)], .jump("P-X"))),
       ["ip saddr 10.0.0.1 tcp dport 80-90 jump v4-P-X"])
     XCTAssertEqual(
-      try translator.translate(
-        IptablesRule(matches: ["-p", "sctp"], target: ["-j", "MARK", "--set-xmark", "0x0/0x800000"])),
+      try translator.translate(Rule([.transport(.sctp, ports: nil)], .mark(.clear(0x80_0000)))),
       ["meta l4proto sctp meta mark set meta mark & 0xff7fffff"])
-    let small = NftTranslator(family: .ipv4, sets: ["POLICYC-4P-S": .inline(["10.0.0.1", "10.1.0.0/16"])])
     XCTAssertEqual(
-      try small.translate(
-        IptablesRule(
-          matches: ["-m", "set", "--match-set", "POLICYC-4P-S", "src", "-p", "udp"], target: ["-j", "RETURN"])),
+      try translator.translate(Rule([.address(.destination, .prefix(CIDR("10.0.0.7/32")!))], .return)),
+      ["ip daddr 10.0.0.7 return"], "a full-length prefix is one address")
+    XCTAssertEqual(
+      try translator.translate(
+        Rule([.address(.source, .set("4P-S")), .transport(.udp, ports: nil)], .return)),
       ["ip saddr 10.0.0.1 meta l4proto udp return", "ip saddr 10.1.0.0/16 meta l4proto udp return"])
+    XCTAssertEqual(
+      try translator.translate(
+        Rule(
+          [.mark(value: 0x100_0000, mask: 0x100_0000)],
+          .log(LogAction(prefix: "policyc:in:x/a", target: .nflog(group: 2), rate: 3, unit: .hour)))),
+      [
+        "meta mark & 0x01000000 == 0x01000000 limit rate 3/hour burst 5 packets log prefix \"policyc:in:x/a\" group 2"
+      ])
+    XCTAssertThrowsError(try translator.translate(Rule([.address(.source, .set("4P-UNKNOWN"))], .return)))
+    let notDispatch = Chain(name: "INGRESS", owner: "policyc", role: .dispatch, rules: [Rule(.return)])
+    XCTAssertThrowsError(try translator.chain(notDispatch), "a dispatch chain holds only address -> goto")
   }
 
   func testOutputIsDeterministicAndReplacesOnlyItsTable() throws {

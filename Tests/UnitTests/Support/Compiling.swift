@@ -1,5 +1,6 @@
 import IptablesEmitter
 import PolicyModel
+import RuleModel
 import XCTest
 
 /// A small cluster with something of everything the emitter lowers:

@@ -44,16 +44,16 @@ struct PortAlternative: Hashable, Comparable {
     return l < r
   }
 
-  var tokens: [String] {
-    var out: [String] = []
-    if let destination { out += Match.address("-d", destination) }
-    if let proto { out += Match.port(proto, range) }
+  var matches: [Match] {
+    var out: [Match] = []
+    if let destination { out.append(.address(.destination, .host(destination))) }
+    if let proto { out.append(.transport(proto, ports: range)) }
     return out
   }
 }
 
-/// Lowers one policy rule into iptables rules that set the mark bit when the
-/// rule allows a packet, plus the helper chains those rules jump to.
+/// The peers and ports of one policy rule, as the alternatives the rules
+/// that set the mark bit are made of.
 struct RuleLowering {
   let cluster: Cluster
   let options: EmitOptions

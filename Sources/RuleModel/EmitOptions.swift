@@ -6,12 +6,18 @@ public enum DenyAction: String, Sendable, CaseIterable {
   /// prohibited" instead of hanging until a timeout.
   case reject
   case drop
+  /// Dry run for rolling out policies: a packet a policy would deny is
+  /// logged (as with `--log-denied`, whose settings apply) and then allowed,
+  /// the way allowed traffic is: it returns, so the other direction's
+  /// policies still decide (and audit) it.
+  case audit
 
-  public func target(_ family: IPAddress.Family) -> [String] {
+  /// The action of a pod chain's last rule.
+  public var action: Action {
     switch self {
-    case .reject:
-      return ["-j", "REJECT", "--reject-with", family == .ipv4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"]
-    case .drop: return ["-j", "DROP"]
+    case .reject: return .reject(.adminProhibited)
+    case .drop: return .drop
+    case .audit: return .return
     }
   }
 }
@@ -28,14 +34,6 @@ public struct DenyLog: Sendable, Hashable {
 
   public enum Unit: String, Sendable, CaseIterable {
     case second, minute, hour
-    /// As iptables-save prints it.
-    var iptables: String {
-      switch self {
-      case .second: return "sec"
-      case .minute: return "min"
-      case .hour: return "hour"
-      }
-    }
   }
 
   public var target: Target
@@ -69,17 +67,14 @@ public struct DenyLog: Sendable, Hashable {
     return target == .log ? text + " " : text
   }
 
-  /// The iptables rule, in iptables-save's spelling (apply compares with it).
-  func rule(ingress: Bool, namespace: String, name: String) -> IptablesRule {
-    let prefix = "\"\(prefix(ingress: ingress, namespace: namespace, name: name))\""
-    let target: [String]
-    switch self.target {
-    case .nflog(let group):
-      // iptables-save leaves out the default group 0.
-      target = ["-j", "NFLOG", "--nflog-prefix", prefix] + (group == 0 ? [] : ["--nflog-group", String(group)])
-    case .log: target = ["-j", "LOG", "--log-prefix", prefix]
-    }
-    return IptablesRule(matches: ["-m", "limit", "--limit", "\(rate)/\(unit.iptables)"], target: target)
+  /// The rule that logs a denied packet of one pod and direction.
+  func rule(ingress: Bool, namespace: String, name: String) -> Rule {
+    Rule(
+      [],
+      .log(
+        LogAction(
+          prefix: prefix(ingress: ingress, namespace: namespace, name: name), target: target, rate: rate, unit: unit))
+    )
   }
 }
 
@@ -100,6 +95,10 @@ public struct EmitOptions: Sendable {
   /// `--log-denied`: nil logs nothing.
   public var log: DenyLog?
 
+  /// The log before each deny: `--log-denied`'s, or its defaults in audit
+  /// mode, whose whole point is the log.
+  var denyLog: DenyLog? { log ?? (denyAction == .audit ? DenyLog() : nil) }
+
   public init(
     node: String? = nil, markBit: UInt32 = 0x0080_0000, denyAction: DenyAction = .reject, useIPSets: Bool = false,
     family: IPAddress.Family = .ipv4, log: DenyLog? = nil
@@ -112,9 +111,9 @@ public struct EmitOptions: Sendable {
     self.family = family
   }
 
-  var markSet: [String] { ["-j", "MARK", "--set-xmark", "\(hex(markBit))/\(hex(markBit))"] }
-  var markClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(markBit))"] }
-  var markTest: [String] { ["-m", "mark", "--mark", "\(hex(markBit))/\(hex(markBit))"] }
+  var markSet: Action { .mark(.set(markBit)) }
+  var markClear: Action { .mark(.clear(markBit)) }
+  var markTest: Match { .mark(value: markBit, mask: markBit) }
 
   /// The decision bits of the admin tiers: Allow is `markBit` itself (an
   /// allowed packet leaves as a NetworkPolicy-allowed one does); Deny and
@@ -129,14 +128,8 @@ public struct EmitOptions: Sendable {
   }
 
   var tierMask: UInt32 { AdminAction.allCases.reduce(0) { $0 | tierBit($1) } }
-  func tierSet(_ action: AdminAction) -> [String] {
-    ["-j", "MARK", "--set-xmark", "\(hex(tierBit(action)))/\(hex(tierBit(action)))"]
-  }
-  func tierTest(_ action: AdminAction) -> [String] {
-    ["-m", "mark", "--mark", "\(hex(tierBit(action)))/\(hex(tierBit(action)))"]
-  }
-  var tierClear: [String] { ["-j", "MARK", "--set-xmark", "0x0/\(hex(tierMask))"] }
-  var tierUndecided: [String] { ["-m", "mark", "--mark", "0x0/\(hex(tierMask))"] }
-
-  func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
+  func tierSet(_ action: AdminAction) -> Action { .mark(.set(tierBit(action))) }
+  func tierTest(_ action: AdminAction) -> Match { .mark(value: tierBit(action), mask: tierBit(action)) }
+  var tierClear: Action { .mark(.clear(tierMask)) }
+  var tierUndecided: Match { .mark(value: 0, mask: tierMask) }
 }

@@ -2,18 +2,23 @@ import PolicyModel
 
 /// Chain names that derive only from stable identity (never time, order or
 /// a process-random hash), with separators between the parts so `a`+`bc`
-/// and `ab`+`c` differ, and within iptables' 28-character limit.
+/// and `ab`+`c` differ, and within iptables' 28-character limit once a
+/// backend adds its prefix. Sets and chains share the one namespace.
 public struct ChainNamer {
+  /// What the iptables backend puts before every chain and set name (and
+  /// what apply and remove look for in the kernel).
   public static let prefix = "POLICYC-"
   static let maxLength = 28
 
   private var owners: [String: String] = [:]
   private(set) var collisions: [String] = []
 
-  /// `POLICYC-<kind>-<13 base32 chars of a 64-bit hash of the parts>`.
+  public init() {}
+
+  /// `<kind>-<13 base32 chars of a 64-bit hash of the parts>`.
   mutating func name(kind: String, _ parts: [String]) -> String {
     let identity = ([kind] + parts).joined(separator: "\u{0}")
-    let name = "\(Self.prefix)\(kind)-\(Self.base32(Self.mix(Self.fnv1a(identity))))"
+    let name = "\(kind)-\(Self.base32(Self.mix(Self.fnv1a(identity))))"
     if let owner = owners[name], owner != identity {
       collisions.append(name)
     }

@@ -4,15 +4,14 @@ import PolicyModel
 /// matches. Sets are named after what they mean (the peer definition and
 /// its namespace), not after their members, so a pod joining or leaving
 /// changes a set's members and never a chain.
-extension IptablesCompiler {
+extension RuleCompiler {
   mutating func registerSet(
-    kind: String, identity: [String], type: IPSetDefinition.SetType, members: [String], owner: String
+    kind: String, identity: [String], type: AddressSet.Kind, members: [AddressSet.Member], owner: String
   ) -> String {
-    // POLICYC-4P-..., POLICYC-6B-...: the family's prefix, then the kind.
-    let name = namer.name(kind: IPSetDefinition.familyTag(options.family) + kind, identity)
+    // 4P-..., 6B-...: the family's tag, then the kind.
+    let name = namer.name(kind: AddressSet.familyTag(options.family) + kind, identity)
     if sets[name] == nil {
-      sets[name] = IPSetDefinition(
-        name: name, type: type, family: options.family, members: members.sorted(), owner: owner)
+      sets[name] = AddressSet(name: name, family: options.family, kind: type, members: members, owner: owner)
     }
     return name
   }
@@ -56,31 +55,26 @@ extension IptablesCompiler {
         }
         // One set per block: its excepts (nomatch) must not cut into another block.
         let except = block.except.sorted()
-        let members = Self.netMembers(block.cidr) + except.map { "\($0) nomatch" }
+        let members = [.network(block.cidr)] + except.map { AddressSet.Member.except($0) }
         let identity = ["block", block.cidr.description] + except.map(\.description)
-        out.append(.set(registerSet(kind: "B", identity: identity, type: .hashNet, members: members, owner: owner)))
+        out.append(.set(registerSet(kind: "B", identity: identity, type: .networks, members: members, owner: owner)))
       }
     }
     if !selectorIdentity.isEmpty {
       // Referenced even while empty, so the first pod to match needs no chain change.
       let name = registerSet(
-        kind: "P", identity: selectorIdentity.sorted(), type: .hashIP, members: hosts.sorted().map(\.description),
+        kind: "P", identity: selectorIdentity.sorted(), type: .hosts, members: hosts.map { .host($0) },
         owner: owner)
       out.append(.set(name))
     }
     if !plainBlocks.isEmpty {
       let cidrs = Set(plainBlocks).sorted()
       let name = registerSet(
-        kind: "N", identity: cidrs.map(\.description), type: .hashNet, members: cidrs.map(\.description), owner: owner)
+        kind: "N", identity: cidrs.map(\.description), type: .networks, members: cidrs.map { .network($0) },
+        owner: owner)
       out.append(.set(name))
     }
     return out.sorted()
-  }
-
-  /// hash:net takes prefixes from 1: a /0 becomes its two halves.
-  static func netMembers(_ cidr: CIDR) -> [String] {
-    guard cidr.prefix == 0 else { return [cidr.description] }
-    return cidr.family == .ipv4 ? ["0.0.0.0/1", "128.0.0.0/1"] : ["::/1", "8000::/1"]
   }
 
   /// Named egress ports: the pods that define the name, grouped by the
@@ -88,18 +82,18 @@ extension IptablesCompiler {
   mutating func setNamedEgress(
     _ rule: PolicyRule, namespace: String, owner: String, named: [PortAlternative]
   ) -> [(peer: PeerAlternative, port: PortAlternative)] {
-    var groups: [PortAlternative: [String]] = [:]
+    var groups: [PortAlternative: [AddressSet.Member]] = [:]
     for alternative in named {
       guard let destination = alternative.destination else { continue }
       var key = alternative
       key.destination = nil
-      groups[key, default: []].append(destination.description)
+      groups[key, default: []].append(.host(destination))
     }
     let identity = peerIdentity(rule, namespace: namespace)
     return groups.keys.sorted().map { key in
       let range = key.range.map { "\($0.lowerBound)" } ?? "*"
       let name = registerSet(
-        kind: "D", identity: identity + ["named", key.proto?.rawValue ?? "", range], type: .hashIP,
+        kind: "D", identity: identity + ["named", key.proto?.rawValue ?? "", range], type: .hosts,
         members: groups[key]!, owner: owner)
       return (.set(name), key)
     }
