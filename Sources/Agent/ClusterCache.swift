@@ -123,7 +123,7 @@ public struct ClusterCache: Sendable {
       inventory.namespaces.first ?? inventory.pods.first ?? inventory.policies.first
       ?? inventory.adminPolicies.first
     if inventory.errors.isEmpty, let typed = value as? V {
-      return .success(Entry(value: typed, resourceVersion: object.resourceVersion, json: JSONText.render(object.node)))
+      return .success(Entry(value: typed, resourceVersion: object.resourceVersion, json: JSONText.render(object: object.node, kind: resource.kind, apiVersion: resource.apiVersion)))
     }
     let reasons = inventory.errors.prefix(3).map(\.message).joined(separator: "; ")
     let message = "\(resource.kind) \(object.key): \(reasons.isEmpty ? "not a \(resource.kind)" : reasons)"

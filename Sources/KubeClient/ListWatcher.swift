@@ -6,7 +6,7 @@ public struct Backoff: Sendable {
   public var base: Duration
   public var cap: Duration
 
-  public init(base: Duration = .milliseconds(500), cap: Duration = .seconds(30)) {
+  public init(base: Duration = .milliseconds(250), cap: Duration = .seconds(8)) {
     self.base = base
     self.cap = cap
   }

@@ -76,10 +76,16 @@ func object(_ json: String) -> KubeObject {
     #expect(cache.inventory.pods.isEmpty)
   }
 
-  @Test func snapshotReadsBackAsTheSameObjects() {
+  @Test func snapshotReadsBackAsTheSameObjects() throws {
     var cache = ClusterCache()
     _ = cache.apply(.replace([object(JSON.namespace("default", labels: ["a": "b"]))]), to: .namespaces)
-    _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
+    // List items come without kind and apiVersion; the snapshot must name them.
+    let bare = [JSON.pod("a"), JSON.pod("b", ip: "10.0.0.6")].map {
+      $0.replacingOccurrences(of: "\"kind\":\"Pod\",\"apiVersion\":\"v1\",", with: "")
+    }
+    let page = try ListPage.decode(Array(JSON.list(bare, rv: "3").utf8))
+    #expect(page.items[0].node["kind"] == nil)
+    _ = cache.apply(.replace(page.items), to: .pods)
     _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
     let text = cache.snapshotJSON
     let inventory = Loader.load([InputSource(path: "snapshot", bytes: Array(text.utf8))])
