@@ -187,3 +187,34 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     #expect(runner.count == 0)
   }
 }
+
+@Suite struct AppliedRecordTests {
+  @Test func snapshotThenJournalGiveTheLastAppliedObjects() throws {
+    let record = AppliedRecord(directory: NSTemporaryDirectory() + "policyc-record-\(UUID().uuidString)")
+    #expect(record.load() == nil)
+    var cache = ClusterCache()
+    _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
+    _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
+    try record.record(snapshot: cache.snapshotJSON, changes: [])
+    _ = cache.apply(.upsert(object(JSON.pod("a", rv: "5", labels: ["app": "db"]))), to: .pods)
+    try record.record(
+      snapshot: nil,
+      changes: [
+        .init(deleted: false, resource: "pods", json: cache.json(.pods, key: "default/a")!),
+        .init(deleted: true, resource: "pods", json: JSON.pod("b")),
+      ])
+    let loaded = try #require(record.load())
+    #expect(loaded.inventory.pods.map(\.meta.name) == ["a"])
+    #expect(loaded.inventory.pods[0].meta.labels == ["app": "db"])
+    #expect(loaded.inventory.policies.map(\.meta.name) == ["p"])
+    // A line cut short by a crash ends the replay there.
+    let handle = try #require(FileHandle(forWritingAtPath: record.directory + "/cluster.journal"))
+    handle.seekToEndOfFile()
+    handle.write(Data("U\tpods\t{\"kind\":\"Pod\",\"metad".utf8))
+    handle.closeFile()
+    #expect(record.load()?.inventory.pods.map(\.meta.name) == ["a"])
+    // A new snapshot empties the journal.
+    try record.record(snapshot: ClusterCache().snapshotJSON, changes: [])
+    #expect(record.load()?.inventory.pods.isEmpty == true)
+  }
+}
