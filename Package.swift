@@ -13,6 +13,12 @@ let package = Package(
     // Runs iptables, ipset and nft for node apply (see Sources/NodeApply/Runner.swift).
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     .systemLibrary(
@@ -35,6 +41,32 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    // Talks to the Kubernetes API server: kubeconfig, TLS, paged LIST, WATCH.
+    .target(
+      name: "KubeClient",
+      dependencies: [
+        "YAMLBridge",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The node agent: cluster cache, coalesced syncs through NodeApply, health and metrics.
+    .target(
+      name: "Agent",
+      dependencies: [
+        "KubeClient", "PolicyModel", "YAMLBridge", "RuleModel", "IptablesEmitter", "NftEmitter", "NodeApply",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     // The independent oracle of the property tests: it reads PolicyModel's
     // decoded objects and nothing else (see ReferenceIndependenceTests).
@@ -42,7 +74,8 @@ let package = Package(
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply", "Agent",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["BuildInfo"]
@@ -77,6 +110,15 @@ let package = Package(
       name: "LintTests",
       dependencies: ["YAMLBridge", "PolicyModel", "PolicyAnalysis"],
       path: "Tests/LintTests"
+    ),
+    .testTarget(
+      name: "AgentTests",
+      dependencies: [
+        "Agent", "KubeClient", "PolicyModel", "NodeApply",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/AgentTests"
     ),
     .testTarget(
       name: "GoldenTests",
