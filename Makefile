@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 NODE ?= node-a
-APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time
+APT_PACKAGES := libyaml-dev pkg-config iptables iproute2 conntrack ipset nftables python3 git time \
+  openssl python3-kubernetes python3-yaml
 BIN := .build/debug/policyc
 # `make install` puts policyc, its man page and shell completions under
 # $(DESTDIR)$(PREFIX).
@@ -11,7 +12,7 @@ DESTDIR ?=
 RELEASE_BIN := .build/release/policyc
 STAGE := .build/install-stage
 
-.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long
+.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -135,3 +136,10 @@ mutants: setup
 
 clean:
 	rm -rf .build
+
+# The agent's tests (Tests/Agent): the test API server against the documented
+# protocol (real TLS), the deploy/ manifests against the Kubernetes API types
+# and the ClusterRole against what the agent requests.
+agent-test: setup
+	python3 Tests/Agent/test_apiserver.py
+	python3 Tests/Agent/test_deploy.py
