@@ -435,6 +435,37 @@ class Lifecycle(ServerCase):
             ("networking.k8s.io", "networkpolicies", "watch"),
             ("policy.networking.k8s.io", "baselineadminnetworkpolicies", "list")])
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root for a network namespace")
+    def test_listening_socket_in_a_network_namespace(self):
+        import subprocess
+        ns = "pck-%d-apitest" % os.getpid()
+        own = os.readlink("/proc/thread-self/ns/net")
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        try:
+            subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+            d = os.path.join(self.tmp.name, "ns")
+            inside = apiserver.APIServer(d, netns=ns)
+            inside.start()
+            try:
+                # Not reachable from here: the port is bound in the other namespace only.
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection(("127.0.0.1", inside.port), timeout=2)
+                s = apiserver.socket_in_netns(ns, socket.AF_INET, socket.SOCK_STREAM)
+                s.connect(("127.0.0.1", inside.port))
+                ctx = ssl.create_default_context(cafile=inside.ca_path)
+                t = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+                t.sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n"
+                          b"Authorization: Bearer " + inside.token.encode() +
+                          b"\r\nConnection: close\r\n\r\n")
+                self.assertTrue(t.recv(100).startswith(b"HTTP/1.1 200"))
+                t.close()
+                # this thread is still in the test's own namespace
+                self.assertEqual(os.readlink("/proc/thread-self/ns/net"), own)
+            finally:
+                inside.stop()
+        finally:
+            subprocess.run(["ip", "netns", "del", ns])
+
     def test_process_with_control_port(self):
         import subprocess
         d = os.path.join(self.tmp.name, "proc")
