@@ -62,6 +62,7 @@ Python 3 standard library only (plus the `openssl` command).
 
 import argparse
 import base64
+import bisect
 import copy
 import ctypes
 import http.server
@@ -246,6 +247,8 @@ class Store:
         self.compacted = 1          # watches and reads from a version < this get 410
         self.history = history      # events kept
         self.epoch = 0              # bumped by expire_watches/end_watches/drop
+        self._items = {}            # id(obj) -> (obj, list item JSON)
+        self._views = {}            # (plural, version) -> (sorted keys, objects)
 
     @staticmethod
     def key_of(res, obj):
@@ -268,12 +271,13 @@ class Store:
             self.compacted = self.events[extra - 1][0]
             del self.events[:extra]
 
-    def write(self, obj, mode):
-        """mode: create, update or apply. Returns the stored copy."""
+    def write(self, obj, mode, own=False):
+        """mode: create, update or apply. Returns the stored copy. own=True: the caller hands
+        the object over (no copy is made, none returned; for bulk loads)."""
         res = BY_KIND.get(obj.get("kind"))
         if res is None:
             raise ValueError("unknown kind %r" % obj.get("kind"))
-        obj = copy.deepcopy(obj)
+        obj = obj if own else copy.deepcopy(obj)
         obj["apiVersion"] = res.api_version
         with self.cond:
             key = self.key_of(res, obj)
@@ -299,7 +303,7 @@ class Store:
                         1 if prev.get("spec") != obj.get("spec") else 0)
             self.objects[key] = obj
             self._record(res, "ADDED" if prev is None else "MODIFIED", obj, prev)
-            return copy.deepcopy(obj)
+            return None if own else copy.deepcopy(obj)
 
     def delete(self, kind, namespace, name):
         res = BY_KIND[kind]
@@ -327,13 +331,30 @@ class Store:
             self._trim()
 
     def snapshot(self, plural, at=None):
-        """The objects of one resource at version `at` (None: now), as {key: obj}. Rolls the
-        newer events back; raises Gone when the history does not reach back to `at`."""
+        """The objects of one resource at version `at` (None: now), as (sorted key strings
+        ("ns/name" or "name"), objects in that order), and the version. Rolls the newer events
+        back; raises Gone when the history does not reach back to `at`. Views are cached per
+        version, so the pages of one list cost a bisect each."""
+        with self.cond:
+            at = self.rv if at is None or at >= self.rv else at
+            if at < self.compacted and at != self.rv:
+                raise Gone(at, self.compacted)
+            view = self._views.get((plural, at))
+            if view is None:
+                cur = self._snapshot_dict(plural, at)
+                pairs = sorted((("%s/%s" % (k[1], k[2]) if k[1] else k[2]), o)
+                               for k, o in cur.items())
+                view = ([k for k, _ in pairs], [o for _, o in pairs])
+                if len(self._views) > 8:
+                    self._views.clear()
+                self._views[(plural, at)] = view
+            return view, at
+
+    def _snapshot_dict(self, plural, at):
         with self.cond:
             cur = {k: o for k, o in self.objects.items() if k[0] == plural}
-            rv = self.rv
             if at is None or at >= self.rv:
-                return cur, rv
+                return cur
             if at < self.compacted:
                 raise Gone(at, self.compacted)
             for erv, eplural, etype, obj, prev in reversed(self.events):
@@ -347,7 +368,22 @@ class Store:
                     cur.pop(key, None)
                 else:
                     cur[key] = prev
-            return cur, at
+            return cur
+
+    def item_bytes(self, obj):
+        """A list item's JSON (no kind/apiVersion), cached per object (objects in the store
+        are never mutated: every write stores a new one)."""
+        cached = self._items.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+        data = json.dumps(item, separators=(",", ":")).encode()
+        with self.cond:
+            self._items[id(obj)] = (obj, data)
+            if len(self._items) > 4 * max(1, len(self.objects)) + 1000:
+                live = {id(o) for o in self.objects.values()}
+                self._items = {k: v for k, v in self._items.items() if k in live}
+        return data
 
     def events_after(self, rv, plural):
         """Events of one resource with version > rv (caller holds the lock); Gone if the
@@ -502,6 +538,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if record is not None:
             record["code"] = code
 
+    def send_raw(self, code, data, record=None):
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.wfile.write(data)
+        if record is not None:
+            record["code"] = code
+
     def do_GET(self):
         api = self.server.api
         url = urllib.parse.urlsplit(self.path)
@@ -621,29 +667,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 msg = str(e)
             self.send_json(410, status(410, "Expired", msg), rec)
             return
-        keys = sorted(k for k in objs if (namespace is None or k[1] == namespace))
-        keys = ["%s/%s" % (k[1], k[2]) if k[1] else k[2] for k in keys]
+        keys, ordered = objs
+        if namespace is not None:
+            pairs = [(k, o) for k, o in zip(keys, ordered)
+                     if o["metadata"].get("namespace") == namespace]
+            keys, ordered = [k for k, _ in pairs], [o for _, o in pairs]
         items = []
-        by_key = {("%s/%s" % (k[1], k[2]) if k[1] else k[2]): o for k, o in objs.items()}
         nxt = None
         remaining = 0
-        for i, key in enumerate(keys):
-            if start and key < start:
-                continue
-            o = by_key[key]
-            if not (labels_match(lsel, o["metadata"].get("labels") or {})
-                    and fields_match(fsel, o)):
+
+        def match(o):
+            return (not lsel or labels_match(lsel, o["metadata"].get("labels") or {})) and \
+                (not fsel or fields_match(fsel, o))
+        first = bisect.bisect_left(keys, start) if start else 0
+        for i in range(first, len(keys)):
+            o = ordered[i]
+            if not match(o):
                 continue
             if limit and len(items) >= limit:
-                nxt = key
-                remaining = sum(1 for k in keys[i:]
-                                if labels_match(lsel, by_key[k]["metadata"].get("labels") or {})
-                                and fields_match(fsel, by_key[k]))
+                nxt = keys[i]
+                remaining = (len(keys) - i) if not (lsel or fsel) else \
+                    sum(1 for q in ordered[i:] if match(q))
                 break
-            item = copy.deepcopy(o)
-            item.pop("kind", None)
-            item.pop("apiVersion", None)
-            items.append(item)
+            items.append(api.store.item_bytes(o))
         md = {"resourceVersion": str(list_rv)}
         if nxt is not None:
             tok = json.dumps({"v": "meta.k8s.io/v1", "rv": list_rv, "start": nxt},
@@ -651,8 +697,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             md["continue"] = base64.urlsafe_b64encode(tok.encode()).decode().rstrip("=")
             md["remainingItemCount"] = remaining
         api.lists_served += 1
-        self.send_json(200, {"kind": res.kind + "List", "apiVersion": res.api_version,
-                             "metadata": md, "items": items}, rec)
+        head = json.dumps({"kind": res.kind + "List", "apiVersion": res.api_version,
+                           "metadata": md}, separators=(",", ":")).encode()
+        self.send_raw(200, head[:-1] + b',"items":[' + b",".join(items) + b"]}", rec)
 
     # -- WATCH
 
@@ -698,7 +745,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 cursor = store.rv
                 for key in sorted(k for k in store.objects if k[0] == res.plural):
                     if visible(store.objects[key]):
-                        initial.append(copy.deepcopy(store.objects[key]))
+                        initial.append(store.objects[key])  # stored objects are immutable
                 gone = None
             else:
                 try:
@@ -778,10 +825,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     elif now:
                         self._event("ADDED", obj)
                     elif was:
-                        gone_obj = copy.deepcopy(obj)
-                        self._event("DELETED", gone_obj)
+                        self._event("DELETED", obj)
                     cursor = erv
                     api.events_sent += 1
+                    if api.sent_at is not None and erv not in api.sent_at:
+                        api.sent_at[erv] = time.monotonic()  # the first send of a version
                 t = time.monotonic()
                 if t >= deadline:
                     self._chunk(b"")
@@ -812,6 +860,9 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
 
     def get_request(self):
         conn, addr = self.socket.accept()
+        # Headers and body are separate writes: without NODELAY, Nagle holds the body until
+        # the peer's delayed ACK (40 ms per request), and watch events would wait the same.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # The TLS handshake happens on the handler's thread (first read), never here.
         return self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False), addr
 
@@ -845,6 +896,9 @@ class APIServer:
         self.watches = []
         self._epoch_action = None
         self.events_sent = self.bookmarks_sent = self.lists_served = 0
+        # resourceVersion -> time.monotonic() of its first send on a watch (set to {} to
+        # record; the benchmark measures event-to-kernel latency from it)
+        self.sent_at = None
         self.httpd = None
         self.thread = None
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -1089,6 +1143,16 @@ class APIServer:
 
     def create(self, obj):
         return self.store.write(obj, "create")
+
+    def load(self, objs):
+        """Create many objects, handing them over (they must not be modified afterwards), and
+        encode their list items ahead (a benchmark's setup, not its measure)."""
+        for o in objs:
+            self.store.write(o, "create", own=True)
+        with self.store.cond:
+            stored = list(self.store.objects.values())
+        for o in stored:
+            self.store.item_bytes(o)
 
     def update(self, obj):
         return self.store.write(obj, "update")
