@@ -8,7 +8,13 @@ let package = Package(
     .executable(name: "policyc", targets: ["policyc"])
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     .systemLibrary(
@@ -21,6 +27,32 @@ let package = Package(
     .target(name: "IptablesEmitter", dependencies: ["PolicyModel"]),
     .target(name: "NftEmitter", dependencies: ["PolicyModel", "IptablesEmitter"]),
     .target(name: "NodeApply", dependencies: ["PolicyModel", "IptablesEmitter", "NftEmitter"]),
+    // Talks to the Kubernetes API server: kubeconfig, TLS, paged LIST, WATCH.
+    .target(
+      name: "KubeClient",
+      dependencies: [
+        "YAMLBridge",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The node agent: cluster cache, coalesced syncs through NodeApply, health and metrics.
+    .target(
+      name: "Agent",
+      dependencies: [
+        "KubeClient", "PolicyModel", "YAMLBridge", "IptablesEmitter", "NftEmitter", "NodeApply",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
     .target(name: "PolicyAnalysis", dependencies: ["PolicyModel", "YAMLBridge"]),
     // The independent oracle of the property tests: it reads PolicyModel's
     // decoded objects and nothing else (see ReferenceIndependenceTests).
@@ -28,7 +60,8 @@ let package = Package(
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+        "PolicyModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply", "Agent",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["BuildInfo"]
@@ -59,6 +92,15 @@ let package = Package(
       name: "LintTests",
       dependencies: ["PolicyModel", "PolicyAnalysis"],
       path: "Tests/LintTests"
+    ),
+    .testTarget(
+      name: "AgentTests",
+      dependencies: [
+        "Agent", "KubeClient", "PolicyModel", "NodeApply",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/AgentTests"
     ),
     .testTarget(
       name: "GoldenTests",

@@ -17,7 +17,7 @@ struct Policyc: ParsableCommand {
     version: "policyc \(BuildInfo.version)",
     subcommands: [
       CompileCommand.self, ApplyCommand.self, MatrixCommand.self, ExplainCommand.self, DiffCommand.self,
-      LintCommand.self, RulesCommand.self, RemoveCommand.self,
+      LintCommand.self, RulesCommand.self, RemoveCommand.self, AgentCommand.self,
     ]
   )
 

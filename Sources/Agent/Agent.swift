@@ -1,0 +1,257 @@
+import Dispatch
+import Foundation
+import KubeClient
+import Logging
+import PolicyModel
+
+/// The agent's timing knobs.
+public struct AgentTiming: Sendable {
+  /// How long to collect events before one sync.
+  public var coalesce: Duration = .milliseconds(50)
+  /// How often to check the kernel against the last apply.
+  public var resync: Duration = .seconds(300)
+  /// Retry of a failed apply.
+  public var retry = Backoff(base: .seconds(1), cap: .seconds(30))
+
+  public init() {}
+}
+
+/// Keeps the node's rules equal to the cluster: receives every list and
+/// watch update, coalesces them, and syncs through the `Enforcer`. API
+/// trouble only delays syncs; it never removes or weakens a rule.
+public actor Agent: ResourceSink {
+  let enforcer: Enforcer
+  let metrics: AgentMetrics
+  let health: Health
+  let timing: AgentTiming
+  let logger: Logger
+  /// Everything the agent waits for before its first sync.
+  let resources: [Resource]
+
+  var cache = ClusterCache()
+  var listed: Set<String> = []
+  var dirty = false
+  var synced = false
+  var resyncDue = false
+  var failures = 0
+  /// Arrival times of the events not yet in the kernel.
+  var pending: [ContinuousClock.Instant] = []
+  var snapshotDirty = false
+  var snapshotScheduled = false
+  /// Counts of syncs, for tests and the log.
+  public private(set) var syncCount = 0
+  let kicks: AsyncStream<Void>
+  let kick: AsyncStream<Void>.Continuation
+
+  public init(
+    enforcer: Enforcer, metrics: AgentMetrics, health: Health, timing: AgentTiming, logger: Logger,
+    resources: [Resource] = Resource.all
+  ) {
+    self.enforcer = enforcer
+    self.metrics = metrics
+    self.health = health
+    self.timing = timing
+    self.logger = logger
+    self.resources = resources
+    (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+  }
+
+  // MARK: ResourceSink
+
+  public func apply(_ update: ResourceUpdate, to resource: Resource, receivedAt: ContinuousClock.Instant) {
+    let change = cache.apply(update, to: resource)
+    for message in change.rejected {
+      metrics.objectsRejected.increment()
+      logger.warning("object rejected", metadata: ["resource": "\(resource)", "problem": "\(message)"])
+    }
+    for (kind, count) in cache.counts { metrics.objects[kind]?.set(Int64(count)) }
+    switch update {
+    case .replace, .notInstalled:
+      if !listed.contains(resource.name) {
+        listed.insert(resource.name)
+        if case .notInstalled = update {
+          logger.info("kind not served; looking again later", metadata: ["resource": "\(resource)"])
+        }
+        if listed.count == resources.count { dirty = true }
+      }
+      if case .notInstalled = update { health.update { $0.unhealthyWatches.remove(resource.name) } }
+    case .upsert, .delete: break
+    }
+    if change.relevant {
+      dirty = true
+      if pending.count < 100_000 { pending.append(receivedAt) }
+    }
+    if dirty { kick.yield() }
+  }
+
+  public func note(_ lifecycle: WatchLifecycle, for resource: Resource) {
+    switch lifecycle {
+    case .watching: health.update { $0.unhealthyWatches.remove(resource.name) }
+    case .failed: health.update { $0.unhealthyWatches.insert(resource.name) }
+    case .restarted:
+      metrics.watchRestarts[resource.name]?.increment()
+      logger.info("watch restarted", metadata: ["resource": "\(resource)"])
+    case .relisting(let why):
+      metrics.relists[resource.name]?.increment()
+      logger.info("relisting; the cache is replaced", metadata: ["resource": "\(resource)", "reason": "\(why)"])
+    }
+    metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
+  }
+
+  // MARK: Syncing
+
+  /// Puts the last applied rules back in force if the kernel lost them
+  /// (a reboot, a flush), before anything is read from the API server.
+  public func restoreLastApplied() async {
+    let enforcer = enforcer
+    let outcome: Result<String, any Error> = await Self.blocking {
+      guard let cluster = enforcer.lastAppliedCluster() else {
+        return "no last applied state in \(enforcer.stateDirectory); the first sync loads the rules"
+      }
+      let drift = try enforcer.drift(cluster)
+      if drift.isEmpty { return "the last applied rules are in force" }
+      let result = try enforcer.apply(cluster, fromScratch: true)
+      return "restored the last applied rules (\(drift.joined(separator: "; "))): \(result.summary)"
+    }
+    switch outcome {
+    case .success(let message): logger.info("\(message)")
+    case .failure(let error):
+      logger.error(
+        "cannot restore the last applied rules; the kernel is left as it is", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// Asks for a drift check at the next sync.
+  public func requestResync() {
+    resyncDue = true
+    kick.yield()
+  }
+
+  /// Runs syncs as kicks arrive, each after the coalescing delay, until cancelled.
+  public func runSyncLoop() async {
+    for await _ in kicks {
+      do { try await Task.sleep(for: timing.coalesce) } catch { return }
+      await syncIfNeeded()
+    }
+  }
+
+  func syncIfNeeded() async {
+    guard listed.count == resources.count else { return }
+    if dirty { await sync() }
+    if resyncDue, !dirty { await checkDrift() }
+  }
+
+  func sync() async {
+    let started = ContinuousClock.now
+    let events = pending
+    pending = []
+    dirty = false
+    let cluster = Cluster(cache.inventory)
+    let enforcer = enforcer
+    let result = await Self.blocking { try enforcer.apply(cluster) }
+    let finished = ContinuousClock.now
+    switch result {
+    case .success(let outcome):
+      failures = 0
+      syncCount += 1
+      metrics.syncs.increment()
+      metrics.syncDuration.record(finished - started)
+      for arrival in events { metrics.eventToKernel.record(finished - arrival) }
+      metrics.rules.set(Int64(outcome.rules))
+      metrics.sets.set(Int64(outcome.sets))
+      metrics.setMembers.set(Int64(outcome.setMembers))
+      metrics.lastSuccessfulSync.set(Date().timeIntervalSince1970)
+      if !synced { logger.info("first sync done; ready") }
+      synced = true
+      health.update {
+        $0.synced = true
+        $0.lastApplyOK = true
+      }
+      if outcome.changed { snapshotDirty = true }
+      logger.info(
+        "sync",
+        metadata: [
+          "result": "\(outcome.summary)", "events": "\(events.count)", "pods": "\(cluster.pods.count)",
+          "policies": "\(cluster.policies.count)", "admin_policies": "\(cluster.adminPolicies.count)",
+          "rules": "\(outcome.rules)", "sets": "\(outcome.sets)", "set_members": "\(outcome.setMembers)",
+          "compile_ms": "\(Self.ms(outcome.compileTime))", "apply_ms": "\(Self.ms(outcome.applyTime))",
+          "total_ms": "\(Self.ms(finished - started))",
+        ])
+    case .failure(let error):
+      failures += 1
+      dirty = true
+      pending = events + pending
+      metrics.applyFailures.increment()
+      health.update { $0.lastApplyOK = false }
+      let delay = timing.retry.delay(attempt: failures - 1)
+      logger.error(
+        "sync failed; the rules in force are kept",
+        metadata: ["error": "\(error)", "retry_in": "\(delay)", "failures": "\(failures)"])
+      let kick = kick
+      Task {
+        try? await Task.sleep(for: delay)
+        kick.yield()
+      }
+    }
+    metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
+    if snapshotDirty, !snapshotScheduled {
+      // At most one snapshot every two seconds: it is the whole cluster.
+      snapshotScheduled = true
+      Task {
+        try? await Task.sleep(for: .seconds(2))
+        await self.saveSnapshot()
+      }
+    }
+  }
+
+  /// Checks the kernel against the last apply and reloads everything on drift.
+  func checkDrift() async {
+    resyncDue = false
+    guard synced else { return }
+    let cluster = Cluster(cache.inventory)
+    let enforcer = enforcer
+    let result = await Self.blocking { () throws -> (drift: [String], repair: ApplyOutcome?) in
+      let drift = try enforcer.drift(cluster)
+      return (drift, drift.isEmpty ? nil : try enforcer.apply(cluster, fromScratch: true))
+    }
+    switch result {
+    case .success(let (drift, repair)):
+      guard let repair else { return }
+      metrics.driftRepairs.increment()
+      logger.warning(
+        "drift repaired", metadata: ["drift": "\(drift.joined(separator: "; "))", "result": "\(repair.summary)"])
+    case .failure(let error):
+      metrics.applyFailures.increment()
+      health.update { $0.lastApplyOK = false }
+      logger.error("resync failed; the rules in force are kept", metadata: ["error": "\(error)"])
+      dirty = true
+      kick.yield()
+    }
+  }
+
+  /// Writes the objects behind the last apply for the next start.
+  func saveSnapshot() async {
+    snapshotScheduled = false
+    guard snapshotDirty else { return }
+    snapshotDirty = false
+    let json = cache.snapshotJSON
+    let enforcer = enforcer
+    if case .failure(let error) = await Self.blocking({ try enforcer.saveSnapshot(json) }) {
+      logger.warning("cannot save the snapshot of the applied objects", metadata: ["error": "\(error)"])
+    }
+  }
+
+  static let queue = DispatchQueue(label: "policyc.agent.kernel")
+
+  /// Runs kernel tools and the compiler off the concurrency pool, which
+  /// must stay free for the watches.
+  static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+    await withCheckedContinuation { continuation in
+      queue.async { continuation.resume(returning: Result { try work() }) }
+    }
+  }
+
+  static func ms(_ duration: Duration) -> Int {
+    Int(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+  }
+}

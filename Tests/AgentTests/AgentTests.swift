@@ -1,0 +1,183 @@
+import Agent
+import Foundation
+import IptablesEmitter
+import KubeClient
+import Logging
+import NodeApply
+import PolicyModel
+import Testing
+import YAMLBridge
+
+func object(_ json: String) -> KubeObject {
+  KubeObject(node: YAMLParser.parse(Array(json.utf8)).documents[0].root!)
+}
+
+@Suite struct ClusterCacheTests {
+  @Test func podUpdatesOfIgnoredFieldsChangeNothing() {
+    var cache = ClusterCache()
+    #expect(cache.apply(.upsert(object(JSON.pod("a", rv: "1"))), to: .pods).relevant)
+    // A new resourceVersion and annotation: nothing policyc reads.
+    let quiet = cache.apply(.upsert(object(JSON.pod("a", rv: "2", annotations: ["x": "y"]))), to: .pods)
+    #expect(!quiet.relevant)
+    for changed in [
+      JSON.pod("a", rv: "3", labels: ["app": "db"]), JSON.pod("a", rv: "4", labels: ["app": "db"], ip: "10.0.0.6"),
+      JSON.pod("a", rv: "5", labels: ["app": "db"], ip: "10.0.0.6", node: "node-b"),
+    ] {
+      #expect(cache.apply(.upsert(object(changed)), to: .pods).relevant)
+    }
+    #expect(cache.apply(.delete(object(JSON.pod("a"))), to: .pods).relevant)
+    #expect(!cache.apply(.delete(object(JSON.pod("a"))), to: .pods).relevant)
+  }
+
+  @Test func namespaceLabelsMatterAndVersionsDoNot() {
+    var cache = ClusterCache()
+    #expect(cache.apply(.upsert(object(JSON.namespace("ns", rv: "1"))), to: .namespaces).relevant)
+    #expect(!cache.apply(.upsert(object(JSON.namespace("ns", rv: "2"))), to: .namespaces).relevant)
+    #expect(cache.apply(.upsert(object(JSON.namespace("ns", rv: "3", labels: ["t": "x"]))), to: .namespaces).relevant)
+  }
+
+  @Test func undecodableObjectKeepsTheLastGoodVersion() {
+    var cache = ClusterCache()
+    _ = cache.apply(.upsert(object(JSON.policy("p", rv: "1"))), to: .networkPolicies)
+    let broken = JSON.policy(
+      "p", rv: "2", selector: "{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Sometimes\"}]}")
+    let change = cache.apply(.upsert(object(broken)), to: .networkPolicies)
+    #expect(change.rejected.count == 1)
+    #expect(change.rejected[0].contains("the last good version is kept"))
+    let kept = cache.inventory.policies
+    #expect(kept.count == 1)
+    #expect(kept[0].podSelector.matchLabels == ["app": "web"])
+    #expect(kept[0].ingress.count == 1)
+  }
+
+  @Test func newUndecodablePolicyIsolatesItsPods() {
+    var cache = ClusterCache()
+    let broken = """
+      {"kind":"NetworkPolicy","apiVersion":"networking.k8s.io/v1","metadata":{"name":"p","namespace":"prod","resourceVersion":"4"},"spec":{"podSelector":{"matchLabels":{"app":"db"}},"ingress":[{"ports":[{"port":"not a port name!"}]}]}}
+      """
+    let change = cache.apply(.upsert(object(broken)), to: .networkPolicies)
+    #expect(change.relevant)
+    #expect(change.rejected.count == 1)
+    let policies = cache.inventory.policies
+    #expect(policies.count == 1)
+    #expect(policies[0].meta.namespace == "prod")
+    #expect(policies[0].podSelector.matchLabels == ["app": "db"])
+    #expect(policies[0].policyTypes == [.egress, .ingress] || policies[0].policyTypes == [.ingress, .egress])
+    #expect(policies[0].ingress.isEmpty && policies[0].egress.isEmpty)
+  }
+
+  @Test func replaceDropsWhatVanishedDuringTheGap() {
+    var cache = ClusterCache()
+    _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
+    #expect(!cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods).relevant)
+    #expect(cache.apply(.replace([object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods).relevant)
+    #expect(cache.inventory.pods.map(\.meta.name) == ["b"])
+    #expect(cache.apply(.notInstalled, to: .pods).relevant)
+    #expect(cache.inventory.pods.isEmpty)
+  }
+
+  @Test func snapshotReadsBackAsTheSameObjects() {
+    var cache = ClusterCache()
+    _ = cache.apply(.replace([object(JSON.namespace("default", labels: ["a": "b"]))]), to: .namespaces)
+    _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
+    _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
+    let text = cache.snapshotJSON
+    let inventory = Loader.load([InputSource(path: "snapshot", bytes: Array(text.utf8))])
+    #expect(inventory.errors.isEmpty)
+    #expect(inventory.pods.map(\.meta.name) == ["a", "b"])
+    #expect(inventory.policies.map(\.meta.name) == ["p"])
+    #expect(inventory.namespaces.first?.labels["a"] == "b")
+  }
+}
+
+/// Stands in for the kernel tools: every call succeeds, and is counted.
+final class CountingRunner: CommandRunner, @unchecked Sendable {
+  let lock = NSLock()
+  var restores = 0
+
+  func run(_ arguments: [String], input: String?) throws(RunFailure) -> String {
+    if arguments[0] == "iptables-restore" {
+      lock.lock()
+      restores += 1
+      lock.unlock()
+    }
+    return ""
+  }
+
+  var count: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return restores
+  }
+}
+
+@Suite struct AgentSyncTests {
+  func makeAgent(coalesce: Duration) -> (Agent, CountingRunner) {
+    let runner = CountingRunner()
+    let directory = NSTemporaryDirectory() + "policyc-agent-\(UUID().uuidString)"
+    let enforcer = Enforcer(
+      backend: .iptables, families: [.ipv4], options: EmitOptions(node: "node-a"), stateDirectory: directory,
+      applier: NodeApplier(tools: NodeTools(), runner: runner))
+    var timing = AgentTiming()
+    timing.coalesce = coalesce
+    let agent = Agent(
+      enforcer: enforcer, metrics: AgentMetrics(), health: Health(), timing: timing, logger: Logger(label: "test"))
+    return (agent, runner)
+  }
+
+  func listAll(_ agent: Agent) async {
+    for resource in Resource.all {
+      let items: [KubeObject] =
+        switch resource.kind {
+        case "Pod": [object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6", node: "node-b"))]
+        case "NetworkPolicy": [object(JSON.policy("p"))]
+        default: []
+        }
+      await agent.apply(.replace(items), to: resource, receivedAt: .now)
+    }
+  }
+
+  func settle(_ agent: Agent, expect count: Int) async -> Int {
+    for _ in 0..<300 where await agent.syncCount < count { try? await Task.sleep(for: .milliseconds(10)) }
+    try? await Task.sleep(for: .milliseconds(300))
+    return await agent.syncCount
+  }
+
+  @Test func eventsAreCoalescedIntoOneSync() async {
+    let (agent, runner) = makeAgent(coalesce: .milliseconds(150))
+    let loop = Task { await agent.runSyncLoop() }
+    defer { loop.cancel() }
+    await listAll(agent)
+    #expect(await settle(agent, expect: 1) == 1)
+    for n in 0..<20 {
+      let pod = JSON.pod("new-\(n)", rv: "\(100 + n)", ip: "10.0.1.\(n + 1)", node: "node-b")
+      await agent.apply(.upsert(object(pod)), to: .pods, receivedAt: .now)
+    }
+    #expect(await settle(agent, expect: 2) == 2)
+    #expect(runner.count == 2)
+  }
+
+  @Test func ignoredPodFieldsTriggerNoSync() async {
+    let (agent, runner) = makeAgent(coalesce: .milliseconds(20))
+    let loop = Task { await agent.runSyncLoop() }
+    defer { loop.cancel() }
+    await listAll(agent)
+    #expect(await settle(agent, expect: 1) == 1)
+    await agent.apply(
+      .upsert(object(JSON.pod("a", rv: "9", annotations: ["touched": "yes"]))), to: .pods, receivedAt: .now)
+    #expect(await settle(agent, expect: 2) == 1)
+    await agent.apply(.upsert(object(JSON.pod("a", rv: "10", labels: ["app": "db"]))), to: .pods, receivedAt: .now)
+    #expect(await settle(agent, expect: 2) == 2)
+    #expect(runner.count == 2)
+  }
+
+  @Test func noSyncBeforeEveryKindIsListed() async {
+    let (agent, runner) = makeAgent(coalesce: .milliseconds(10))
+    let loop = Task { await agent.runSyncLoop() }
+    defer { loop.cancel() }
+    await agent.apply(.replace([object(JSON.pod("a"))]), to: .pods, receivedAt: .now)
+    await agent.apply(.upsert(object(JSON.pod("b", ip: "10.0.0.9"))), to: .pods, receivedAt: .now)
+    #expect(await settle(agent, expect: 1) == 0)
+    #expect(runner.count == 0)
+  }
+}
