@@ -564,6 +564,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rec["user"] = user
         route = api._route(url.path)
         if route is None:
+            # Record what was asked even so (the admin group while not installed, say).
+            guess = api._route(url.path, ignore_installed=True)
+            if guess is not None and guess[0] == "resource":
+                _, res, namespace, name, _ = guess
+                watch = query.get("watch", "") in ("1", "true", "True")
+                rec.update(apiGroup=res.group, resource=res.plural, namespace=namespace,
+                           name=name, verb="watch" if watch else
+                           ("get" if name is not None else "list"))
             self.send_json(404, status(404, "NotFound", "the server could not find the "
                                        "requested resource"), rec)
             return
@@ -1068,7 +1076,7 @@ class APIServer:
 
     # -- routing
 
-    def _route(self, path):
+    def _route(self, path, ignore_installed=False):
         """('discovery', None, None, None, (code, body)) or ('resource', res, ns, name, None)."""
         parts = [p for p in path.split("/") if p]
         if path == "/version":
@@ -1094,7 +1102,7 @@ class APIServer:
                 return None
         elif parts[:1] == ["apis"] and len(parts) >= 3:
             prefix, rest = "/apis/%s/%s" % (parts[1], parts[2]), parts[3:]
-            if parts[1] == ADMIN and not self.admin_installed:
+            if parts[1] == ADMIN and not self.admin_installed and not ignore_installed:
                 return None
         else:
             return None
