@@ -79,12 +79,15 @@ def cleanup():
     _procs.clear()
 
 
-def w3_objects(seed):
-    """Namespaces, pods and policies of W3, as bench/gen.py makes them (same order, same
-    random sequence, so the same objects as its YAML)."""
+def w3_objects(seed, shape="w3"):
+    """Namespaces, pods and policies of W3 (or another shape), as bench/gen.py makes them
+    (same order, same random sequence, so the same objects as its YAML)."""
     g = gen.Gen(seed)
-    namespaces, pods = gen.build_cluster(g, "w3", gen.SHAPES["w3"])
-    policies = gen.gen_policies_w3(g, namespaces)
+    namespaces, pods = gen.build_cluster(g, shape, gen.SHAPES[shape])
+    if shape == "w3":
+        policies = gen.gen_policies_w3(g, namespaces)
+    else:
+        policies = gen.gen_policies_w12(g, shape, namespaces, gen.SHAPES[shape]["policies"])
     out = [gen.namespace_obj(g, ns) for ns in namespaces]
     out += [gen.pod_obj(g, p) for p in pods]
     out += [gen.policy_obj(g, ns, name, spec, annotate) for ns, name, spec, annotate in policies]
@@ -148,7 +151,7 @@ class Kernel:
 
     def loaded(self):
         if self.backend == "nft":
-            return self.run(["nft", "list", "chains", "inet", "policyc"]).returncode == 0
+            return self.run(["nft", "-t", "list", "table", "inet", "policyc"]).returncode == 0
         return "POLICYC-FORWARD" in self.run(["iptables-save", "-t", "filter"]).stdout
 
     def pod_sets(self):
@@ -187,6 +190,22 @@ class Kernel:
             out.setdefault(m.group(1), m.group(2))
         return out
 
+    def addresses_in_sets(self):
+        """nft: {address: number of pod sets holding it}, from one listing of the sets. nft
+        names sets by content, so a member change can rename a set: the per-event checks
+        for nft ask "in some pod set" / "in none" of this snapshot instead."""
+        doc = json.loads(self.run(["nft", "-j", "list", "sets", "inet"], check=True).stdout)
+        out = {}
+        for item in doc.get("nftables", []):
+            st = item.get("set")
+            if not st or st.get("table") != "policyc" or st.get("type") != "ipv4_addr" or \
+                    "interval" in st.get("flags", []):
+                continue
+            for e in st.get("elem", []):
+                if isinstance(e, str):
+                    out[e] = out.get(e, 0) + 1
+        return out
+
     def member(self, set_name, ip):
         if self.backend == "nft":
             return self.run(["nft", "get", "element", "inet", "policyc", set_name,
@@ -214,6 +233,7 @@ class Churn:
         self.lock = threading.Lock()
         self.rounds = []
         self.fresh = 0
+        self.nft = kernel.backend == "nft"
         self.port = 40000
         sets = kernel.pod_sets()
         self.pods = {}             # ip -> pod object (not local, with an address)
@@ -280,8 +300,11 @@ class Churn:
         o["spec"]["nodeName"] = "node-0499" if self.node != "node-0499" else "node-0498"
         s = self.sets_of[ip][0]
         stored = self.api.create(o)
-        self._add("pod create", int(stored["metadata"]["resourceVersion"]),
-                  lambda: self.kernel.member(s, new_ip))
+        if self.nft:
+            pred = lambda snap: snap().get(new_ip, 0) > 0  # noqa: E731
+        else:
+            pred = lambda snap: self.kernel.member(s, new_ip)  # noqa: E731
+        self._add("pod create", int(stored["metadata"]["resourceVersion"]), pred)
 
     def delete(self):
         ip = self._take_pod_in_set()
@@ -290,8 +313,11 @@ class Churn:
         o = self.pods.pop(ip)
         s = self.sets_of[ip][0]
         gone = self.api.delete("Pod", o["metadata"]["namespace"], o["metadata"]["name"])
-        self._add("pod delete", int(gone["metadata"]["resourceVersion"]),
-                  lambda: not self.kernel.member(s, ip))
+        if self.nft:
+            pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
+        else:
+            pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
+        self._add("pod delete", int(gone["metadata"]["resourceVersion"]), pred)
 
     def relabel(self):
         ip = self._take_pod_in_set()
@@ -299,8 +325,10 @@ class Churn:
             return
         o = self.pods[ip]
         s = self.sets_of[ip][0]
+        # nft: to the labels of a pod in no pod set, so "in none" marks the change
         others = [q for q in self.by_ns.get(o["metadata"]["namespace"], [])
-                  if q in self.pods and q not in self.set_members[s]]
+                  if q in self.pods and (q not in self.sets_of if self.nft
+                                         else q not in self.set_members[s])]
         if not others:
             self.in_sets.append(ip)
             return
@@ -310,11 +338,15 @@ class Churn:
         stored = self.api.update(cur)
         self.pods[ip] = stored
         self.set_members[s].discard(ip)
-        self.sets_of[ip] = [n for n in self.sets_of[ip] if n != s]
-        if self.sets_of[ip]:
-            self.in_sets.append(ip)
-        self._add("pod relabel", int(stored["metadata"]["resourceVersion"]),
-                  lambda: not self.kernel.member(s, ip))
+        if self.nft:
+            self.sets_of.pop(ip, None)
+            pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
+        else:
+            self.sets_of[ip] = [n for n in self.sets_of[ip] if n != s]
+            if self.sets_of[ip]:
+                self.in_sets.append(ip)
+            pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
+        self._add("pod relabel", int(stored["metadata"]["resourceVersion"]), pred)
 
     def policy(self):
         if not self.policies:
@@ -329,16 +361,22 @@ class Churn:
         stored = self.api.update(cur)
         chain = self.chains["%s/%s" % (md["namespace"], md["name"])]
         self._add("policy change", int(stored["metadata"]["resourceVersion"]),
-                  lambda: self.kernel.chain_has(chain, str(port)))
+                  lambda snap: self.kernel.chain_has(chain, str(port)))
 
     def poll_forever(self, stop):
         while not stop.is_set() or self.pending:
             t_round = time.monotonic()
             with self.lock:
                 pending = list(self.pending)
+            cache = {}
+
+            def snap():
+                if "s" not in cache:
+                    cache["s"] = self.kernel.addresses_in_sets()
+                return cache["s"]
             for item in pending:
                 kind, rv, pred, t_write = item
-                if pred():
+                if pred(snap):
                     t = time.monotonic()
                     sent = (self.api.sent_at or {}).get(rv)
                     with self.lock:
@@ -485,7 +523,8 @@ def main():
     ap.add_argument("--churn-seconds", type=float, default=60.0)
     ap.add_argument("--rate", type=float, default=50.0)
     ap.add_argument("--sync-timeout", type=int, default=300)
-    ap.add_argument("--shape", default="w3", help=argparse.SUPPRESS)
+    ap.add_argument("--shape", default="w3", choices=sorted(gen.SHAPES),
+                    help="w3 is the benchmark; w1 is a quick check of the bench itself")
     args = ap.parse_args()
     backends = args.backend or ["iptables", "nft"]
     if os.geteuid() != 0:
@@ -494,9 +533,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = tempfile.mkdtemp(prefix="policyc-bench-agent-")
     t = time.monotonic()
-    objects = w3_objects(args.seed)
-    log("W3 seed %d: %d objects generated (%.1f s)" % (args.seed, len(objects),
-                                                       time.monotonic() - t))
+    objects = w3_objects(args.seed, args.shape)
+    log("%s seed %d: %d objects generated (%.1f s)" % (args.shape.upper(), args.seed,
+                                                       len(objects), time.monotonic() - t))
     results = []
     for b in backends:
         try:
@@ -510,8 +549,8 @@ def main():
     out = os.path.join(ROOT, ".build-bench", "agent-results.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        f.write("W3 seed %d, node %s, churn %.0f s at %.0f events/s; %s\n\n%s\n" % (
-            args.seed, args.node, args.churn_seconds, args.rate, machine, text))
+        f.write("%s seed %d, node %s, churn %.0f s at %.0f events/s; %s\n\n%s\n" % (
+            args.shape.upper(), args.seed, args.node, args.churn_seconds, args.rate, machine, text))
     print(text)
     print("written to %s (logs in %s)" % (out, workdir))
     return 0 if all("(failed)" not in r["backend"] for r in results) else 1
