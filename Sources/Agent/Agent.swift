@@ -36,8 +36,9 @@ public actor Agent: ResourceSink {
   var failures = 0
   /// Arrival times of the events not yet in the kernel.
   var pending: [ContinuousClock.Instant] = []
-  var snapshotDirty = false
-  var snapshotScheduled = false
+  /// The changes since the last apply, for the journal of applied objects;
+  /// nil when the next apply must write a full snapshot (first sync, relist).
+  var changes: [AppliedRecord.Change]? = nil
   /// Counts of syncs, for tests and the log.
   public private(set) var syncCount = 0
   let kicks: AsyncStream<Void>
@@ -78,6 +79,17 @@ public actor Agent: ResourceSink {
     case .upsert, .delete: break
     }
     if change.relevant {
+      switch update {
+      case .upsert(let object):
+        if let json = cache.json(resource, key: object.key) {
+          changes?.append(AppliedRecord.Change(deleted: false, resource: resource.name, json: json))
+        }
+      case .delete(let object):
+        let json = JSONText.render(object: object.node, kind: resource.kind, apiVersion: resource.apiVersion)
+        changes?.append(AppliedRecord.Change(deleted: true, resource: resource.name, json: json))
+      case .replace, .notInstalled:
+        changes = nil
+      }
       dirty = true
       if pending.count < 100_000 { pending.append(receivedAt) }
     }
@@ -105,7 +117,7 @@ public actor Agent: ResourceSink {
   public func restoreLastApplied() async {
     let enforcer = enforcer
     let outcome: Result<String, any Error> = await Self.blocking {
-      guard let cluster = enforcer.lastAppliedCluster() else {
+      guard let cluster = enforcer.record.load().map({ Cluster($0.inventory) }) else {
         return "no last applied state in \(enforcer.stateDirectory); the first sync loads the rules"
       }
       let drift = try enforcer.drift(cluster)
@@ -147,6 +159,9 @@ public actor Agent: ResourceSink {
     pending = []
     dirty = false
     let cluster = Cluster(cache.inventory)
+    let changes = changes
+    self.changes = []
+    let snapshot = changes == nil ? cache.snapshotJSON : nil
     let enforcer = enforcer
     let result = await Self.blocking { try enforcer.apply(cluster) }
     let finished = ContinuousClock.now
@@ -167,7 +182,6 @@ public actor Agent: ResourceSink {
         $0.synced = true
         $0.lastApplyOK = true
       }
-      if outcome.changed { snapshotDirty = true }
       logger.info(
         "sync",
         metadata: [
@@ -181,6 +195,8 @@ public actor Agent: ResourceSink {
       failures += 1
       dirty = true
       pending = events + pending
+      // Not applied: these changes go with the next apply's record.
+      if let changes, self.changes != nil { self.changes = changes + self.changes! } else { self.changes = nil }
       metrics.applyFailures.increment()
       health.update { $0.lastApplyOK = false }
       let delay = timing.retry.delay(attempt: failures - 1)
@@ -194,13 +210,14 @@ public actor Agent: ResourceSink {
       }
     }
     metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
-    if snapshotDirty, !snapshotScheduled {
-      // At most one snapshot every two seconds: it is the whole cluster.
-      snapshotScheduled = true
-      Task {
-        try? await Task.sleep(for: .seconds(2))
-        await self.saveSnapshot()
-      }
+    guard case .success = result else { return }
+    // What a restart after a reboot puts back: exactly this apply. Written
+    // before the next sync starts, after this one is reported.
+    if case .failure(let error) = await Self.blocking({
+      try enforcer.record.record(snapshot: snapshot, changes: changes ?? [])
+    }) {
+      logger.warning("cannot record the applied objects", metadata: ["error": "\(error)"])
+      self.changes = nil
     }
   }
 
@@ -226,18 +243,6 @@ public actor Agent: ResourceSink {
       logger.error("resync failed; the rules in force are kept", metadata: ["error": "\(error)"])
       dirty = true
       kick.yield()
-    }
-  }
-
-  /// Writes the objects behind the last apply for the next start.
-  func saveSnapshot() async {
-    snapshotScheduled = false
-    guard snapshotDirty else { return }
-    snapshotDirty = false
-    let json = cache.snapshotJSON
-    let enforcer = enforcer
-    if case .failure(let error) = await Self.blocking({ try enforcer.saveSnapshot(json) }) {
-      logger.warning("cannot save the snapshot of the applied objects", metadata: ["error": "\(error)"])
     }
   }
 

@@ -59,6 +59,17 @@ public struct ClusterCache: Sendable {
     return "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n" + all.joined(separator: ",\n") + "\n]}\n"
   }
 
+  /// The JSON of the object at `key` as the cache holds it, for the journal.
+  public func json(_ resource: Resource, key: String) -> String? {
+    switch resource.kind {
+    case "Namespace": namespaces[key]?.json
+    case "Pod": pods[key]?.json
+    case "NetworkPolicy": policies[key]?.json
+    case AdminPolicy.adminKind: admin[key]?.json
+    default: baseline[key]?.json
+    }
+  }
+
   public mutating func apply(_ update: ResourceUpdate, to resource: Resource) -> Change {
     switch resource.kind {
     case "Namespace": return Self.apply(update, resource, &namespaces, relevant: Self.namespaceChanged)
@@ -123,7 +134,10 @@ public struct ClusterCache: Sendable {
       inventory.namespaces.first ?? inventory.pods.first ?? inventory.policies.first
       ?? inventory.adminPolicies.first
     if inventory.errors.isEmpty, let typed = value as? V {
-      return .success(Entry(value: typed, resourceVersion: object.resourceVersion, json: JSONText.render(object.node)))
+      return .success(
+        Entry(
+          value: typed, resourceVersion: object.resourceVersion,
+          json: JSONText.render(object: object.node, kind: resource.kind, apiVersion: resource.apiVersion)))
     }
     let reasons = inventory.errors.prefix(3).map(\.message).joined(separator: "; ")
     let message = "\(resource.kind) \(object.key): \(reasons.isEmpty ? "not a \(resource.kind)" : reasons)"

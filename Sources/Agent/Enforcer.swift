@@ -42,7 +42,8 @@ public struct Enforcer: Sendable {
     self.applier = applier
   }
 
-  var snapshotPath: String { stateDirectory + "/cluster.json" }
+  /// The objects behind the last successful apply.
+  public var record: AppliedRecord { AppliedRecord(directory: stateDirectory) }
   var nftListingPath: String { stateDirectory + "/nft.list" }
   func statePath(_ family: IPAddress.Family) -> String {
     stateDirectory + (family == .ipv6 ? "/apply6.state" : "/apply.state")
@@ -131,19 +132,6 @@ public struct Enforcer: Sendable {
       guard let listed = try applier.listedNftTable() else { return ["nft: table inet policyc is missing"] }
       return listed == recorded ? [] : ["nft: table inet policyc differs from the last apply"]
     }
-  }
-
-  /// The cluster of the last successful apply, read back from the snapshot.
-  public func lastAppliedCluster() -> Cluster? {
-    guard let data = FileManager.default.contents(atPath: snapshotPath) else { return nil }
-    let inventory = Loader.load([InputSource(path: snapshotPath, bytes: Array(data))])
-    guard inventory.errors.isEmpty else { return nil }
-    return Cluster(inventory)
-  }
-
-  /// Writes the snapshot of the objects behind the apply that just succeeded.
-  public func saveSnapshot(_ json: String) throws {
-    try Self.write(json, to: snapshotPath)
   }
 
   /// Writes beside `path` and renames into place: a reader sees the old

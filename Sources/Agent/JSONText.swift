@@ -10,6 +10,30 @@ enum JSONText {
     return out
   }
 
+  /// An object with its `kind` and `apiVersion` written first when it has
+  /// none, as list items come: the snapshot is a plain `List`.
+  static func render(object node: YAMLNode, kind: String, apiVersion: String) -> String {
+    guard node["kind"] == nil || node["apiVersion"] == nil, case .mapping(let pairs) = node.content else {
+      return render(node)
+    }
+    var out = "{"
+    var first = true
+    if node["kind"] == nil {
+      out += "\"kind\":" + quote(kind)
+      first = false
+    }
+    if node["apiVersion"] == nil {
+      out += (first ? "" : ",") + "\"apiVersion\":" + quote(apiVersion)
+      first = false
+    }
+    for pair in pairs {
+      out += (first ? "" : ",") + quote(pair.key.scalarText ?? "") + ":"
+      first = false
+      write(pair.value, into: &out)
+    }
+    return out + "}"
+  }
+
   static func write(_ node: YAMLNode, into out: inout String) {
     switch node.content {
     case .mapping(let pairs):

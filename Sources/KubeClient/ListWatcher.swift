@@ -6,7 +6,7 @@ public struct Backoff: Sendable {
   public var base: Duration
   public var cap: Duration
 
-  public init(base: Duration = .milliseconds(500), cap: Duration = .seconds(30)) {
+  public init(base: Duration = .milliseconds(250), cap: Duration = .seconds(8)) {
     self.base = base
     self.cap = cap
   }
@@ -75,6 +75,7 @@ public struct ListWatcher: Sendable {
     var version: String?
     var failures = 0
     while !Task.isCancelled {
+      var progress: WatchProgress?
       do {
         if version == nil {
           switch try await listAll() {
@@ -87,7 +88,9 @@ public struct ListWatcher: Sendable {
             continue
           }
         }
-        switch try await watch(from: version!, afterFailure: failures > 0) {
+        let watching = WatchProgress(version: version!)
+        progress = watching
+        switch try await watch(watching, afterFailure: failures > 0) {
         case .ended(let reached):
           version = reached
           failures = 0
@@ -103,6 +106,12 @@ public struct ListWatcher: Sendable {
         version = nil
         await sink.note(.relisting(error.description), for: resource)
       } catch {
+        // A watch that was open counts as a success: this failure is a first one.
+        if let progress {
+          if await progress.opened { failures = 0 }
+          // Resume from the last event or bookmark the broken watch delivered.
+          version = await progress.version
+        }
         failures += 1
         let delay = backoff.delay(attempt: failures - 1)
         let reason = "\(error)"
@@ -137,13 +146,12 @@ public struct ListWatcher: Sendable {
     } while true
   }
 
-  func watch(from version: String, afterFailure: Bool) async throws -> WatchOutcome {
+  func watch(_ progress: WatchProgress, afterFailure: Bool) async throws -> WatchOutcome {
     let seconds = Int.random(in: watchTimeout)
     let query = [
-      ("watch", "1"), ("resourceVersion", version), ("allowWatchBookmarks", "true"),
+      ("watch", "1"), ("resourceVersion", await progress.version), ("allowWatchBookmarks", "true"),
       ("timeoutSeconds", String(seconds)),
     ]
-    let progress = WatchProgress(version: version)
     let sink = sink
     let resource = resource
     let response: KubeResponse

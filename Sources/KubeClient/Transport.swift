@@ -95,6 +95,11 @@ public final class HTTPTransport: KubeTransport {
     configuration.timeout = .init(connect: .seconds(10))
     configuration.decompression = .disabled
     configuration.redirectConfiguration = .disallow
+    // A refused connection fails the request at once: the list-and-watch
+    // loop retries with its own backoff. Left on, the pool would park a
+    // watch behind its own growing backoff for as long as the watch's
+    // deadline, minutes after the API server came back.
+    configuration.connectionPool.retryConnectionEstablishment = false
     client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     server = config.server
   }

@@ -76,10 +76,16 @@ func object(_ json: String) -> KubeObject {
     #expect(cache.inventory.pods.isEmpty)
   }
 
-  @Test func snapshotReadsBackAsTheSameObjects() {
+  @Test func snapshotReadsBackAsTheSameObjects() throws {
     var cache = ClusterCache()
     _ = cache.apply(.replace([object(JSON.namespace("default", labels: ["a": "b"]))]), to: .namespaces)
-    _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
+    // List items come without kind and apiVersion; the snapshot must name them.
+    let bare = [JSON.pod("a"), JSON.pod("b", ip: "10.0.0.6")].map {
+      $0.replacingOccurrences(of: "\"kind\":\"Pod\",\"apiVersion\":\"v1\",", with: "")
+    }
+    let page = try ListPage.decode(Array(JSON.list(bare, rv: "3").utf8))
+    #expect(page.items[0].node["kind"] == nil)
+    _ = cache.apply(.replace(page.items), to: .pods)
     _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
     let text = cache.snapshotJSON
     let inventory = Loader.load([InputSource(path: "snapshot", bytes: Array(text.utf8))])
@@ -179,5 +185,36 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     await agent.apply(.upsert(object(JSON.pod("b", ip: "10.0.0.9"))), to: .pods, receivedAt: .now)
     #expect(await settle(agent, expect: 1) == 0)
     #expect(runner.count == 0)
+  }
+}
+
+@Suite struct AppliedRecordTests {
+  @Test func snapshotThenJournalGiveTheLastAppliedObjects() throws {
+    let record = AppliedRecord(directory: NSTemporaryDirectory() + "policyc-record-\(UUID().uuidString)")
+    #expect(record.load() == nil)
+    var cache = ClusterCache()
+    _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
+    _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
+    try record.record(snapshot: cache.snapshotJSON, changes: [])
+    _ = cache.apply(.upsert(object(JSON.pod("a", rv: "5", labels: ["app": "db"]))), to: .pods)
+    try record.record(
+      snapshot: nil,
+      changes: [
+        .init(deleted: false, resource: "pods", json: cache.json(.pods, key: "default/a")!),
+        .init(deleted: true, resource: "pods", json: JSON.pod("b")),
+      ])
+    let loaded = try #require(record.load())
+    #expect(loaded.inventory.pods.map(\.meta.name) == ["a"])
+    #expect(loaded.inventory.pods[0].meta.labels == ["app": "db"])
+    #expect(loaded.inventory.policies.map(\.meta.name) == ["p"])
+    // A line cut short by a crash ends the replay there.
+    let handle = try #require(FileHandle(forWritingAtPath: record.directory + "/cluster.journal"))
+    handle.seekToEndOfFile()
+    handle.write(Data("U\tpods\t{\"kind\":\"Pod\",\"metad".utf8))
+    handle.closeFile()
+    #expect(record.load()?.inventory.pods.map(\.meta.name) == ["a"])
+    // A new snapshot empties the journal.
+    try record.record(snapshot: ClusterCache().snapshotJSON, changes: [])
+    #expect(record.load()?.inventory.pods.isEmpty == true)
   }
 }
