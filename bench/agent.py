@@ -1,0 +1,560 @@
+#!/usr/bin/env python3
+"""Benchmark of `policyc agent` on W3 (50,000 pods, 10,000 policies), served by the test API
+server (Tests/Agent/apiserver.py). Not part of CI: `make bench-agent` (root, several minutes).
+
+    sudo python3 bench/agent.py [--policyc PATH] [--backend iptables|nft]... [--seed 1]
+                                [--churn-seconds 60] [--rate 50] [--node node-0000]
+
+Per backend, in a network namespace it creates (`pcb-<pid>-node`, deleted on exit; the API
+server's socket lives there too, on 127.0.0.1):
+
+1. Initial sync: the agent starts against the W3 objects (bench/gen.py's, same seed, same
+   objects as `make bench`'s w3 file); the time from its start to the first /readyz 200 (the
+   agent is ready once its first complete apply is in the kernel), checked against the kernel
+   (POLICYC chains or table inet policyc present).
+2. Idle CPU: the agent's CPU time over 10 s without events.
+3. Churn: `--churn-seconds` at `--rate` events/s, a mix of pod creates (a clone of a pod that is
+   in a peer set, on another node, with a fresh address), pod deletes and pod relabels (to the
+   labels of a pod of its namespace outside that set), and policy changes (a new port on the
+   first ingress rule of a policy enforced on this node). For every event the bench knows the
+   kernel change it must cause (an address joins or leaves one set, or a rule with the new port
+   appears in the policy's chain) and polls for it with `ipset test` / `nft get element` /
+   `iptables -S CHAIN` / `nft list chain`. The latency of an event is from the moment the API
+   server first sent it on a watch to the first poll that sees the kernel hold the change; the
+   poll loop's round time (printed) bounds the error. An event not seen within 10 s counts as
+   missed.
+4. Cost: the agent's CPU time (user+system) and peak RSS (VmHWM) over the whole run.
+
+Prints a table and writes it as Markdown to .build-bench/agent-results.md, with the issue's
+targets beside it.
+"""
+
+import argparse
+import atexit
+import copy
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Agent"))
+
+import apiserver  # noqa: E402
+import gen  # noqa: E402
+
+PREFIX = "pcb-%d" % os.getpid()
+LISTEN = "127.0.0.1:9710"
+CLK = os.sysconf("SC_CLK_TCK")
+_namespaces, _procs = [], []
+
+
+def sh(cmd, check=True, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), (p.stderr or p.stdout).strip()))
+    return p
+
+
+def cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for n in _namespaces:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+    _namespaces.clear()
+    _procs.clear()
+
+
+def w3_objects(seed, shape="w3"):
+    """Namespaces, pods and policies of W3 (or another shape), as bench/gen.py makes them
+    (same order, same random sequence, so the same objects as its YAML)."""
+    g = gen.Gen(seed)
+    namespaces, pods = gen.build_cluster(g, shape, gen.SHAPES[shape])
+    if shape == "w3":
+        policies = gen.gen_policies_w3(g, namespaces)
+    else:
+        policies = gen.gen_policies_w12(g, shape, namespaces, gen.SHAPES[shape]["policies"])
+    out = [gen.namespace_obj(g, ns) for ns in namespaces]
+    out += [gen.pod_obj(g, p) for p in pods]
+    out += [gen.policy_obj(g, ns, name, spec, annotate) for ns, name, spec, annotate in policies]
+    return out
+
+
+class Agent:
+    def __init__(self, pc, netns, workdir, backend, node, kubeconfig):
+        self.netns = netns
+        self.log = os.path.join(workdir, "agent-%s.log" % backend)
+        state = os.path.join(workdir, "state-%s" % backend)
+        os.makedirs(state, exist_ok=True)
+        self.cmd = ["nsenter", "--net=/run/netns/" + netns, pc, "agent", "--node", node,
+                    "--kubeconfig", kubeconfig, "--backend", backend, "--family", "ipv4",
+                    "--state-dir", state, "--listen", LISTEN, "--resync", "5m"]
+
+    def start(self):
+        with open(self.log, "w") as f:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=f,
+                                         stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+
+    def cpu(self):
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK
+
+    def peak_rss_mb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        return float("nan")
+
+    def readyz(self):
+        host, port = LISTEN.rsplit(":", 1)
+        try:
+            s = apiserver.socket_in_netns(self.netns, socket.AF_INET, socket.SOCK_STREAM)
+        except OSError:
+            return None
+        s.settimeout(2)
+        try:
+            s.connect((host, int(port)))
+            s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = s.recv(100)
+            return int(data.split()[1])
+        except (OSError, IndexError, ValueError):
+            return None
+        finally:
+            s.close()
+
+
+class Kernel:
+    """Reads policyc's state in the node namespace, and answers the per-event questions."""
+
+    def __init__(self, netns, backend):
+        self.ns, self.backend = netns, backend
+
+    def run(self, cmd, check=False):
+        return sh(["nsenter", "--net=/run/netns/" + self.ns] + cmd, check=check)
+
+    def loaded(self):
+        if self.backend == "nft":
+            return self.run(["nft", "-t", "list", "table", "inet", "policyc"]).returncode == 0
+        return "POLICYC-FORWARD" in self.run(["iptables-save", "-t", "filter"]).stdout
+
+    def pod_sets(self):
+        """{set name: set of addresses} of the sets holding plain pod addresses."""
+        out = {}
+        if self.backend == "nft":
+            doc = json.loads(self.run(["nft", "-j", "list", "table", "inet", "policyc"],
+                                      check=True).stdout)
+            for item in doc.get("nftables", []):
+                s = item.get("set")
+                if not s or s.get("type") != "ipv4_addr" or "interval" in s.get("flags", []):
+                    continue
+                out[s["name"]] = {e for e in s.get("elem", []) if isinstance(e, str)}
+            return out
+        types = {}
+        for line in self.run(["ipset", "save"], check=True).stdout.splitlines():
+            w = line.split()
+            if w[:1] == ["create"] and w[1].startswith("POLICYC-"):
+                types[w[1]] = w[2]
+                if w[2] == "hash:ip":
+                    out[w[1]] = set()
+            elif w[:1] == ["add"] and types.get(w[1]) == "hash:ip":
+                out[w[1]].add(w[2])
+        return out
+
+    def policy_chains(self):
+        """{"ns/name": chain} of the NetworkPolicy ingress chains loaded on this node."""
+        out = {}
+        if self.backend == "nft":
+            text = self.run(["nft", "-t", "list", "table", "inet", "policyc"], check=True).stdout
+            for m in re.finditer(r'jump (v4-IN-[A-Z0-9]+) comment "([^"]+)"', text):
+                out.setdefault(m.group(2), m.group(1))
+            return out
+        text = self.run(["iptables-save", "-t", "filter"], check=True).stdout
+        for m in re.finditer(r'--comment "?([^" ]+)"? -j (POLICYC-IN-[A-Z0-9]+)', text):
+            out.setdefault(m.group(1), m.group(2))
+        return out
+
+    def addresses_in_sets(self):
+        """nft: {address: number of pod sets holding it}, from one listing of the sets. nft
+        names sets by content, so a member change can rename a set: the per-event checks
+        for nft ask "in some pod set" / "in none" of this snapshot instead."""
+        doc = json.loads(self.run(["nft", "-j", "list", "sets", "inet"], check=True).stdout)
+        out = {}
+        for item in doc.get("nftables", []):
+            st = item.get("set")
+            if not st or st.get("table") != "policyc" or st.get("type") != "ipv4_addr" or \
+                    "interval" in st.get("flags", []):
+                continue
+            for e in st.get("elem", []):
+                if isinstance(e, str):
+                    out[e] = out.get(e, 0) + 1
+        return out
+
+    def member(self, set_name, ip):
+        if self.backend == "nft":
+            return self.run(["nft", "get", "element", "inet", "policyc", set_name,
+                             "{ %s }" % ip]).returncode == 0
+        return self.run(["ipset", "test", set_name, ip]).returncode == 0
+
+    def chain_has(self, chain, text):
+        if self.backend == "nft":
+            out = self.run(["nft", "list", "chain", "inet", "policyc", chain]).stdout
+        else:
+            out = self.run(["iptables", "-S", chain]).stdout
+        return re.search(r"\b%s\b" % re.escape(text), out) is not None
+
+
+class Churn:
+    """Events at a fixed rate, each with the kernel change it must cause."""
+
+    def __init__(self, api, kernel, objects, node, seed):
+        self.api, self.kernel = api, kernel
+        self.rng = random.Random(seed)
+        self.node = node
+        self.pending = []          # [kind, rv, predicate, t_write]
+        self.done = []             # (kind, latency seconds)
+        self.missed = []           # (kind, what)
+        self.lock = threading.Lock()
+        self.rounds = []
+        self.fresh = 0
+        self.nft = kernel.backend == "nft"
+        self.port = 40000
+        sets = kernel.pod_sets()
+        self.pods = {}             # ip -> pod object (not local, with an address)
+        for o in objects:
+            if o["kind"] == "Pod" and o["spec"].get("nodeName") != node and \
+                    o.get("status", {}).get("podIP"):
+                self.pods[o["status"]["podIP"]] = o
+        self.sets_of = {}          # ip -> [set names]
+        for name, members in sets.items():
+            for ip in members:
+                if ip in self.pods:
+                    self.sets_of.setdefault(ip, []).append(name)
+        self.set_members = sets
+        self.in_sets = [ip for ip in self.pods if ip in self.sets_of]
+        self.by_ns = {}
+        for ip, o in self.pods.items():
+            self.by_ns.setdefault(o["metadata"]["namespace"], []).append(ip)
+        self.chains = kernel.policy_chains()
+        self.policies = [o for o in objects if o["kind"] == "NetworkPolicy"
+                         and "%s/%s" % (o["metadata"]["namespace"], o["metadata"]["name"])
+                         in self.chains and (o["spec"].get("ingress") or [])]
+
+    def describe(self):
+        return ("%d pod sets, %d non-local pods in them, %d policies with an ingress chain here"
+                % (len(self.set_members), len(self.in_sets), len(self.policies)))
+
+    def _take_pod_in_set(self):
+        while self.in_sets:
+            ip = self.in_sets.pop(self.rng.randrange(len(self.in_sets)))
+            if ip in self.pods:
+                return ip
+        return None
+
+    def event(self):
+        r = self.rng.random()
+        if r < 0.30:
+            return self.create()
+        if r < 0.55:
+            return self.delete()
+        if r < 0.85:
+            return self.relabel()
+        return self.policy()
+
+    def _add(self, kind, obj_rv, pred):
+        with self.lock:
+            self.pending.append([kind, obj_rv, pred, time.monotonic()])
+
+    def create(self):
+        ip = self._take_pod_in_set()
+        if ip is None:
+            return
+        self.in_sets.append(ip)
+        src = self.pods[ip]
+        self.fresh += 1
+        new_ip = "10.250.%d.%d" % (self.fresh // 250, self.fresh % 250 + 1)
+        o = copy.deepcopy(src)
+        md = o["metadata"]
+        md["name"] = "bench-%d" % self.fresh
+        for k in ("uid", "resourceVersion", "ownerReferences", "managedFields",
+                  "generateName"):
+            md.pop(k, None)
+        o["status"]["podIP"] = new_ip
+        o["status"]["podIPs"] = [{"ip": new_ip}]
+        o["spec"]["nodeName"] = "node-0499" if self.node != "node-0499" else "node-0498"
+        s = self.sets_of[ip][0]
+        stored = self.api.create(o)
+        if self.nft:
+            pred = lambda snap: snap().get(new_ip, 0) > 0  # noqa: E731
+        else:
+            pred = lambda snap: self.kernel.member(s, new_ip)  # noqa: E731
+        self._add("pod create", int(stored["metadata"]["resourceVersion"]), pred)
+
+    def delete(self):
+        ip = self._take_pod_in_set()
+        if ip is None:
+            return
+        o = self.pods.pop(ip)
+        s = self.sets_of[ip][0]
+        gone = self.api.delete("Pod", o["metadata"]["namespace"], o["metadata"]["name"])
+        if self.nft:
+            pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
+        else:
+            pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
+        self._add("pod delete", int(gone["metadata"]["resourceVersion"]), pred)
+
+    def relabel(self):
+        ip = self._take_pod_in_set()
+        if ip is None:
+            return
+        o = self.pods[ip]
+        s = self.sets_of[ip][0]
+        # nft: to the labels of a pod in no pod set, so "in none" marks the change
+        others = [q for q in self.by_ns.get(o["metadata"]["namespace"], [])
+                  if q in self.pods and (q not in self.sets_of if self.nft
+                                         else q not in self.set_members[s])]
+        if not others:
+            self.in_sets.append(ip)
+            return
+        q = self.pods[self.rng.choice(others)]
+        cur = self.api.get("Pod", o["metadata"]["namespace"], o["metadata"]["name"])
+        cur["metadata"]["labels"] = dict(q["metadata"].get("labels") or {})
+        stored = self.api.update(cur)
+        self.pods[ip] = stored
+        self.set_members[s].discard(ip)
+        if self.nft:
+            self.sets_of.pop(ip, None)
+            pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
+        else:
+            self.sets_of[ip] = [n for n in self.sets_of[ip] if n != s]
+            if self.sets_of[ip]:
+                self.in_sets.append(ip)
+            pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
+        self._add("pod relabel", int(stored["metadata"]["resourceVersion"]), pred)
+
+    def policy(self):
+        if not self.policies:
+            return self.relabel()
+        p = self.rng.choice(self.policies)
+        md = p["metadata"]
+        cur = self.api.get("NetworkPolicy", md["namespace"], md["name"])
+        self.port += 1
+        port = self.port
+        rule = cur["spec"]["ingress"][0]
+        rule.setdefault("ports", []).append({"port": port, "protocol": "TCP"})
+        stored = self.api.update(cur)
+        chain = self.chains["%s/%s" % (md["namespace"], md["name"])]
+        self._add("policy change", int(stored["metadata"]["resourceVersion"]),
+                  lambda snap: self.kernel.chain_has(chain, str(port)))
+
+    def poll_forever(self, stop):
+        while not stop.is_set() or self.pending:
+            t_round = time.monotonic()
+            with self.lock:
+                pending = list(self.pending)
+            cache = {}
+
+            def snap():
+                if "s" not in cache:
+                    cache["s"] = self.kernel.addresses_in_sets()
+                return cache["s"]
+            for item in pending:
+                kind, rv, pred, t_write = item
+                if pred(snap):
+                    t = time.monotonic()
+                    sent = (self.api.sent_at or {}).get(rv)
+                    with self.lock:
+                        self.pending.remove(item)
+                    if sent is None:
+                        self.missed.append((kind, "in the kernel but never sent on a watch"))
+                    else:
+                        self.done.append((kind, t - sent))
+                elif time.monotonic() - t_write > 10.0:
+                    with self.lock:
+                        self.pending.remove(item)
+                    self.missed.append((kind, "not in the kernel after 10 s"))
+            self.rounds.append(time.monotonic() - t_round)
+            if not pending:
+                time.sleep(0.002)
+
+
+def pct(values, q):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q / 100.0 * (len(v) - 1))))]
+
+
+def run_backend(args, backend, objects, workdir):
+    res = {"backend": backend}
+    ns = "%s-node" % PREFIX
+    _namespaces.append(ns)
+    sh(["ip", "netns", "add", ns])
+    sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+    api = apiserver.APIServer(os.path.join(workdir, "api-" + backend), host="127.0.0.1",
+                              port=6443, netns=ns, history=200000, admin_installed=True,
+                              bookmark_seconds=5.0, max_watch_seconds=600.0)
+    t = time.monotonic()
+    api.load(objects)
+    log("  %s: %d objects in the API server (%.1f s)" % (backend, len(objects),
+                                                          time.monotonic() - t))
+    api.start()
+    kc = api.write_kubeconfig(os.path.join(workdir, "kubeconfig-" + backend))
+    kernel = Kernel(ns, backend)
+    agent = Agent(args.policyc, ns, workdir, backend, args.node, kc)
+    try:
+        t0 = time.monotonic()
+        agent.start()
+        while agent.readyz() != 200:
+            if agent.proc.poll() is not None:
+                raise RuntimeError("the agent exited (%d); see %s" % (agent.proc.returncode,
+                                                                     agent.log))
+            if time.monotonic() - t0 > args.sync_timeout:
+                raise RuntimeError("not ready after %d s; see %s" % (args.sync_timeout,
+                                                                     agent.log))
+            time.sleep(0.05)
+        res["initial sync s"] = time.monotonic() - t0
+        if not kernel.loaded():
+            raise RuntimeError("ready, but nothing of policyc in the kernel")
+        log("  %s: initial sync %.2f s" % (backend, res["initial sync s"]))
+        time.sleep(1.0)
+        c0, w0 = agent.cpu(), time.monotonic()
+        time.sleep(10.0)
+        res["idle CPU %"] = 100.0 * (agent.cpu() - c0) / (time.monotonic() - w0)
+        churn = Churn(api, kernel, objects, args.node, args.seed)
+        log("  %s: churn over %s" % (backend, churn.describe()))
+        api.sent_at = {}
+        stop = threading.Event()
+        poller = threading.Thread(target=churn.poll_forever, args=(stop,), daemon=True)
+        poller.start()
+        c1 = agent.cpu()
+        start = time.monotonic()
+        n = int(args.churn_seconds * args.rate)
+        for i in range(n):
+            due = start + i / float(args.rate)
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            churn.event()
+        stop.set()
+        poller.join(timeout=30)
+        res["churn CPU %"] = 100.0 * (agent.cpu() - c1) / (time.monotonic() - start)
+        res["CPU s total"] = agent.cpu()
+        res["peak RSS MB"] = agent.peak_rss_mb()
+        for kind in ("pod", "policy"):
+            lat = [l for k, l in churn.done if k.startswith(kind)]
+            res["%s events" % kind] = len(lat)
+            res["%s p50 ms" % kind] = 1000 * pct(lat, 50)
+            res["%s p99 ms" % kind] = 1000 * pct(lat, 99)
+            res["%s max ms" % kind] = 1000 * max(lat) if lat else float("nan")
+        res["missed"] = len(churn.missed)
+        res["poll round ms p50/max"] = "%.1f/%.1f" % (1000 * pct(churn.rounds, 50),
+                                                      1000 * max(churn.rounds or [0]))
+        if churn.missed:
+            log("  %s: missed %d events, e.g. %s" % (backend, len(churn.missed),
+                                                     churn.missed[:3]))
+        if agent.proc.poll() is not None:
+            raise RuntimeError("the agent exited during the churn; see %s" % agent.log)
+    finally:
+        if agent.proc.poll() is None:
+            agent.proc.send_signal(signal.SIGTERM)
+            try:
+                agent.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                agent.proc.kill()
+        api.stop()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        _namespaces.remove(ns)
+    return res
+
+
+def log(msg):
+    sys.stdout.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stdout.flush()
+
+
+TARGETS = [("initial sync s", "at most 10 s", "kube-router 1-60 s per full sync"),
+           ("pod p99 ms", "at most 100 ms", "Calico ~1.7 s p90 (small test), 20-90 s reported"),
+           ("policy p99 ms", "at most 250 ms", "kube-network-policies: 1 sync/s"),
+           ("peak RSS MB", "at most 1024 MB", ""),
+           ("idle CPU %", "near zero", "")]
+
+
+def table(results):
+    cols = ["measure"] + [r["backend"] for r in results] + ["target", "anchor"]
+    keys = ["initial sync s", "idle CPU %", "churn CPU %", "CPU s total", "peak RSS MB",
+            "pod events", "pod p50 ms", "pod p99 ms", "pod max ms", "policy events",
+            "policy p50 ms", "policy p99 ms", "policy max ms", "missed",
+            "poll round ms p50/max"]
+    tgt = {k: (t, a) for k, t, a in TARGETS}
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for k in keys:
+        row = [k]
+        for r in results:
+            v = r.get(k, "n/a")
+            row.append("%.2f" % v if isinstance(v, float) else str(v))
+        t, a = tgt.get(k, ("", ""))
+        lines.append("| " + " | ".join(row + [t, a]) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--policyc", default=os.path.join(ROOT, ".build/release/policyc"))
+    ap.add_argument("--backend", action="append", choices=["iptables", "nft"])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--node", default="node-0000")
+    ap.add_argument("--churn-seconds", type=float, default=60.0)
+    ap.add_argument("--rate", type=float, default=50.0)
+    ap.add_argument("--sync-timeout", type=int, default=300)
+    ap.add_argument("--shape", default="w3", choices=sorted(gen.SHAPES),
+                    help="w3 is the benchmark; w1 is a quick check of the bench itself")
+    args = ap.parse_args()
+    backends = args.backend or ["iptables", "nft"]
+    if os.geteuid() != 0:
+        sys.exit("bench/agent.py: must run as root (network namespaces)")
+    atexit.register(cleanup)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = tempfile.mkdtemp(prefix="policyc-bench-agent-")
+    t = time.monotonic()
+    objects = w3_objects(args.seed, args.shape)
+    log("%s seed %d: %d objects generated (%.1f s)" % (args.shape.upper(), args.seed,
+                                                       len(objects), time.monotonic() - t))
+    results = []
+    for b in backends:
+        try:
+            results.append(run_backend(args, b, objects, workdir))
+        except Exception as e:  # noqa: BLE001 - reported, the other backend still runs
+            log("  %s: FAILED: %s" % (b, e))
+            results.append({"backend": b + " (failed)"})
+    text = table(results)
+    machine = "%d cores, load %s" % (os.cpu_count(), " ".join(
+        "%.2f" % x for x in os.getloadavg()))
+    out = os.path.join(ROOT, ".build-bench", "agent-results.md")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write("%s seed %d, node %s, churn %.0f s at %.0f events/s; %s\n\n%s\n" % (
+            args.shape.upper(), args.seed, args.node, args.churn_seconds, args.rate, machine, text))
+    print(text)
+    print("written to %s (logs in %s)" % (out, workdir))
+    return 0 if all("(failed)" not in r["backend"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
