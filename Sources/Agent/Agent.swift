@@ -116,13 +116,13 @@ public actor Agent: ResourceSink {
   /// (a reboot, a flush), before anything is read from the API server.
   public func restoreLastApplied() async {
     let enforcer = enforcer
-    let outcome: Result<String, any Error> = await Self.blocking {
+    let outcome: Result<String, any Error> = await Self.result {
       guard let cluster = enforcer.record.load().map({ Cluster($0.inventory) }) else {
         return "no last applied state in \(enforcer.stateDirectory); the first sync loads the rules"
       }
-      let drift = try enforcer.drift(cluster)
+      let drift = try await enforcer.drift(cluster)
       if drift.isEmpty { return "the last applied rules are in force" }
-      let result = try enforcer.apply(cluster, fromScratch: true)
+      let result = try await enforcer.apply(cluster, fromScratch: true)
       return "restored the last applied rules (\(drift.joined(separator: "; "))): \(result.summary)"
     }
     switch outcome {
@@ -163,7 +163,7 @@ public actor Agent: ResourceSink {
     self.changes = []
     let snapshot = changes == nil ? cache.snapshotJSON : nil
     let enforcer = enforcer
-    let result = await Self.blocking { try enforcer.apply(cluster) }
+    let result = await Self.result { try await enforcer.apply(cluster) }
     let finished = ContinuousClock.now
     switch result {
     case .success(let outcome):
@@ -227,9 +227,9 @@ public actor Agent: ResourceSink {
     guard synced else { return }
     let cluster = Cluster(cache.inventory)
     let enforcer = enforcer
-    let result = await Self.blocking { () throws -> (drift: [String], repair: ApplyOutcome?) in
-      let drift = try enforcer.drift(cluster)
-      return (drift, drift.isEmpty ? nil : try enforcer.apply(cluster, fromScratch: true))
+    let result = await Self.result { () async throws -> (drift: [String], repair: ApplyOutcome?) in
+      let drift = try await enforcer.drift(cluster)
+      return (drift, drift.isEmpty ? nil : try await enforcer.apply(cluster, fromScratch: true))
     }
     switch result {
     case .success(let (drift, repair)):
@@ -254,6 +254,13 @@ public actor Agent: ResourceSink {
     await withCheckedContinuation { continuation in
       queue.async { continuation.resume(returning: Result { try work() }) }
     }
+  }
+
+  /// Runs a compile and its apply. The kernel tools are awaited through
+  /// swift-subprocess, which does not hold a thread of the pool while they
+  /// run; the compile itself is CPU work of a fraction of a second.
+  static func result<T: Sendable>(_ work: () async throws -> T) async -> Result<T, any Error> {
+    do { return .success(try await work()) } catch { return .failure(error) }
   }
 
   static func ms(_ duration: Duration) -> Int {

@@ -1,3 +1,4 @@
+import RuleModel
 import Foundation
 import IptablesEmitter
 import NftEmitter
@@ -58,7 +59,7 @@ public struct Enforcer: Sendable {
 
   /// Compiles and applies `cluster`. With `fromScratch`, NodeApply's state
   /// is ignored and everything is reloaded (the repair after drift).
-  public func apply(_ cluster: Cluster, fromScratch: Bool = false) throws -> ApplyOutcome {
+  public func apply(_ cluster: Cluster, fromScratch: Bool = false) async throws -> ApplyOutcome {
     let clock = ContinuousClock()
     let started = clock.now
     switch backend {
@@ -71,7 +72,7 @@ public struct Enforcer: Sendable {
         outcome.sets += ruleSet.sets.count
         outcome.setMembers += ruleSet.sets.reduce(0) { $0 + $1.members.count }
         let path = statePath(family)
-        prepared.append((try applier.prepare(ruleSet, state: fromScratch ? nil : StateFile.read(path)), path))
+        prepared.append((try await applier.prepare(ruleSet, state: fromScratch ? nil : StateFile.read(path)), path))
       }
       outcome.compileTime = clock.now - started
       let loading = clock.now
@@ -80,7 +81,7 @@ public struct Enforcer: Sendable {
       } else {
         // The agent's cluster is the API's, not a possibly truncated input:
         // a large drop (a drained node) is real, so it is not refused.
-        let reports = try applier.commit(prepared, force: true)
+        let reports = try await applier.commit(prepared, force: true)
         outcome.changed = true
         outcome.summary = reports.map(\.summary).joined(separator: "; ")
       }
@@ -92,7 +93,7 @@ public struct Enforcer: Sendable {
       outcome.rules = ruleSet.ruleCount
       outcome.sets = ruleSet.sets.count
       outcome.setMembers = ruleSet.elementCount
-      let prepared = try applier.prepare(nft: ruleSet)
+      let prepared = try await applier.prepare(nft: ruleSet)
       outcome.compileTime = clock.now - started
       let loading = clock.now
       let lastText = try? String(contentsOfFile: stateDirectory + "/nft.rules", encoding: .utf8)
@@ -100,11 +101,11 @@ public struct Enforcer: Sendable {
       if !fromScratch, lastText == prepared.text {
         outcome.summary = "no change"
       } else {
-        let report = try applier.commit(prepared, force: true)
+        let report = try await applier.commit(prepared, force: true)
         outcome.changed = true
         outcome.summary = report.summary
         try? Self.write(prepared.text, to: stateDirectory + "/nft.rules")
-        if let listed = try applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
+        if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
       }
       outcome.applyTime = clock.now - loading
       return outcome
@@ -113,7 +114,7 @@ public struct Enforcer: Sendable {
 
   /// How the kernel differs from the last apply of `cluster`; empty when
   /// it holds exactly that.
-  public func drift(_ cluster: Cluster) throws -> [String] {
+  public func drift(_ cluster: Cluster) async throws -> [String] {
     switch backend {
     case .iptables:
       var found: [String] = []
@@ -123,13 +124,13 @@ public struct Enforcer: Sendable {
           continue
         }
         let ruleSet = try IptablesCompiler.compile(cluster, options: options(for: family))
-        found += try applier.drift(ruleSet, state: state).map { (family == .ipv6 ? "ipv6: " : "ipv4: ") + $0 }
+        found += try await applier.drift(ruleSet, state: state).map { (family == .ipv6 ? "ipv6: " : "ipv4: ") + $0 }
       }
       return found
     case .nft:
       let recorded = try? String(contentsOfFile: nftListingPath, encoding: .utf8)
       guard let recorded else { return ["nft: no record of the last apply"] }
-      guard let listed = try applier.listedNftTable() else { return ["nft: table inet policyc is missing"] }
+      guard let listed = try await applier.listedNftTable() else { return ["nft: table inet policyc is missing"] }
       return listed == recorded ? [] : ["nft: table inet policyc differs from the last apply"]
     }
   }

@@ -1,3 +1,4 @@
+import RuleModel
 import IptablesEmitter
 import PolicyModel
 
@@ -7,8 +8,8 @@ extension NodeApplier {
   /// missing or doubled, a set's members changed. Empty when the kernel
   /// holds exactly what was applied. A long-running agent checks this
   /// periodically and reloads everything when it is not empty.
-  public func drift(_ ruleSet: IptablesRuleSet, state: ApplyState) throws(ApplyError) -> [String] {
-    let snapshot = try transaction(ruleSet.family).snapshot(needSets: !ruleSet.sets.isEmpty)
+  public func drift(_ ruleSet: IptablesRuleSet, state: ApplyState) async throws(ApplyError) -> [String] {
+    let snapshot = try await transaction(ruleSet.family).snapshot(needSets: !ruleSet.sets.isEmpty)
     var found: [String] = []
     let fingerprint = ApplyState.fingerprint(savedFilter: snapshot.saved, setNames: snapshot.sets.keys.sorted())
     if fingerprint != state.fingerprint {
@@ -37,7 +38,7 @@ extension NodeApplier {
   }
 
   /// `nft list table inet policyc`, or nil when the table is not loaded.
-  public func listedNftTable() throws(ApplyError) -> String? {
-    try nftTableLoaded() ? try listNftTable() : nil
+  public func listedNftTable() async throws(ApplyError) -> String? {
+    try await nftTableLoaded() ? try await listNftTable() : nil
   }
 }

@@ -61,11 +61,8 @@ struct ExplainCommand: ParsableCommand {
       )
       throw ExitCode(ExitStatus.trouble)
     }
-    // An IPv6 address on either side makes it IPv6 traffic.
-    let inferred: IPAddress.Family = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? .ipv6 : .ipv4
-    let family = self.family?.family ?? inferred
     let explanation = Explanation.explain(
-      cluster: cluster, from: source, to: destination, probe: try PortProbe.parse(port), family: family)
+      cluster: cluster, from: source, to: destination, probe: try PortProbe.parse(port), family: trafficFamily)
     Output.stdout(explanation.text)
     throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
   }
@@ -79,12 +76,15 @@ struct ExplainCommand: ParsableCommand {
       Output.stderr("policyc: error: --to '\(to)': \(Self.noWorkload)\n")
       throw ExitCode(ExitStatus.trouble)
     }
-    let inferred: IPAddress.Family = [from, to].contains { IPAddress($0)?.family == .ipv6 } ? .ipv6 : .ipv4
     let explanation = Explanation.explainByWorkload(
-      cluster: cluster, from: source, to: destination, probe: PortProbe(parsing: port)!,
-      family: self.family.flatMap(IPAddress.Family.init(flag:)) ?? inferred)
+      cluster: cluster, from: source, to: destination, probe: try PortProbe.parse(port), family: trafficFamily)
     Output.stdout(explanation.text)
     throw ExitCode(explanation.allowed ? ExitStatus.ok : ExitStatus.findings)
+  }
+
+  /// --family, or IPv6 when an IPv6 address is on either side.
+  var trafficFamily: IPAddress.Family {
+    family?.family ?? ([from, to].contains { IPAddress($0)?.family == .ipv6 } ? .ipv6 : .ipv4)
   }
 
   static let noWorkload =

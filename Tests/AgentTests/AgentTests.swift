@@ -1,3 +1,4 @@
+import RuleModel
 import Agent
 import Foundation
 import IptablesEmitter
