@@ -91,6 +91,8 @@ public enum ConnectivityDiffer {
     let changedPolicies =
       changed(old: before.policies, new: after.policies)
       + changed(old: before.allAdminPolicies, new: after.allAdminPolicies)
+    // Which changed policies select each pod, worked out once per pod.
+    var finder = CauseFinder(changedPolicies, clusters: [before, after])
     var changes: [ConnectivityChange] = []
     for (gi, g) in endpoints.enumerated() {
       for (hi, h) in endpoints.enumerated() {
@@ -124,7 +126,7 @@ public enum ConnectivityDiffer {
             for to in h.members where from != to || workloads {
               let causes =
                 kind == .changed
-                ? causesOf(from: from, to: to, policies: changedPolicies, before: before, after: after) : []
+                ? finder.causes(from: from, to: to) : []
               changes.append(
                 ConnectivityChange(
                   kind: kind, from: from, to: to, before: was, after: now, causes: causes, dependsOnAddress: depends,
@@ -169,39 +171,5 @@ public enum ConnectivityDiffer {
     let a = index(old)
     let b = index(new)
     return Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
-  }
-
-  /// Changed policies that select the source for egress or the destination
-  /// for ingress, in either version.
-  static func causesOf(from: String, to: String, policies: [PolicyKey], before: Cluster, after: Cluster) -> [String] {
-    var out: [String] = []
-    for key in policies {
-      var relevant = false
-      for cluster in [before, after] {
-        if let admin = cluster.allAdminPolicies.first(where: { $0.kind == key.namespace && $0.meta.name == key.name }) {
-          for (endpoint, direction) in [(from, PolicyType.egress), (to, .ingress)] where !admin.rules(direction).isEmpty
-          {
-            if let pod = cluster.pods.first(where: { AnalysisEndpoint.name(of: $0) == endpoint }),
-              cluster.selects(admin, pod)
-            {
-              relevant = true
-            }
-          }
-          continue
-        }
-        guard
-          let policy = cluster.policies.first(where: { $0.meta.namespace == key.namespace && $0.meta.name == key.name })
-        else { continue }
-        for (endpoint, direction) in [(from, PolicyType.egress), (to, .ingress)] where policy.applies(to: direction) {
-          if let pod = cluster.pods.first(where: { AnalysisEndpoint.name(of: $0) == endpoint }),
-            pod.meta.namespace == policy.meta.namespace, policy.podSelector.matches(pod.meta.labels)
-          {
-            relevant = true
-          }
-        }
-      }
-      if relevant { out.append("\(key.namespace)/\(key.name)") }
-    }
-    return out
   }
 }
