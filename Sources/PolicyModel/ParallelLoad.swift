@@ -52,7 +52,8 @@ enum ParallelLoad {
         guard stream.errors.isEmpty, stream.documents.count == 1, let root = stream.documents[0].root,
           let pairs = root.mappingPairs,
           pairs.allSatisfy({ ["apiVersion", "kind", "metadata", "items"].contains($0.key.scalarText ?? "") }),
-          root["items"].map(NodeReader.isNull) ?? false,
+          // YAML's header ends at `items:` (null), JSON's frame reads `"items": [ ]`.
+          root["items"].map { NodeReader.isNull($0) || $0.sequenceItems?.isEmpty == true } ?? false,
           let kind = root["kind"]?.scalarText, kind.hasSuffix("List")
         else { return nil }
         inherited = kind == "List" ? nil : (String(kind.dropLast(4)), root["apiVersion"]?.scalarText ?? "")
@@ -62,8 +63,17 @@ enum ParallelLoad {
       let failed = Slots<Bool>(split.pieces.count)
       let work: @Sendable (Int) -> Void = { i in
         let piece = split.pieces[i]
-        let stream = YAMLParser.parse(
-          bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
+        let stream: YAMLStream
+        if let bracket = piece.bracket {
+          // JSON items: `[` in the blank before the first `{`, `]` after the last `}`.
+          var text = Array(bytes.slice(piece.range))
+          text[bracket - piece.range.lowerBound] = UInt8(ascii: "[")
+          text.append(UInt8(ascii: "]"))
+          stream = YAMLParser.parse(text, limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
+        } else {
+          stream = YAMLParser.parse(
+            bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
+        }
         guard stream.errors.isEmpty else {
           failed.set(i, true)
           return

@@ -16,8 +16,21 @@ public enum Chunker {
     public var range: Range<Int>
     /// The file line the piece starts at (1-based).
     public var firstLine: Int
-    /// True for a run of list items (a block sequence at column 0).
+    /// True for a run of list items (a block sequence at column 0, or JSON
+    /// items: see `bracket`).
     public var isListItems: Bool
+    /// JSON items: the file offset of the blank just before the first
+    /// item's `{`. The piece is read with a `[` there and a `]` after its
+    /// end, so its items parse as one flow sequence, each at the line and
+    /// column it has in the file.
+    public var bracket: Int?
+
+    init(range: Range<Int>, firstLine: Int, isListItems: Bool, bracket: Int? = nil) {
+      self.range = range
+      self.firstLine = firstLine
+      self.isListItems = isListItems
+      self.bracket = bracket
+    }
   }
 
   public struct Split: Sendable {
@@ -47,6 +60,9 @@ public enum Chunker {
       !hasOtherLineBreaks(bytes)
     else { return nil }
     let count = bytes.count
+    if let first = bytes.firstIndex(where: { !isBlank($0) }), bytes[first] == UInt8(ascii: "{") {
+      return splitJSONList(bytes, pieces: wanted)
+    }
     func has(_ start: Int, _ text: StaticString) -> Bool {
       let length = text.utf8CodeUnitCount
       return start + length <= count && memcmp(base + start, text.utf8Start, length) == 0
@@ -110,6 +126,78 @@ public enum Chunker {
       return Piece(range: cuts[i].start..<end, firstLine: cuts[i].number + 1, isListItems: false)
     }
     return Split(pieces: pieces, header: nil, footer: nil)
+  }
+
+  static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0a || byte == 0x0d || byte == 0x09 }
+
+  /// `kubectl get -o json` of a List: `"items": [` ends its line, every
+  /// item's `{` stands alone on a line at the items' indentation, and the
+  /// `]` that closes them starts a line at the indentation of `"items"`.
+  /// A raw newline cannot occur inside a JSON string, so such lines are
+  /// structure; a file that only looks so fails to parse in pieces, and
+  /// the caller then parses it whole.
+  static func splitJSONList(_ bytes: UnsafeBufferPointer<UInt8>, pieces wanted: Int) -> Split? {
+    guard let base = bytes.baseAddress else { return nil }
+    let count = bytes.count
+    typealias Item = (number: Int, start: Int, brace: Int)
+    var items: [Item] = []
+    var itemsIndent: Int?
+    var itemIndent: Int?
+    var footer: (number: Int, start: Int)?
+    var line = 0
+    var start = 0
+    while footer == nil {
+      let newline = memchr(base + start, 0x0a, count - start)
+      let end = newline.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? count
+      var text = start
+      while text < end, bytes[text] == 0x20 { text += 1 }
+      var last = end
+      while last > text, isBlank(bytes[last - 1]) { last -= 1 }
+      let indent = text - start
+      if let itemsIndent {
+        if last - text == 1, bytes[text] == UInt8(ascii: "{"), indent > itemsIndent, indent == (itemIndent ?? indent) {
+          itemIndent = indent
+          items.append((line, start, text))
+        } else if indent == itemsIndent, text < last, bytes[text] == UInt8(ascii: "]") {
+          footer = (line, start)
+        }
+      } else if isItemsKey(bytes, text, last) {
+        itemsIndent = indent
+      }
+      guard newline != nil, end + 1 < count else { break }
+      start = end + 1
+      line += 1
+    }
+    guard let footer, items.count >= wanted else { return nil }
+    var pieces: [Piece] = []
+    let per = (items.count + wanted - 1) / wanted
+    for k in stride(from: 0, to: items.count, by: per) {
+      var end = footer.start
+      if k + per < items.count {
+        // Up to the comma between this run's last item and the next run.
+        end = items[k + per].start
+        repeat { end -= 1 } while end > items[k].brace && isBlank(bytes[end])
+        guard bytes[end] == UInt8(ascii: ",") else { return nil }
+      }
+      pieces.append(
+        Piece(
+          range: items[k].start..<end, firstLine: items[k].number + 1, isListItems: true, bracket: items[k].brace - 1))
+    }
+    return Split(
+      pieces: pieces, header: Piece(range: 0..<items[0].start, firstLine: 1, isListItems: false),
+      footer: Piece(range: footer.start..<count, firstLine: footer.number + 1, isListItems: false))
+  }
+
+  /// `"items": [` (any blanks around the colon) from `from` to `to`.
+  static func isItemsKey(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
+    let key = Array("\"items\"".utf8)
+    guard to - from > key.count, Array(bytes[from..<(from + key.count)]) == key else { return false }
+    var i = from + key.count
+    while i < to, bytes[i] == 0x20 { i += 1 }
+    guard i < to, bytes[i] == UInt8(ascii: ":") else { return false }
+    i += 1
+    while i < to, bytes[i] == 0x20 { i += 1 }
+    return i + 1 == to && bytes[i] == UInt8(ascii: "[")
   }
 
   /// libyaml also breaks lines at a lone CR, NEL (U+0085), LS (U+2028) and

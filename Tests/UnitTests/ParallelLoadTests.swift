@@ -1,6 +1,7 @@
 import Foundation
 import PolicyModel
 import XCTest
+import YAMLBridge
 
 /// Large inputs are cut into pieces and parsed on several threads; the
 /// result must be the one-thread result, to the diagnostic.
@@ -69,6 +70,61 @@ final class ParallelLoadTests: XCTestCase {
 
   func testKubectlList() {
     assertSameOnOneAndManyThreads(Self.list(Self.pods + [Self.broken, Self.fine]))
+  }
+
+  /// `kubectl get -o json`: four-space indentation, each item's `{` alone
+  /// on its line at eight spaces.
+  static func jsonList(_ items: [String]) -> String {
+    "{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n" + items.joined(separator: ",\n")
+      + "\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n"
+  }
+
+  static func jsonObject(_ lines: [String]) -> String {
+    (["        {"] + lines.map { "            " + $0 } + ["        }"]).joined(separator: "\n")
+  }
+
+  static let jsonPods = (0..<400).map { i in
+    jsonObject([
+      #""apiVersion": "v1","#, #""kind": "Pod","#,
+      #""metadata": {"labels": {"app": "a\#(i % 5)"}, "name": "pod-\#(i)", "namespace": "ns\#(i % 7)"},"#,
+      #""spec": {"containers": [{"name": "c", "ports": [{"containerPort": \#(8000 + i), "name": "http"}]}]},"#,
+      #""status": {"podIP": "10.1.\#(i / 250).\#(i % 250 + 1)"}"#,
+    ])
+  }
+
+  static let jsonPolicies = [
+    jsonObject([
+      #""apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy","#,
+      #""metadata": {"name": "broken", "namespace": "ns1"},"#,
+      #""spec": {"podSelector": {}, "ingress": [{"ports": [{"port": 0}]}]}"#,
+    ]),
+    jsonObject([
+      #""apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy","#,
+      #""metadata": {"name": "fine", "namespace": "ns2"},"#,
+      #""spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}"#,
+    ]),
+  ]
+
+  /// The JSON form is cut at its items too, and reads as the whole file does,
+  /// to the line and column of every diagnostic.
+  func testKubectlJSONList() {
+    let text = Self.jsonList(Self.jsonPods + Self.jsonPolicies)
+    let split = Array(text.utf8).withUnsafeBufferPointer { Chunker.split($0, pieces: 4) }
+    XCTAssertEqual(split?.pieces.count, 4)
+    XCTAssertTrue(split?.pieces.allSatisfy { $0.isListItems && $0.bracket != nil } ?? false)
+    assertSameOnOneAndManyThreads(text)
+    let many = Load.inventory([("big.json", text)], options: LoadOptions(jobs: 4))
+    XCTAssertEqual(many.policies.map(\.meta.name), ["fine"])
+    XCTAssertEqual(many.errors.count, 1)
+  }
+
+  /// JSON whose items do not stand on their own lines is read whole.
+  func testCompactJSONIsReadWhole() {
+    let text = Self.jsonList(Self.jsonPods + Self.jsonPolicies).split(separator: "\n").map {
+      $0.drop { $0 == " " }
+    }.joined()
+    XCTAssertNil(Array(text.utf8).withUnsafeBufferPointer { Chunker.split($0, pieces: 4) })
+    assertSameOnOneAndManyThreads(text)
   }
 
   /// Two Lists in one file: the second one's items are objects too.
