@@ -14,13 +14,20 @@ public enum IptablesCompiler {
 
 /// Typed rules -> iptables tokens.
 public enum IptablesLowering {
-  public static func ruleSet(_ model: RuleSet) -> IptablesRuleSet {
+  public static func ruleSet(_ model: consuming RuleSet) -> IptablesRuleSet {
     let lowering = Lowering(family: model.family)
+    // Chain by chain, each typed chain let go once spelled, so a large
+    // node never holds both forms of all its rules at once.
+    var chains: [IptablesChain] = []
+    chains.reserveCapacity(model.chains.count)
+    for i in model.chains.indices {
+      let chain = model.chains[i]
+      model.chains[i].rules = []
+      chains.append(
+        IptablesChain(name: name(chain.name), owner: chain.owner, rules: chain.rules.map(lowering.rule)))
+    }
     var ruleSet = IptablesRuleSet(
-      chains: model.chains.map { chain in
-        IptablesChain(name: name(chain.name), owner: chain.owner, rules: chain.rules.map(lowering.rule))
-      },
-      hooks: [IptablesHook(builtin: "FORWARD", chain: name(model.entry))], summary: model.summary)
+      chains: chains, hooks: [IptablesHook(builtin: "FORWARD", chain: name(model.entry))], summary: model.summary)
     ruleSet.sets = model.sets.map(set)
     ruleSet.family = model.family
     return ruleSet
