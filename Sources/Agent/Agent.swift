@@ -202,7 +202,9 @@ public actor Agent: ResourceSink {
       let delay = timing.retry.delay(attempt: failures - 1)
       logger.error(
         "sync failed; the rules in force are kept",
-        metadata: ["error": "\(error)", "retry_in": "\(delay)", "failures": "\(failures)"])
+        metadata: [
+          "error": "\(error)", "retry_in": "\(Int((delay / .milliseconds(1)).rounded()))ms", "failures": "\(failures)",
+        ])
       let kick = kick
       Task {
         try? await Task.sleep(for: delay)

@@ -119,7 +119,8 @@ public struct ListWatcher: Sendable {
           logger.warning(
             "api request failed; the rules in force are kept",
             metadata: [
-              "resource": "\(resource)", "error": "\(reason)", "retry_in": "\(delay)", "failures": "\(failures)",
+              "resource": "\(resource)", "error": "\(reason)",
+              "retry_in": "\(Int((delay / .milliseconds(1)).rounded()))ms", "failures": "\(failures)",
             ])
         }
         await sink.note(.failed(reason), for: resource)
