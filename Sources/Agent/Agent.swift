@@ -67,7 +67,7 @@ public actor Agent: ResourceSink {
     }
     for (kind, count) in cache.counts { metrics.objects[kind]?.set(Int64(count)) }
     switch update {
-    case .replace, .notInstalled:
+    case .replace, .listEnd, .notInstalled:
       if !listed.contains(resource.name) {
         listed.insert(resource.name)
         if case .notInstalled = update {
@@ -76,7 +76,7 @@ public actor Agent: ResourceSink {
         if listed.count == resources.count { dirty = true }
       }
       if case .notInstalled = update { health.update { $0.unhealthyWatches.remove(resource.name) } }
-    case .upsert, .delete: break
+    case .upsert, .delete, .listPage: break
     }
     if change.relevant {
       switch update {
@@ -87,8 +87,9 @@ public actor Agent: ResourceSink {
       case .delete(let object):
         let json = JSONText.render(object: object.node, kind: resource.kind, apiVersion: resource.apiVersion)
         changes?.append(AppliedRecord.Change(deleted: true, resource: resource.name, json: json))
-      case .replace, .notInstalled:
+      case .replace, .listEnd, .notInstalled:
         changes = nil
+      case .listPage: break
       }
       dirty = true
       if pending.count < 100_000 { pending.append(receivedAt) }

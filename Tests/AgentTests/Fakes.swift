@@ -65,11 +65,14 @@ actor FakeTransport: KubeTransport {
 /// Records what a list-and-watch loop reports.
 actor RecordingSink: ResourceSink {
   var updates: [String] = []
+  var pages: [String] = []
   var lifecycle: [WatchLifecycle] = []
 
   func apply(_ update: ResourceUpdate, to resource: Resource, receivedAt: ContinuousClock.Instant) {
     switch update {
     case .replace(let objects): updates.append("replace " + objects.map(\.key).joined(separator: ","))
+    case .listPage(let objects, let first): pages = (first ? [] : pages) + objects.map(\.key)
+    case .listEnd(let objects): updates.append("replace " + (pages + objects.map(\.key)).joined(separator: ","))
     case .upsert(let object): updates.append("upsert \(object.key)@\(object.resourceVersion ?? "")")
     case .delete(let object): updates.append("delete \(object.key)")
     case .notInstalled: updates.append("not installed")
