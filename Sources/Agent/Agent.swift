@@ -162,8 +162,19 @@ public actor Agent: ResourceSink {
     let cluster = Cluster(cache.inventory)
     let changes = changes
     self.changes = []
-    let snapshot = changes == nil ? cache.snapshotJSON : nil
+    let generation = UUID().uuidString
+    let snapshot = changes == nil ? cache.snapshotJSON(generation: generation) : nil
     let enforcer = enforcer
+    // The record goes first: a crash between it and the kernel leaves a
+    // record one apply ahead of the kernel (what the API says), never one
+    // behind it.
+    let recorded = await Self.blocking {
+      try enforcer.record.record(snapshot: snapshot, generation: generation, changes: changes ?? [])
+    }
+    if case .failure(let error) = recorded {
+      logger.warning("cannot record the objects to apply", metadata: ["error": "\(error)"])
+      self.changes = nil
+    }
     let result = await Self.blocking { try enforcer.apply(cluster) }
     let finished = ContinuousClock.now
     switch result {
@@ -196,7 +207,7 @@ public actor Agent: ResourceSink {
       failures += 1
       dirty = true
       pending = events + pending
-      // Not applied: these changes go with the next apply's record.
+      // Recorded already; the retry records them again, which replays the same.
       if let changes, self.changes != nil { self.changes = changes + self.changes! } else { self.changes = nil }
       metrics.applyFailures.increment()
       health.update { $0.lastApplyOK = false }
@@ -213,15 +224,6 @@ public actor Agent: ResourceSink {
       }
     }
     metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
-    guard case .success = result else { return }
-    // What a restart after a reboot puts back: exactly this apply. Written
-    // before the next sync starts, after this one is reported.
-    if case .failure(let error) = await Self.blocking({
-      try enforcer.record.record(snapshot: snapshot, changes: changes ?? [])
-    }) {
-      logger.warning("cannot record the applied objects", metadata: ["error": "\(error)"])
-      self.changes = nil
-    }
   }
 
   /// Checks the kernel against the last apply and reloads everything on drift.

@@ -63,10 +63,13 @@ public struct ClusterCache: Sendable {
 
   /// Every object as one JSON `List`, sorted by kind and key: what
   /// `Loader.load` reads back at the next start.
-  public var snapshotJSON: String {
+  /// `generation` (the List's resourceVersion) ties the snapshot to its journal.
+  public func snapshotJSON(generation: String = "") -> String {
     func items<V>(_ map: [String: Entry<V>]) -> [String] { map.keys.sorted().map { map[$0]!.json } }
     let all = items(namespaces) + items(pods) + items(policies) + items(admin) + items(baseline)
-    return "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n" + all.joined(separator: ",\n") + "\n]}\n"
+    return
+      "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\(JSONText.quote(generation))},\"items\":[\n"
+      + all.joined(separator: ",\n") + "\n]}\n"
   }
 
   /// The JSON of the object at `key` as the cache holds it, for the journal.
