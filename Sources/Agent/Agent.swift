@@ -67,7 +67,7 @@ public actor Agent: ResourceSink {
     }
     for (kind, count) in cache.counts { metrics.objects[kind]?.set(Int64(count)) }
     switch update {
-    case .replace, .notInstalled:
+    case .replace, .listEnd, .notInstalled:
       if !listed.contains(resource.name) {
         listed.insert(resource.name)
         if case .notInstalled = update {
@@ -76,7 +76,7 @@ public actor Agent: ResourceSink {
         if listed.count == resources.count { dirty = true }
       }
       if case .notInstalled = update { health.update { $0.unhealthyWatches.remove(resource.name) } }
-    case .upsert, .delete: break
+    case .upsert, .delete, .listPage: break
     }
     if change.relevant {
       switch update {
@@ -87,8 +87,9 @@ public actor Agent: ResourceSink {
       case .delete(let object):
         let json = JSONText.render(object: object.node, kind: resource.kind, apiVersion: resource.apiVersion)
         changes?.append(AppliedRecord.Change(deleted: true, resource: resource.name, json: json))
-      case .replace, .notInstalled:
+      case .replace, .listEnd, .notInstalled:
         changes = nil
+      case .listPage: break
       }
       dirty = true
       if pending.count < 100_000 { pending.append(receivedAt) }
@@ -161,8 +162,19 @@ public actor Agent: ResourceSink {
     let cluster = Cluster(cache.inventory)
     let changes = changes
     self.changes = []
-    let snapshot = changes == nil ? cache.snapshotJSON : nil
+    let generation = UUID().uuidString
+    let snapshot = changes == nil ? cache.snapshotJSON(generation: generation) : nil
     let enforcer = enforcer
+    // The record goes first: a crash between it and the kernel leaves a
+    // record one apply ahead of the kernel (what the API says), never one
+    // behind it.
+    let recorded = await Self.blocking {
+      try enforcer.record.record(snapshot: snapshot, generation: generation, changes: changes ?? [])
+    }
+    if case .failure(let error) = recorded {
+      logger.warning("cannot record the objects to apply", metadata: ["error": "\(error)"])
+      self.changes = nil
+    }
     let result = await Self.result { try await enforcer.apply(cluster) }
     let finished = ContinuousClock.now
     switch result {
@@ -195,14 +207,16 @@ public actor Agent: ResourceSink {
       failures += 1
       dirty = true
       pending = events + pending
-      // Not applied: these changes go with the next apply's record.
+      // Recorded already; the retry records them again, which replays the same.
       if let changes, self.changes != nil { self.changes = changes + self.changes! } else { self.changes = nil }
       metrics.applyFailures.increment()
       health.update { $0.lastApplyOK = false }
       let delay = timing.retry.delay(attempt: failures - 1)
       logger.error(
         "sync failed; the rules in force are kept",
-        metadata: ["error": "\(error)", "retry_in": "\(delay)", "failures": "\(failures)"])
+        metadata: [
+          "error": "\(error)", "retry_in": "\(Int((delay / .milliseconds(1)).rounded()))ms", "failures": "\(failures)",
+        ])
       let kick = kick
       Task {
         try? await Task.sleep(for: delay)
@@ -210,15 +224,6 @@ public actor Agent: ResourceSink {
       }
     }
     metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
-    guard case .success = result else { return }
-    // What a restart after a reboot puts back: exactly this apply. Written
-    // before the next sync starts, after this one is reported.
-    if case .failure(let error) = await Self.blocking({
-      try enforcer.record.record(snapshot: snapshot, changes: changes ?? [])
-    }) {
-      logger.warning("cannot record the applied objects", metadata: ["error": "\(error)"])
-      self.changes = nil
-    }
   }
 
   /// Checks the kernel against the last apply and reloads everything on drift.

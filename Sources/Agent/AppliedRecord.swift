@@ -31,16 +31,19 @@ public struct AppliedRecord: Sendable {
     var line: String { (deleted ? "D" : "U") + "\t" + resource + "\t" + json + "\n" }
   }
 
-  /// After an apply: the whole snapshot (journal emptied), or the changes
-  /// appended to the journal. Either is flushed to disk before returning.
-  public func record(snapshot: String?, changes: [Change]) throws {
+  /// Before an apply: the whole snapshot of `generation` and a new journal
+  /// of that generation, or the changes appended to the journal. A journal
+  /// is replayed only onto the snapshot of its generation, so a crash
+  /// between the two writes never replays old changes onto a new snapshot.
+  public func record(snapshot: String?, generation: String, changes: [Change]) throws {
     if let snapshot {
       try Enforcer.write(snapshot, to: snapshotPath)
-      unlink(journalPath)
+      try Enforcer.write("G\t\(generation)\n", to: journalPath)
       return
     }
     guard !changes.isEmpty else { return }
-    let fd = open(journalPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    // No journal: nothing to append to, the next apply writes a snapshot.
+    let fd = open(journalPath, O_WRONLY | O_APPEND, 0o644)
     guard fd >= 0 else { throw RecordError("\(journalPath): cannot open: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
     var bytes = Array(changes.map(\.line).joined().utf8)[...]
@@ -72,8 +75,11 @@ public struct AppliedRecord: Sendable {
       let change = cache.apply(.replace(byResource[resource.name] ?? []), to: resource)
       guard change.rejected.isEmpty else { return nil }
     }
+    let generation = stream.documents.first?.root?["metadata"]?["resourceVersion"]?.scalarText ?? ""
     guard let journal = FileManager.default.contents(atPath: journalPath) else { return cache }
-    for line in journal.split(separator: UInt8(ascii: "\n")) {
+    let lines = journal.split(separator: UInt8(ascii: "\n"))
+    guard let header = lines.first, header.elementsEqual("G\t\(generation)".utf8) else { return cache }
+    for line in lines.dropFirst() {
       let parts = line.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
       guard parts.count == 3, let resource = Resource.all.first(where: { $0.name.utf8.elementsEqual(parts[1]) }),
         let node = YAMLParser.parse(Array(parts[2])).documents.first?.root, node.mappingPairs != nil

@@ -22,6 +22,16 @@ public struct ClusterCache: Sendable {
   var policies: [String: Entry<NetworkPolicy>] = [:]
   var admin: [String: Entry<AdminPolicy>] = [:]
   var baseline: [String: Entry<AdminPolicy>] = [:]
+  /// The pages of a LIST in progress, decoded, per kind.
+  var staged = Staged()
+
+  struct Staged: Sendable {
+    var namespaces: [String: Entry<Namespace>] = [:]
+    var pods: [String: Entry<Pod>] = [:]
+    var policies: [String: Entry<NetworkPolicy>] = [:]
+    var admin: [String: Entry<AdminPolicy>] = [:]
+    var baseline: [String: Entry<AdminPolicy>] = [:]
+  }
 
   public init() {}
 
@@ -53,10 +63,13 @@ public struct ClusterCache: Sendable {
 
   /// Every object as one JSON `List`, sorted by kind and key: what
   /// `Loader.load` reads back at the next start.
-  public var snapshotJSON: String {
+  /// `generation` (the List's resourceVersion) ties the snapshot to its journal.
+  public func snapshotJSON(generation: String = "") -> String {
     func items<V>(_ map: [String: Entry<V>]) -> [String] { map.keys.sorted().map { map[$0]!.json } }
     let all = items(namespaces) + items(pods) + items(policies) + items(admin) + items(baseline)
-    return "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[\n" + all.joined(separator: ",\n") + "\n]}\n"
+    return
+      "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\(JSONText.quote(generation))},\"items\":[\n"
+      + all.joined(separator: ",\n") + "\n]}\n"
   }
 
   /// The JSON of the object at `key` as the cache holds it, for the journal.
@@ -72,17 +85,20 @@ public struct ClusterCache: Sendable {
 
   public mutating func apply(_ update: ResourceUpdate, to resource: Resource) -> Change {
     switch resource.kind {
-    case "Namespace": return Self.apply(update, resource, &namespaces, relevant: Self.namespaceChanged)
-    case "Pod": return Self.apply(update, resource, &pods, relevant: Self.podChanged)
-    case "NetworkPolicy": return Self.apply(update, resource, &policies, relevant: Self.versionChanged)
-    case AdminPolicy.adminKind: return Self.apply(update, resource, &admin, relevant: Self.versionChanged)
-    default: return Self.apply(update, resource, &baseline, relevant: Self.versionChanged)
+    case "Namespace":
+      return Self.apply(update, resource, &namespaces, &staged.namespaces, relevant: Self.namespaceChanged)
+    case "Pod": return Self.apply(update, resource, &pods, &staged.pods, relevant: Self.podChanged)
+    case "NetworkPolicy":
+      return Self.apply(update, resource, &policies, &staged.policies, relevant: Self.versionChanged)
+    case AdminPolicy.adminKind:
+      return Self.apply(update, resource, &admin, &staged.admin, relevant: Self.versionChanged)
+    default: return Self.apply(update, resource, &baseline, &staged.baseline, relevant: Self.versionChanged)
     }
   }
 
   static func apply<V: Sendable>(
     _ update: ResourceUpdate, _ resource: Resource, _ map: inout [String: Entry<V>],
-    relevant: (Entry<V>, Entry<V>) -> Bool
+    _ staged: inout [String: Entry<V>], relevant: (Entry<V>, Entry<V>) -> Bool
   ) -> Change {
     var change = Change()
     switch update {
@@ -104,24 +120,38 @@ public struct ClusterCache: Sendable {
     case .notInstalled:
       change.relevant = !map.isEmpty
       map = [:]
-    case .replace(let objects):
+    case .listPage(let objects, let first):
+      if first { staged = [:] }
+      change.rejected = stage(objects, resource, existing: map, into: &staged)
+    case .replace(let objects), .listEnd(let objects):
       // "Replace the cache": anything not in the new list was deleted during the gap.
       var fresh: [String: Entry<V>] = [:]
-      fresh.reserveCapacity(objects.count)
-      for object in objects {
-        switch decode(object, resource, as: V.self, existing: map[object.key]) {
-        case .success(let entry): fresh[object.key] = entry
-        case .failure(let rejection):
-          change.rejected.append(rejection.message)
-          if let fallback = rejection.fallback { fresh[object.key] = fallback }
-        }
-      }
+      if case .listEnd = update { swap(&fresh, &staged) } else { staged = [:] }
+      change.rejected = stage(objects, resource, existing: map, into: &fresh)
       change.relevant =
         fresh.count != map.count
         || fresh.contains { key, entry in map[key].map { relevant($0, entry) } ?? true }
       map = fresh
     }
     return change
+  }
+
+  /// Decodes `objects` into `fresh`; returns the rejections.
+  static func stage<V: Sendable>(
+    _ objects: [KubeObject], _ resource: Resource, existing map: [String: Entry<V>],
+    into fresh: inout [String: Entry<V>]
+  ) -> [String] {
+    var rejected: [String] = []
+    fresh.reserveCapacity(fresh.count + objects.count)
+    for object in objects {
+      switch decode(object, resource, as: V.self, existing: map[object.key]) {
+      case .success(let entry): fresh[object.key] = entry
+      case .failure(let rejection):
+        rejected.append(rejection.message)
+        if let fallback = rejection.fallback { fresh[object.key] = fallback }
+      }
+    }
+    return rejected
   }
 
   static func decode<V: Sendable>(_ object: KubeObject, _ resource: Resource, as: V.Type, existing: Entry<V>?)

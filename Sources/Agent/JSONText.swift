@@ -1,3 +1,4 @@
+import PolicyModel
 import YAMLBridge
 
 /// Writes a parsed node back as compact JSON, for the snapshot of the
@@ -11,11 +12,12 @@ enum JSONText {
   }
 
   /// An object with its `kind` and `apiVersion` written first when it has
-  /// none, as list items come: the snapshot is a plain `List`.
+  /// none, as list items come: the snapshot is a plain `List`. A Pod keeps
+  /// only what a compile reads (`LoadOptions.compilePruning`): most of a
+  /// pod is managed fields, volumes and conditions.
   static func render(object node: YAMLNode, kind: String, apiVersion: String) -> String {
-    guard node["kind"] == nil || node["apiVersion"] == nil, case .mapping(let pairs) = node.content else {
-      return render(node)
-    }
+    guard case .mapping(let pairs) = node.content else { return render(node) }
+    let pruning = kind == "Pod" ? LoadOptions.compilePruning : nil
     var out = "{"
     var first = true
     if node["kind"] == nil {
@@ -26,12 +28,41 @@ enum JSONText {
       out += (first ? "" : ",") + "\"apiVersion\":" + quote(apiVersion)
       first = false
     }
+    var path: [String] = []
     for pair in pairs {
       out += (first ? "" : ",") + quote(pair.key.scalarText ?? "") + ":"
       first = false
-      write(pair.value, into: &out)
+      write(pair.value, path: &path, key: pair.key.scalarText ?? "", pruning: pruning, into: &out)
     }
     return out + "}"
+  }
+
+  /// `write` that leaves out (as `null`) the subtrees `pruning` skips.
+  static func write(_ node: YAMLNode, path: inout [String], key: String, pruning: Pruning?, into out: inout String) {
+    guard let pruning, path.count < pruning.maxDepth else { return write(node, into: &out) }
+    path.append(key)
+    defer { path.removeLast() }
+    switch node.content {
+    case .mapping(let pairs):
+      out += "{"
+      var first = true
+      for pair in pairs {
+        let name = pair.key.scalarText ?? ""
+        if pruning.skip("Pod", path[...], name) { continue }
+        out += (first ? "" : ",") + quote(name) + ":"
+        first = false
+        write(pair.value, path: &path, key: name, pruning: pruning, into: &out)
+      }
+      out += "}"
+    case .sequence(let items):
+      out += "["
+      for (index, item) in items.enumerated() {
+        if index > 0 { out += "," }
+        write(item, path: &path, key: "-", pruning: pruning, into: &out)
+      }
+      out += "]"
+    case .scalar: write(node, into: &out)
+    }
   }
 
   static func write(_ node: YAMLNode, into out: inout String) {

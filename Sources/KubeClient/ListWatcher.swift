@@ -59,7 +59,8 @@ public struct ListWatcher: Sendable {
   }
 
   enum ListOutcome {
-    case listed([KubeObject], resourceVersion: String)
+    /// Every page was handed to the sink, the last as `listEnd` or `replace`.
+    case listed(resourceVersion: String)
     case notInstalled
   }
 
@@ -79,8 +80,7 @@ public struct ListWatcher: Sendable {
       do {
         if version == nil {
           switch try await listAll() {
-          case .listed(let items, let listed):
-            await sink.apply(.replace(items), to: resource, receivedAt: .now)
+          case .listed(let listed):
             version = listed
           case .notInstalled:
             await sink.apply(.notInstalled, to: resource, receivedAt: .now)
@@ -119,7 +119,8 @@ public struct ListWatcher: Sendable {
           logger.warning(
             "api request failed; the rules in force are kept",
             metadata: [
-              "resource": "\(resource)", "error": "\(reason)", "retry_in": "\(delay)", "failures": "\(failures)",
+              "resource": "\(resource)", "error": "\(reason)",
+              "retry_in": "\(Int((delay / .milliseconds(1)).rounded()))ms", "failures": "\(failures)",
             ])
         }
         await sink.note(.failed(reason), for: resource)
@@ -129,8 +130,8 @@ public struct ListWatcher: Sendable {
   }
 
   func listAll() async throws -> ListOutcome {
-    var items: [KubeObject] = []
     var token: String?
+    var pages = 0
     repeat {
       var query = [("limit", String(pageSize))]
       if let token { query.append(("continue", token)) }
@@ -140,9 +141,13 @@ public struct ListWatcher: Sendable {
         throw KubeAPIError(status: KubeStatus.from(body: response.body, httpStatus: response.status))
       }
       let page = try ListPage.decode(response.body)
-      items += page.items
       token = page.continueToken
-      if token == nil { return .listed(items, resourceVersion: page.resourceVersion) }
+      pages += 1
+      if token == nil {
+        await sink.apply(pages == 1 ? .replace(page.items) : .listEnd(page.items), to: resource, receivedAt: .now)
+        return .listed(resourceVersion: page.resourceVersion)
+      }
+      await sink.apply(.listPage(page.items, first: pages == 1), to: resource, receivedAt: .now)
     } while true
   }
 

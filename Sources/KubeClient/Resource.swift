@@ -45,6 +45,11 @@ public enum ResourceUpdate: Sendable {
   /// A complete LIST (the first, or a relist after 410): the cache of this
   /// kind becomes exactly these objects; anything else was deleted meanwhile.
   case replace([KubeObject])
+  /// One page of a LIST with more to come, kept aside (`first` drops what an
+  /// earlier, broken LIST kept) so that no page's parsed nodes outlive it.
+  case listPage([KubeObject], first: Bool)
+  /// The last page of a paged LIST: the kept pages and these replace the cache.
+  case listEnd([KubeObject])
   case upsert(KubeObject)
   case delete(KubeObject)
   /// The API answered 404: the kind is not installed (now). Its cache is empty.

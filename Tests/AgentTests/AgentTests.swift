@@ -88,7 +88,7 @@ func object(_ json: String) -> KubeObject {
     #expect(page.items[0].node["kind"] == nil)
     _ = cache.apply(.replace(page.items), to: .pods)
     _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
-    let text = cache.snapshotJSON
+    let text = cache.snapshotJSON()
     let inventory = Loader.load([InputSource(path: "snapshot", bytes: Array(text.utf8))])
     #expect(inventory.errors.isEmpty)
     #expect(inventory.pods.map(\.meta.name) == ["a", "b"])
@@ -196,10 +196,10 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     var cache = ClusterCache()
     _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)
     _ = cache.apply(.replace([object(JSON.policy("p"))]), to: .networkPolicies)
-    try record.record(snapshot: cache.snapshotJSON, changes: [])
+    try record.record(snapshot: cache.snapshotJSON(generation: "g1"), generation: "g1", changes: [])
     _ = cache.apply(.upsert(object(JSON.pod("a", rv: "5", labels: ["app": "db"]))), to: .pods)
     try record.record(
-      snapshot: nil,
+      snapshot: nil, generation: "g1",
       changes: [
         .init(deleted: false, resource: "pods", json: cache.json(.pods, key: "default/a")!),
         .init(deleted: true, resource: "pods", json: JSON.pod("b")),
@@ -214,8 +214,13 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     handle.write(Data("U\tpods\t{\"kind\":\"Pod\",\"metad".utf8))
     handle.closeFile()
     #expect(record.load()?.inventory.pods.map(\.meta.name) == ["a"])
-    // A new snapshot empties the journal.
-    try record.record(snapshot: ClusterCache().snapshotJSON, changes: [])
+    // A new snapshot starts a new journal.
+    try record.record(snapshot: ClusterCache().snapshotJSON(generation: "g2"), generation: "g2", changes: [])
     #expect(record.load()?.inventory.pods.isEmpty == true)
+    // A journal of another generation (a crash between the two writes) is not replayed.
+    try record.record(snapshot: cache.snapshotJSON(generation: "g3"), generation: "g3", changes: [])
+    try Data("G\tg2\nD\tpods\t\(JSON.pod("a"))\n".utf8).write(
+      to: URL(fileURLWithPath: record.directory + "/cluster.journal"))
+    #expect(record.load()?.inventory.pods.map(\.meta.name) == ["a", "b"])
   }
 }

@@ -8,6 +8,8 @@ actor FakeTransport: KubeTransport {
     case page(status: Int, body: String)
     /// A watch: the status, then these lines, then the stream ends.
     case watch(status: Int, lines: [String])
+    /// A watch that delivers these lines, then loses its connection.
+    case watchThenFail(lines: [String], message: String)
     case fail(String)
   }
 
@@ -32,7 +34,7 @@ actor FakeTransport: KubeTransport {
     switch try await take(false, path, query) {
     case .page(let status, let body): return KubeResponse(status: status, body: Array(body.utf8))
     case .fail(let message): throw TransportError(message)
-    case .watch: fatalError("a watch answer in the list script")
+    case .watch, .watchThenFail: fatalError("a watch answer in the list script")
     }
   }
 
@@ -46,6 +48,10 @@ actor FakeTransport: KubeTransport {
       await opened()
       for text in lines { try await line(Array(text.utf8)) }
       return KubeResponse(status: 200, body: [])
+    case .watchThenFail(let lines, let message):
+      await opened()
+      for text in lines { try await line(Array(text.utf8)) }
+      throw TransportError(message)
     case .fail(let message): throw TransportError(message)
     case .page: fatalError("a list answer in the watch script")
     }
@@ -59,11 +65,14 @@ actor FakeTransport: KubeTransport {
 /// Records what a list-and-watch loop reports.
 actor RecordingSink: ResourceSink {
   var updates: [String] = []
+  var pages: [String] = []
   var lifecycle: [WatchLifecycle] = []
 
   func apply(_ update: ResourceUpdate, to resource: Resource, receivedAt: ContinuousClock.Instant) {
     switch update {
     case .replace(let objects): updates.append("replace " + objects.map(\.key).joined(separator: ","))
+    case .listPage(let objects, let first): pages = (first ? [] : pages) + objects.map(\.key)
+    case .listEnd(let objects): updates.append("replace " + (pages + objects.map(\.key)).joined(separator: ","))
     case .upsert(let object): updates.append("upsert \(object.key)@\(object.resourceVersion ?? "")")
     case .delete(let object): updates.append("delete \(object.key)")
     case .notInstalled: updates.append("not installed")

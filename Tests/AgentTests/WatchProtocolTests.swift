@@ -162,4 +162,18 @@ import Testing
     #expect(lifecycle.contains(.restarted))
     #expect(lifecycle.last == .watching)
   }
+
+  @Test func brokenWatchResumesFromItsLastEvent() async {
+    let transport = FakeTransport(
+      lists: [.page(status: 200, body: JSON.list([JSON.pod("a")], rv: "10"))],
+      watches: [
+        .watchThenFail(lines: [JSON.event("ADDED", JSON.pod("b", rv: "14")), JSON.bookmark("17")], message: "reset"),
+        .watch(status: 200, lines: [JSON.event("ADDED", JSON.pod("c", rv: "18"))]),
+      ])
+    let updates = await run(transport, until: 3)
+    #expect(updates == ["replace default/a", "upsert default/b@14", "upsert default/c@18"])
+    // No relist, and the second watch starts from the bookmark, not the list.
+    #expect(await transport.requests.count >= 3)
+    #expect(await transport.query(2)["resourceVersion"] == "17")
+  }
 }
