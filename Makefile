@@ -66,7 +66,7 @@ docs-check: build
 # The whole suite: formatting, the documentation check, unit and golden tests,
 # the real-kernel suite, the fuzz regressions and a one-minute fuzz run, and the
 # install check (the installed binary in a minimal Debian 12 root).
-test: format-lint docs-check unit kernel fuzz install-check
+test: format-lint docs-check unit kernel agent-test fuzz install-check
 
 # A release binary with the Swift runtime and Foundation linked in statically,
 # so it runs on a node without Swift: it needs only libc-level libraries and
