@@ -74,8 +74,10 @@ let package = Package(
     .executableTarget(
       name: "policyc",
       dependencies: [
-        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply", "Agent",
+        "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
+        "KubeClient", "Agent",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["BuildInfo"]
@@ -114,7 +116,7 @@ let package = Package(
     .testTarget(
       name: "AgentTests",
       dependencies: [
-        "Agent", "KubeClient", "PolicyModel", "NodeApply",
+        "Agent", "KubeClient", "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NodeApply",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
