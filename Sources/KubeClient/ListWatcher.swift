@@ -130,25 +130,30 @@ public struct ListWatcher: Sendable {
   }
 
   func listAll() async throws -> ListOutcome {
-    var token: String?
+    var response = try await fetchPage(nil)
     var pages = 0
-    repeat {
-      var query = [("limit", String(pageSize))]
-      if let token { query.append(("continue", token)) }
-      let response = try await transport.get(resource.path, query: query, timeout: requestTimeout)
+    while true {
       if response.status == 404, resource.optional { return .notInstalled }
       guard response.status == 200 else {
         throw KubeAPIError(status: KubeStatus.from(body: response.body, httpStatus: response.status))
       }
       let page = try ListPage.decode(response.body)
-      token = page.continueToken
       pages += 1
-      if token == nil {
+      guard let token = page.continueToken else {
         await sink.apply(pages == 1 ? .replace(page.items) : .listEnd(page.items), to: resource, receivedAt: .now)
         return .listed(resourceVersion: page.resourceVersion)
       }
+      // The next page travels while the sink decodes this one.
+      async let next = fetchPage(token)
       await sink.apply(.listPage(page.items, first: pages == 1), to: resource, receivedAt: .now)
-    } while true
+      response = try await next
+    }
+  }
+
+  func fetchPage(_ token: String?) async throws -> KubeResponse {
+    var query = [("limit", String(pageSize))]
+    if let token { query.append(("continue", token)) }
+    return try await transport.get(resource.path, query: query, timeout: requestTimeout)
   }
 
   func watch(_ progress: WatchProgress, afterFailure: Bool) async throws -> WatchOutcome {
