@@ -212,12 +212,19 @@ class Kernel:
                              "{ %s }" % ip]).returncode == 0
         return self.run(["ipset", "test", set_name, ip]).returncode == 0
 
-    def chain_has(self, chain, text):
+    def chain_has(self, chain, text, depth=2):
+        """`text` in the chain or in a chain it jumps to: a rule with several peers jumps to
+        a shared port chain (POLICYC-P-*, nft v4-P-*) that holds the ports."""
         if self.backend == "nft":
             out = self.run(["nft", "list", "chain", "inet", "policyc", chain]).stdout
+            targets = re.findall(r"(?:jump|goto) (v4-[A-Z]+-[A-Z0-9]+)", out)
         else:
             out = self.run(["iptables", "-S", chain]).stdout
-        return re.search(r"\b%s\b" % re.escape(text), out) is not None
+            targets = re.findall(r"-[jg] (POLICYC-[A-Z]+-[A-Z0-9]+)", out)
+        if re.search(r"\b%s\b" % re.escape(text), out):
+            return True
+        return depth > 0 and any(self.chain_has(t, text, depth - 1)
+                                 for t in sorted(set(targets)) if t != chain)
 
 
 class Churn:
