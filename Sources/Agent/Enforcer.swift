@@ -1,9 +1,9 @@
-import RuleModel
 import Foundation
 import IptablesEmitter
 import NftEmitter
 import NodeApply
 import PolicyModel
+import RuleModel
 
 /// Which kernel interface the agent loads.
 public enum AgentBackend: String, Sendable {

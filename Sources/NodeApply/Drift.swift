@@ -1,6 +1,6 @@
-import RuleModel
 import IptablesEmitter
 import PolicyModel
+import RuleModel
 
 extension NodeApplier {
   /// How the kernel differs from the last apply (`state`, saved when

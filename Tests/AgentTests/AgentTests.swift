@@ -1,4 +1,3 @@
-import RuleModel
 import Agent
 import Foundation
 import IptablesEmitter
@@ -6,6 +5,7 @@ import KubeClient
 import Logging
 import NodeApply
 import PolicyModel
+import RuleModel
 import Testing
 import YAMLBridge
 
