@@ -53,7 +53,7 @@ enum ParallelLoad {
           let pairs = root.mappingPairs,
           pairs.allSatisfy({ ["apiVersion", "kind", "metadata", "items"].contains($0.key.scalarText ?? "") }),
           // YAML's header ends at `items:` (null), JSON's frame reads `"items": [ ]`.
-          root["items"].map { NodeReader.isNull($0) || $0.sequenceItems?.isEmpty == true } ?? false,
+          root["items"].map({ NodeReader.isNull($0) || $0.sequenceItems?.isEmpty == true }) ?? false,
           let kind = root["kind"]?.scalarText, kind.hasSuffix("List")
         else { return nil }
         inherited = kind == "List" ? nil : (String(kind.dropLast(4)), root["apiVersion"]?.scalarText ?? "")

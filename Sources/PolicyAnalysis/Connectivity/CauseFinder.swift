@@ -51,7 +51,7 @@ struct CauseFinder {
     let cluster = clusters[c]
     let pod = cluster.pods[i]
     var out: (egress: [Int], ingress: [Int]) = ([], [])
-    for (k, key) in keys.enumerated() {
+    for (k, _) in keys.enumerated() {
       for direction in [PolicyType.egress, .ingress] {
         var selects = false
         if let admin = policies[c][k].admin {
