@@ -55,10 +55,16 @@ public struct ClusterCache: Sendable {
   public var inventory: Inventory {
     var inventory = Inventory()
     inventory.namespaces = namespaces.values.map(\.value).sorted { $0.name < $1.name }
-    inventory.pods = pods.values.map(\.value)
-    inventory.policies = policies.values.map(\.value)
-    inventory.adminPolicies = (admin.values.map(\.value) + baseline.values.map(\.value))
+    inventory.pods = Self.inKeyOrder(pods)
+    inventory.policies = Self.inKeyOrder(policies)
+    inventory.adminPolicies = Self.inKeyOrder(admin) + Self.inKeyOrder(baseline)
     return inventory
+  }
+
+  /// Values ordered by their `namespace/name` keys: a dictionary's own
+  /// order changes from run to run, and nothing downstream may see that.
+  private static func inKeyOrder<V>(_ map: [String: Entry<V>]) -> [V] {
+    map.keys.sorted().map { map[$0]!.value }
   }
 
   /// Every object as one JSON `List`, sorted by kind and key: what
