@@ -84,9 +84,12 @@ let package = Package(
     ),
     // Writes the git commit for `policyc --version` (Plugins/BuildInfo).
     .plugin(name: "BuildInfo", capability: .buildTool()),
+    // Helpers shared by the test targets (a seeded random generator).
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(
       name: "UnitTests",
       dependencies: [
+        "TestSupport",
         "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "NodeApply",
       ],
       path: "Tests/UnitTests"
@@ -99,13 +102,16 @@ let package = Package(
     .testTarget(
       name: "PropertyTests",
       dependencies: [
+        "TestSupport",
         "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter", "PolicyAnalysis", "PolicyReference",
       ],
       path: "Tests/PropertyTests"
     ),
     .testTarget(
       name: "AnalysisTests",
-      dependencies: ["PolicyModel", "PolicyAnalysis", "IptablesEmitter"],
+      dependencies: [
+        "TestSupport", "PolicyModel", "PolicyAnalysis", "IptablesEmitter",
+      ],
       path: "Tests/AnalysisTests"
     ),
     .testTarget(
@@ -116,6 +122,7 @@ let package = Package(
     .testTarget(
       name: "AgentTests",
       dependencies: [
+        "TestSupport",
         "Agent", "KubeClient", "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NodeApply",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),

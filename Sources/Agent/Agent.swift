@@ -39,6 +39,16 @@ public actor Agent: ResourceSink {
   /// The changes since the last apply, for the journal of applied objects;
   /// nil when the next apply must write a full snapshot (first sync, relist).
   var changes: [AppliedRecord.Change]? = nil
+  /// Pod updates since the last apply; see `PodUpdates`.
+  var touches = PodTouches()
+  /// Each family's host sets as last applied (iptables), empty when the
+  /// next apply must compile.
+  var podSets: [PodSets] = []
+  /// The cache's pods by address, kept with every pod update once built.
+  var podAddresses: PodAddresses?
+  /// nft: elements changed in place since the table was last loaded, so
+  /// the recorded listing is not the table in force (the resync reloads).
+  var elementsUpdated = false
   /// Counts of syncs, for tests and the log.
   public private(set) var syncCount = 0
   let kicks: AsyncStream<Void>
@@ -60,7 +70,22 @@ public actor Agent: ResourceSink {
   // MARK: ResourceSink
 
   public func apply(_ update: ResourceUpdate, to resource: Resource, receivedAt: ContinuousClock.Instant) {
+    let podKey: String? =
+      switch update {
+      case .upsert(let object), .delete(let object): resource.kind == "Pod" ? object.key : nil
+      default: nil
+      }
+    let previous = podKey.flatMap { cache.pods[$0]?.value }
     let change = cache.apply(update, to: resource)
+    if let podKey {
+      let current = cache.pods[podKey]?.value
+      if let previous { podAddresses?.remove(podKey, previous) }
+      if let current { podAddresses?.insert(podKey, current) }
+      if change.relevant { touches.note(podKey, previous: previous) }
+    } else if change.relevant {
+      touches.needsCompile = true
+      if resource.kind == "Pod" { podAddresses = nil }
+    }
     for message in change.rejected {
       metrics.objectsRejected.increment()
       logger.warning("object rejected", metadata: ["resource": "\(resource)", "problem": "\(message)"])
@@ -159,7 +184,16 @@ public actor Agent: ResourceSink {
     let events = pending
     pending = []
     dirty = false
-    let cluster = Cluster(cache.inventory)
+    let touches = touches
+    self.touches = PodTouches(needsCompile: false)
+    if podAddresses == nil { podAddresses = PodAddresses(cache.pods.mapValues(\.value)) }
+    let cache = cache
+    let memberChanges = PodUpdates.plan(
+      touches, node: enforcer.options.node, sets: podSets, addresses: podAddresses!, pod: { cache.pods[$0]?.value },
+      namespace: { cache.namespaces[$0]?.value })
+    // Only pods elsewhere changed: set members, no compile. Otherwise the
+    // whole cluster as it is now, read before anything is awaited.
+    let cluster: Cluster? = (try? memberChanges.get()) == nil ? Cluster(cache.inventory) : nil
     let changes = changes
     self.changes = []
     let generation = UUID().uuidString
@@ -175,7 +209,25 @@ public actor Agent: ResourceSink {
       logger.warning("cannot record the objects to apply", metadata: ["error": "\(error)"])
       self.changes = nil
     }
-    let result = await Self.result { try await enforcer.apply(cluster) }
+    var result: Result<ApplyOutcome, any Error>
+    switch memberChanges {
+    case .success(let changes):
+      var sets = podSets
+      result = await Self.result { try await enforcer.updateMembers(changes, sets: &sets) }
+      podSets = sets
+      if case .success(let outcome) = result, outcome.changed, enforcer.backend == .nft { elementsUpdated = true }
+      if case .failure(let error) = result {
+        // The state file is gone or stale: compile and reload now.
+        logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
+        result = await Self.result { try await enforcer.apply(Cluster(cache.inventory)) }
+        podSets = (try? result.get())?.podSets ?? []
+        if case .success = result { elementsUpdated = false }
+      }
+    case .failure:
+      result = await Self.result { try await enforcer.apply(cluster ?? Cluster(cache.inventory)) }
+      podSets = (try? result.get())?.podSets ?? []
+      if case .success(let outcome) = result, outcome.changed { elementsUpdated = false }
+    }
     let finished = ContinuousClock.now
     switch result {
     case .success(let outcome):
@@ -197,8 +249,8 @@ public actor Agent: ResourceSink {
       logger.info(
         "sync",
         metadata: [
-          "result": "\(outcome.summary)", "events": "\(events.count)", "pods": "\(cluster.pods.count)",
-          "policies": "\(cluster.policies.count)", "admin_policies": "\(cluster.adminPolicies.count)",
+          "result": "\(outcome.summary)", "events": "\(events.count)", "pods": "\(cache.pods.count)",
+          "policies": "\(cache.policies.count)", "admin_policies": "\(cache.admin.count + cache.baseline.count)",
           "rules": "\(outcome.rules)", "sets": "\(outcome.sets)", "set_members": "\(outcome.setMembers)",
           "compile_ms": "\(Self.ms(outcome.compileTime))", "apply_ms": "\(Self.ms(outcome.applyTime))",
           "total_ms": "\(Self.ms(finished - started))",
@@ -207,6 +259,9 @@ public actor Agent: ResourceSink {
       failures += 1
       dirty = true
       pending = events + pending
+      // The retry compiles; the pods touched so far keep their applied versions.
+      self.touches.before.merge(touches.before) { _, applied in applied }
+      self.touches.needsCompile = true
       // Recorded already; the retry records them again, which replays the same.
       if let changes, self.changes != nil { self.changes = changes + self.changes! } else { self.changes = nil }
       metrics.applyFailures.increment()
@@ -232,13 +287,23 @@ public actor Agent: ResourceSink {
     guard synced else { return }
     let cluster = Cluster(cache.inventory)
     let enforcer = enforcer
+    // nft after element updates: the recorded listing predates them, so
+    // the table is loaded whole, which undoes any drift too, and recorded
+    // afresh; that reload is no repair.
+    let reload = elementsUpdated
     let result = await Self.result { () async throws -> (drift: [String], repair: ApplyOutcome?) in
-      let drift = try await enforcer.drift(cluster)
-      return (drift, drift.isEmpty ? nil : try await enforcer.apply(cluster, fromScratch: true))
+      let drift = reload ? [] : try await enforcer.drift(cluster)
+      return (drift, drift.isEmpty && !reload ? nil : try await enforcer.apply(cluster, fromScratch: true))
     }
     switch result {
     case .success(let (drift, repair)):
       guard let repair else { return }
+      podSets = repair.podSets
+      elementsUpdated = false
+      if reload {
+        logger.info("resync: table reloaded after element updates", metadata: ["result": "\(repair.summary)"])
+        return
+      }
       metrics.driftRepairs.increment()
       logger.warning(
         "drift repaired", metadata: ["drift": "\(drift.joined(separator: "; "))", "result": "\(repair.summary)"])
@@ -246,6 +311,8 @@ public actor Agent: ResourceSink {
       metrics.applyFailures.increment()
       health.update { $0.lastApplyOK = false }
       logger.error("resync failed; the rules in force are kept", metadata: ["error": "\(error)"])
+      podSets = []
+      touches.needsCompile = true
       dirty = true
       kick.yield()
     }

@@ -19,6 +19,9 @@ public struct ApplyOutcome: Sendable {
   public var setMembers = 0
   public var compileTime: Duration = .zero
   public var applyTime: Duration = .zero
+  /// iptables: each family's host sets and state, for pod updates applied
+  /// as member changes until the next compile.
+  var podSets: [PodSets] = []
 }
 
 /// Compiles the cluster and loads it through NodeApply, remembering what
@@ -65,9 +68,12 @@ public struct Enforcer: Sendable {
     switch backend {
     case .iptables:
       var prepared: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
+      var models: [RuleSet] = []
       var outcome = ApplyOutcome(changed: false, summary: "")
       for family in families {
-        let ruleSet = try IptablesCompiler.compile(cluster, options: options(for: family))
+        let model = try RuleCompiler.compile(cluster, options: options(for: family))
+        models.append(model)
+        let ruleSet = IptablesLowering.ruleSet(model)
         outcome.rules += ruleSet.ruleCount
         outcome.sets += ruleSet.sets.count
         outcome.setMembers += ruleSet.sets.reduce(0) { $0 + $1.members.count }
@@ -86,9 +92,13 @@ public struct Enforcer: Sendable {
         outcome.summary = reports.map(\.summary).joined(separator: "; ")
       }
       outcome.applyTime = clock.now - loading
+      outcome.podSets = zip(models, prepared).map { model, prepared in
+        PodSets(model: model, state: prepared.0.plan.newState, statePath: statePath(model.family))
+      }
       return outcome
     case .nft:
-      let ruleSet = try NftCompiler.compile(cluster, options: options(for: .ipv4))
+      let models = try NftCompiler.models(cluster, options: options(for: .ipv4))
+      let ruleSet = try NftCompiler.lower(models, podSetsByMeaning: true)
       var outcome = ApplyOutcome(changed: false, summary: "")
       outcome.rules = ruleSet.ruleCount
       outcome.sets = ruleSet.sets.count
@@ -108,8 +118,55 @@ public struct Enforcer: Sendable {
         if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
       }
       outcome.applyTime = clock.now - loading
+      outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
       return outcome
     }
+  }
+
+  /// Applies pod updates as member changes of each family's sets (see
+  /// `PodUpdates`; the changes name the model's sets), bringing `sets`
+  /// along.
+  func updateMembers(_ changes: [[SetMemberChange]], sets: inout [PodSets]) async throws -> ApplyOutcome {
+    let clock = ContinuousClock()
+    let started = clock.now
+    var outcome = ApplyOutcome(changed: false, summary: "no change")
+    var counts = (added: 0, removed: 0)
+    func named(_ changes: [SetMemberChange], _ name: (String) -> String) -> [SetMemberChange] {
+      changes.map { SetMemberChange(set: name($0.set), added: $0.added, removed: $0.removed) }
+    }
+    switch backend {
+    case .iptables:
+      for (index, familyChanges) in changes.enumerated() where !familyChanges.isEmpty {
+        guard var state = sets[index].state else { throw ApplyError("no state of the last apply") }
+        try await applier.updateMembers(
+          named(familyChanges, IptablesLowering.name), state: &state, statePath: sets[index].statePath)
+        sets[index].state = state
+      }
+    case .nft:
+      let all = changes.flatMap { named($0, NftCompiler.podSetName) }
+      if !all.isEmpty {
+        // The recorded table is no longer the one in force: the next
+        // compile reloads it, and so does the next resync.
+        unlink(stateDirectory + "/nft.rules")
+        try await applier.updateElements(all)
+      }
+    }
+    for (index, familyChanges) in changes.enumerated() {
+      for change in familyChanges {
+        for member in change.added {
+          if let ip = IPAddress(member) { sets[index].members[change.set, default: []].insert(ip) }
+        }
+        for member in change.removed { if let ip = IPAddress(member) { sets[index].members[change.set]?.remove(ip) } }
+        counts.added += change.added.count
+        counts.removed += change.removed.count
+      }
+    }
+    if counts.added + counts.removed > 0 {
+      outcome.changed = true
+      outcome.summary = "set members only: \(counts.added) added, \(counts.removed) removed"
+    }
+    outcome.applyTime = clock.now - started
+    return outcome
   }
 
   /// How the kernel differs from the last apply of `cluster`; empty when

@@ -31,6 +31,11 @@ public enum NftCompiler {
   }
 
   public static func compile(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> NftRuleSet {
+    try lower(try models(cluster, options: options))
+  }
+
+  /// Each family's rule model, compiled with sets.
+  public static func models(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> [RuleSet] {
     var models: [RuleSet] = []
     for family in [IPAddress.Family.ipv4, .ipv6] {
       var familyOptions = options
@@ -42,11 +47,20 @@ public enum NftCompiler {
         throw .rules(error)
       }
     }
-    return try lower(models)
+    return models
   }
 
+  /// The nft name of a host set of selector peers kept by meaning (see
+  /// `lower(_:podSetsByMeaning:)`): `p` and the model's name.
+  public static func podSetName(_ modelName: String) -> String { "p" + modelName }
+
   /// One table from the rule sets of both families (each compiled with sets).
-  public static func lower(_ models: [RuleSet]) throws(Failure) -> NftRuleSet {
+  ///
+  /// With `podSetsByMeaning`, as the agent loads it, each host set of
+  /// selector peers stays one named set called after its model set, even
+  /// when it is small or empty, so a pod that joins or leaves it is an
+  /// element change and never a rule change.
+  public static func lower(_ models: [RuleSet], podSetsByMeaning: Bool = false) throws(Failure) -> NftRuleSet {
     var sets = SetTable()
     var chains: [NftChain] = []
     var roots: [(family: IPAddress.Family, chain: String)] = []
@@ -54,7 +68,11 @@ public enum NftCompiler {
     for model in models {
       var uses: [String: SetUse] = [:]
       for set in model.sets {
-        uses[set.name] = try sets.use(AddressIntervals(set))
+        if podSetsByMeaning, model.podDependence.setPeers[set.name] != nil {
+          uses[set.name] = try sets.keep(AddressIntervals(set), as: podSetName(set.name))
+        } else {
+          uses[set.name] = try sets.use(AddressIntervals(set))
+        }
       }
       let translator = NftTranslator(family: model.family, sets: uses)
       for chain in model.chains {
@@ -85,6 +103,14 @@ struct SetTable {
   private var byName: [String: NftSet] = [:]
 
   var all: [NftSet] { byName.values.sorted { $0.name < $1.name } }
+
+  /// A set of single addresses under a name of its own, whatever it holds.
+  mutating func keep(_ content: AddressIntervals, as name: String) throws(NftCompiler.Failure) -> SetUse {
+    let set = NftSet(name: name, family: content.family, interval: false, elements: content.elements)
+    if let existing = byName[name], existing != set { throw .setNameCollision(name) }
+    byName[name] = set
+    return .named(name)
+  }
 
   mutating func use(_ content: AddressIntervals) throws(NftCompiler.Failure) -> SetUse {
     let elements = content.elements

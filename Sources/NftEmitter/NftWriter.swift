@@ -19,11 +19,15 @@ public enum NftWriter {
     for set in ruleSet.sets {
       out += "\tset \(set.name) {\n\t\ttype \(set.type)\n"
       if set.interval { out += "\t\tflags interval\n" }
-      out += "\t\telements = {\n"
-      for (i, element) in set.elements.enumerated() {
-        out += "\t\t\t\(element)\(i + 1 < set.elements.count ? "," : "")\n"
+      // An empty set (kept by meaning for the agent) has no elements line.
+      if !set.elements.isEmpty {
+        out += "\t\telements = {\n"
+        for (i, element) in set.elements.enumerated() {
+          out += "\t\t\t\(element)\(i + 1 < set.elements.count ? "," : "")\n"
+        }
+        out += "\t\t}\n"
       }
-      out += "\t\t}\n\t}\n"
+      out += "\t}\n"
     }
     out += "\tchain forward {\n"
     out += "\t\ttype filter hook forward priority \(NftRuleSet.forwardPriority); policy accept;\n"

@@ -95,6 +95,9 @@ public struct NodeApplier: Sendable {
       do {
         try StateFile.write(prepared.plan.newState, to: statePath)
       } catch {
+        // The old file would tell the next plan about members the sets no
+        // longer hold; without one, the next apply reloads everything.
+        _ = StateFile.remove(statePath)
         reports[index].warning = "cannot save state (the next apply reloads everything): \(error)"
       }
     }

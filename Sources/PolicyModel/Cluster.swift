@@ -33,10 +33,10 @@ public struct Cluster: Sendable {
     self.adminPolicies = adminPolicies.filter { $0.tier != .baseline }.sorted(by: AdminPolicy.ordered)
     baseline = adminPolicies.first { $0.tier == .baseline && $0.meta.name == AdminPolicy.baselineName }
     var labels: [String: [String: String]] = [:]
-    for ns in namespaces { labels[ns.name] = ns.labels }
+    for ns in namespaces { labels[ns.name] = Self.labels(ofNamespace: ns.name, written: ns) }
     // "A namespace that only appears through a pod or policy exists with that one label."
     for name in pods.map(\.meta.namespace) + policies.map(\.meta.namespace) where labels[name] == nil {
-      labels[name] = [Namespace.nameLabel: name]
+      labels[name] = Self.labels(ofNamespace: name, written: nil)
     }
     namespaceLabels = labels
     self.pods = pods.filter(takesPart).sorted {
@@ -122,12 +122,30 @@ public struct Cluster: Sendable {
   public func peerContains(
     pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String, pod: Pod
   ) -> Bool {
+    Self.peerContains(
+      pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace, pod: pod,
+      namespaceLabels: namespaceLabels[pod.meta.namespace])
+  }
+
+  /// The same for a pod outside any `Cluster`, given its namespace's labels
+  /// (see `labels(ofNamespace:written:)`).
+  public static func peerContains(
+    pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String, pod: Pod,
+    namespaceLabels: [String: String]?
+  ) -> Bool {
     if let nsSelector {
-      guard let labels = namespaceLabels[pod.meta.namespace], nsSelector.matches(labels) else { return false }
+      guard let namespaceLabels, nsSelector.matches(namespaceLabels) else { return false }
     } else if pod.meta.namespace != policyNamespace {
       return false
     }
     return podSelector?.matches(pod.meta.labels) ?? true
+  }
+
+  /// A namespace's labels as a cluster sees them: those of its Namespace
+  /// object when there is one, else only its name label (it exists because
+  /// a pod or policy names it).
+  public static func labels(ofNamespace name: String, written: Namespace?) -> [String: String] {
+    written?.labels ?? [Namespace.nameLabel: name]
   }
 
   public func podIndex(namespace: String, name: String) -> Int? {

@@ -16,6 +16,9 @@ public struct RuleSet: Sendable, Hashable {
   public var sets: [AddressSet]
   /// Lines for a file's header: node, counts.
   public var summary: [String]
+  /// What the rules read of pods elsewhere in the cluster, so a pod update
+  /// can be applied without a compile (see `PodDependence`).
+  public var podDependence = PodDependence()
 
   public init(family: IPAddress.Family, chains: [Chain], entry: String, sets: [AddressSet], summary: [String]) {
     self.family = family
@@ -210,4 +213,36 @@ public struct AddressSet: Sendable, Hashable {
     self.members = members.sorted()
     self.owner = owner
   }
+}
+
+/// A selector peer as a policy wrote it: the pods it picks, with the
+/// namespace of the policy for a peer without a namespaceSelector.
+public struct PeerSelector: Sendable, Hashable {
+  public var pods: LabelSelector?
+  public var namespaces: LabelSelector?
+  public var policyNamespace: String
+
+  public init(pods: LabelSelector?, namespaces: LabelSelector?, policyNamespace: String) {
+    self.pods = pods
+    self.namespaces = namespaces
+    self.policyNamespace = policyNamespace
+  }
+}
+
+/// How the rules of one node depend on pods that are not on it. Such a
+/// pod is seen only through the host sets of selector peers (`setPeers`)
+/// and through the numbers its named ports resolve to (named egress ports).
+/// An agent uses this to turn a pod update into set member changes; the
+/// compiler fills it in as it decides.
+public struct PodDependence: Sendable, Hashable {
+  /// Host sets of selector peers, by name: a participating pod's address of
+  /// the set's family is a member exactly when one of the peers contains it.
+  public var setPeers: [String: [PeerSelector]] = [:]
+  /// Peers whose pods' named ports the rules resolve (named egress ports).
+  public var namedPortPeers: Set<PeerSelector> = []
+  /// Whether named egress ports are resolved against peers that are not
+  /// selectors (every pod, or pods by address).
+  public var namedPortsOfAnyPod = false
+
+  public init() {}
 }

@@ -39,7 +39,10 @@ extension RuleCompiler {
         peers: peers, ports: ports.plain + ports.named, field: .source, identity: identity + ["p"], owner: owner,
         comment: comment, mark: mark)
     }
-    let ports = lowering.portAlternatives(rule) { lowering.peerPods(rule, namespace: ns) }
+    let ports = lowering.portAlternatives(rule) {
+      noteNamedPortPeers(rule, namespace: ns)
+      return lowering.peerPods(rule, namespace: ns)
+    }
     var rules = emit(
       peers: peers, ports: ports.plain, field: .destination, identity: identity + ["p"], owner: owner, comment: comment,
       mark: mark)
@@ -57,6 +60,20 @@ extension RuleCompiler {
         mark: mark)
     }
     return rules
+  }
+
+  /// Remembers whose named ports an egress rule resolves: the rules then
+  /// depend on those pods' ports, not only on their addresses.
+  mutating func noteNamedPortPeers(_ rule: PolicyRule, namespace: String) {
+    if rule.peers.isEmpty { podDependence.namedPortsOfAnyPod = true }
+    for peer in rule.peers {
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        podDependence.namedPortPeers.insert(
+          PeerSelector(pods: pods, namespaces: namespaces, policyNamespace: namespace))
+      case .ipBlock: podDependence.namedPortsOfAnyPod = true
+      }
+    }
   }
 
   /// The chain of an admin policy (or the baseline) for one direction: its

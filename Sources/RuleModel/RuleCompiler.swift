@@ -28,6 +28,7 @@ public struct RuleCompiler {
   var policyChainNames: [String: String] = [:]
   /// The same for admin policies and the baseline.
   var adminChainNames: [String: String] = [:]
+  var podDependence = PodDependence()
 
   public init(cluster: Cluster, options: EmitOptions) {
     self.cluster = cluster
@@ -78,12 +79,14 @@ public struct RuleCompiler {
       }
     }
     if !namer.collisions.isEmpty { throw .nameCollision(namer.collisions.sorted()) }
-    return RuleSet(
+    var ruleSet = RuleSet(
       family: options.family,
       chains: sharedChains(dispatch) + podChains + chains.sorted { $0.name < $1.name },
       entry: Self.root,
       sets: sets.values.sorted { $0.name < $1.name },
       summary: summary(local: local, dispatch: dispatch))
+    ruleSet.podDependence = podDependence
+    return ruleSet
   }
 
   /// The root chain and the two dispatch chains.

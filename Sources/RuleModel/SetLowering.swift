@@ -37,12 +37,14 @@ extension RuleCompiler {
     var out: [PeerAlternative] = []
     var hosts = Set<IPAddress>()
     var selectorIdentity: [String] = []
+    var selectors: [PeerSelector] = []
     var plainBlocks: [CIDR] = []
     for peer in rule.peers {
       switch peer.kind {
       case .selectors(let pods, let namespaces):
         let scope = namespaces.map { "ns\($0.canonicalText)" } ?? "in:\(namespace)"
         selectorIdentity.append("\(scope) pods\(pods?.canonicalText ?? "*")")
+        selectors.append(PeerSelector(pods: pods, namespaces: namespaces, policyNamespace: namespace))
         for i in cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace) {
           if let ip = lowering.address(cluster.pods[i]) { hosts.insert(ip) }
         }
@@ -65,6 +67,7 @@ extension RuleCompiler {
       let name = registerSet(
         kind: "P", identity: selectorIdentity.sorted(), type: .hosts, members: hosts.map { .host($0) },
         owner: owner)
+      if podDependence.setPeers[name] == nil { podDependence.setPeers[name] = selectors }
       out.append(.set(name))
     }
     if !plainBlocks.isEmpty {

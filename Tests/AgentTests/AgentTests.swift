@@ -101,14 +101,21 @@ func object(_ json: String) -> KubeObject {
 final class CountingRunner: CommandRunner, @unchecked Sendable {
   let lock = NSLock()
   var restores = 0
+  /// `ipset -exist restore` calls: pod updates applied as member changes.
+  var memberInputs: [String] = []
 
   func run(_ arguments: [String], input: String?) throws(RunFailure) -> String {
-    if arguments[0] == "iptables-restore" {
-      lock.lock()
-      restores += 1
-      lock.unlock()
-    }
+    lock.lock()
+    defer { lock.unlock() }
+    if arguments[0] == "iptables-restore" { restores += 1 }
+    if arguments == ["ipset", "-exist", "restore"] { memberInputs.append(input ?? "") }
     return ""
+  }
+
+  var memberUpdates: [String] {
+    lock.lock()
+    defer { lock.unlock() }
+    return memberInputs
   }
 
   var count: Int {
@@ -161,7 +168,10 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
       await agent.apply(.upsert(object(pod)), to: .pods, receivedAt: .now)
     }
     #expect(await settle(agent, expect: 2) == 2)
-    #expect(runner.count == 2)
+    // Pods of another node that join a peer set: members, not rules.
+    #expect(runner.count == 1)
+    #expect(runner.memberUpdates.count == 1)
+    #expect(runner.memberUpdates.first?.split(separator: "\n").count == 20)
   }
 
   @Test func ignoredPodFieldsTriggerNoSync() async {

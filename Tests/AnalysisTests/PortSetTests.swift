@@ -1,5 +1,6 @@
 import PolicyAnalysis
 import PolicyModel
+import TestSupport
 import XCTest
 
 final class PortSetTests: XCTestCase {
@@ -93,7 +94,7 @@ final class PortSetTests: XCTestCase {
 
   /// Union and intersection agree with plain sets of ports (small universe).
   func testAgreesWithPlainSets() {
-    var g = SplitMix(seed: 5)
+    var g = SeededGenerator(seed: 5)
     func random() -> (PortSet, Set<Int>) {
       var portSet = PortSet.none
       var plain = Set<Int>()
@@ -116,18 +117,5 @@ final class PortSetTests: XCTestCase {
       XCTAssertEqual(a.union(b), b.union(a))
       XCTAssertEqual(a.union(b).isEmpty, pa.union(pb).isEmpty)
     }
-  }
-}
-
-/// A small deterministic PRNG, so a failing case reproduces.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
   }
 }

@@ -55,6 +55,15 @@ final class FakeKernel: CommandRunner, @unchecked Sendable {
     case ("ipset", ["list", "-n"]): return setOrder.map { $0 + "\n" }.joined()
     case ("ipset", ["restore"]):
       for line in input.split(separator: "\n") { try ipset(line.split(separator: " ").map(String.init)) }
+    case ("ipset", ["-exist", "restore"]):
+      // -exist: adding a member that is there, or deleting one that is not, is no error.
+      for line in input.split(separator: "\n") {
+        let words = line.split(separator: " ").map(String.init)
+        let key = words.count > 2 ? words[2] : ""
+        let present = sets[words[1]]?.members.contains { $0.split(separator: " ").first.map(String.init) == key }
+        if (words[0] == "add" && present == true) || (words[0] == "del" && present == false) { continue }
+        try ipset(words)
+      }
     case ("nft", ["list", "tables"]): return nftTables.map { "table \($0)\n" }.joined()
     case ("nft", let rest) where rest.count == 4 && rest.prefix(3) == ["delete", "table", "inet"]:
       nftTables.removeAll { $0 == "inet " + rest[3] }

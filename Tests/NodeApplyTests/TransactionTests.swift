@@ -133,6 +133,63 @@ final class TransactionTests: XCTestCase {
     unlink(statePath)
   }
 
+  /// Member changes without a compile (the agent's pod updates): one
+  /// `ipset -exist restore`, adds before deletes, the state brought along
+  /// and written; a failure puts the members back, and the state file is
+  /// gone (the next apply reloads everything) rather than wrong.
+  func testMemberChangesUpdateSetsAndState() async throws {
+    let (kernel, state) = try await loadedKernel()
+    let set = try XCTUnwrap(state.sets.first { $0.value.members.contains("10.0.0.3") }?.key)
+    let applier = NodeApplier(runner: kernel)
+    var updated = state
+    try StateFile.write(state, to: statePath)
+    try await applier.updateMembers(
+      [SetMemberChange(set: set, added: ["10.0.0.9"], removed: ["10.0.0.3"])], state: &updated, statePath: statePath)
+    XCTAssertEqual(kernel.calls.last, ["ipset", "-exist", "restore"])
+    XCTAssertTrue(kernel.sets[set]!.members.contains("10.0.0.9"))
+    XCTAssertFalse(kernel.sets[set]!.members.contains("10.0.0.3"))
+    XCTAssertEqual(Set(updated.sets[set]!.members), Set(kernel.sets[set]!.members))
+    XCTAssertEqual(StateFile.read(statePath), updated)
+
+    let before = kernel.sets[set]!.members
+    kernel.fail("ipset", onCall: 1)
+    var failed = updated
+    do {
+      try await applier.updateMembers(
+        [SetMemberChange(set: set, added: ["10.0.0.10"], removed: ["10.0.0.9"])], state: &failed,
+        statePath: statePath)
+      XCTFail("the injected failure was not reported")
+    } catch {
+      XCTAssertTrue(error.message.contains("the sets were put back"), error.message)
+    }
+    XCTAssertEqual(Set(kernel.sets[set]!.members), Set(before))
+    XCTAssertEqual(failed, updated, "the state must not change on failure")
+    XCTAssertNil(StateFile.read(statePath), "a state file that may be wrong must be gone")
+
+    // A set the state does not know, or one that would outgrow maxelem: nothing runs.
+    let calls = kernel.calls.count
+    var unknown = updated
+    await XCTAssertThrowsAsync {
+      try await applier.updateMembers(
+        [SetMemberChange(set: "POLICYC-4P-none", added: ["10.0.0.1"], removed: [])], state: &unknown, statePath: nil)
+    }
+    var full = updated
+    full.sets[set]!.maxelem = full.sets[set]!.members.count
+    await XCTAssertThrowsAsync {
+      try await applier.updateMembers(
+        [SetMemberChange(set: set, added: ["10.0.0.11"], removed: [])], state: &full, statePath: nil)
+    }
+    XCTAssertEqual(kernel.calls.count, calls)
+    unlink(statePath)
+  }
+
+  func XCTAssertThrowsAsync(_ body: () async throws -> Void, line: UInt = #line) async {
+    do {
+      try await body()
+      XCTFail("no error", line: line)
+    } catch {}
+  }
+
   /// apply's state files: FILE for one family, FILE and FILE.ipv6 for both,
   /// the defaults without --state; --full (`full`) reads none of them.
   func testEachFamilyPlansAgainstItsStateFile() async throws {

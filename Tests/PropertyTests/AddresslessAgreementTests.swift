@@ -1,6 +1,7 @@
 import Foundation
 import PolicyAnalysis
 import PolicyModel
+import TestSupport
 import XCTest
 
 /// Analysis keeps pods without an address as endpoints by identity. The

@@ -5,6 +5,7 @@ import PolicyAnalysis
 import PolicyModel
 import PolicyReference
 import RuleModel
+import TestSupport
 import XCTest
 
 /// The emitted rules, run through a netfilter evaluator, must give the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Every hostile or broken input of issue 7 through the real binary: each

@@ -2,6 +2,7 @@ import Foundation
 import IptablesEmitter
 import PolicyModel
 import RuleModel
+import TestSupport
 import XCTest
 
 /// "The restore file is not an injection channel": random hostile strings

@@ -1,18 +1,6 @@
 import PolicyModel
+import TestSupport
 import YAMLBridge
-
-/// A small deterministic PRNG (SplitMix64), so a failing seed reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-}
 
 /// Random clusters of a few namespaces and pods with policies drawn from
 /// every peer and port form, built as values (the decoder has its own tests).

@@ -1,6 +1,7 @@
 import Foundation
 import PolicyModel
 import PolicyReference
+import TestSupport
 
 /// The objects of one random cluster as written, before `Cluster` filters
 /// or labels anything: the independent reference reads these.

@@ -1,5 +1,6 @@
 import IptablesEmitter
 import PolicyModel
+import TestSupport
 import XCTest
 
 /// "Sort everything that leaves a Set or Dictionary": the same objects give

@@ -75,6 +75,49 @@ final class NftEmitterTests: XCTestCase {
     XCTAssertFalse(rules.contains { $0.contains("dport 82") }, "a rule whose peers are no pod never matches")
   }
 
+  /// The agent's lowering: every host set of selector peers is a named set
+  /// called after its model set, however small, even empty, so a pod that
+  /// joins or leaves is an element change; blocks stay shared by content.
+  func testPodSetsByMeaningStayNamedWhenSmallOrEmpty() throws {
+    let cluster = Load.cluster([
+      Manifest.namespace("nx"),
+      Manifest.pod("nx", "p1", labels: ["app": "web"], ip: "10.0.0.1"),
+      Manifest.policy(
+        "nx", "in",
+        "podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]\n- from: [{podSelector: {matchLabels: {app: none}}}]\n  ports: [{port: 82}]\n- from: [{ipBlock: {cidr: 10.9.0.0/16, except: [10.9.1.0/24]}}]"
+      ),
+    ])
+    let models = try NftCompiler.models(cluster, options: EmitOptions(node: "node-a"))
+    let ruleSet = try NftCompiler.lower(models, podSetsByMeaning: true)
+    let podSets = models[0].podDependence.setPeers.keys.sorted()
+    XCTAssertEqual(podSets.count, 2)
+    let named = ruleSet.sets.filter { $0.name.hasPrefix("p") }
+    XCTAssertEqual(named.map(\.name), podSets.map(NftCompiler.podSetName))
+    XCTAssertEqual(named.map(\.elements).sorted { $0.count < $1.count }, [[], ["10.0.0.1"]])
+    let rules = ruleSet.chains.flatMap(\.rules).map(\.text)
+    for set in named { XCTAssertTrue(rules.contains { $0.contains("@\(set.name)") }, "\(set.name) is used") }
+    XCTAssertTrue(rules.contains { $0.contains("dport 82") }, "the rule of the empty set is kept")
+    // The default lowering is unchanged: the one-address set is inlined, the empty one dropped.
+    let plain = try NftCompiler.lower(models)
+    XCTAssertFalse(plain.sets.contains { $0.name.hasPrefix("p") })
+    XCTAssertFalse(plain.chains.flatMap(\.rules).contains { $0.text.contains("dport 82") })
+    // nft itself accepts the empty set (no elements line), when it is here.
+    let text = NftWriter.render(ruleSet)
+    XCTAssertFalse(text.contains("elements = {\n\t\t}"))
+    if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft") {
+      let check = Process()
+      check.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+      check.arguments = ["-c", "-f", "-"]
+      let input = Pipe()
+      check.standardInput = input
+      try check.run()
+      input.fileHandleForWriting.write(Data(text.utf8))
+      try input.fileHandleForWriting.close()
+      check.waitUntilExit()
+      XCTAssertEqual(check.terminationStatus, 0, text)
+    }
+  }
+
   func testCommentsFitNftsLimitAndCannotEscape() throws {
     let long = String(repeating: "n", count: 63)
     let name = Array(repeating: long, count: 3).joined(separator: ".")
