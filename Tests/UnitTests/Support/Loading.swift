@@ -56,4 +56,3 @@ struct Marked {
     self.marks = marks
   }
 }
-
