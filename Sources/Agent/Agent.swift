@@ -49,6 +49,11 @@ public actor Agent: ResourceSink {
   /// nft: elements changed in place since the table was last loaded, so
   /// the recorded listing is not the table in force (the resync reloads).
   var elementsUpdated = false
+  /// The cluster of the last compile, and whether pods or namespaces
+  /// changed since: if not, the next compile reuses its pods, indexes and
+  /// selector results (`Cluster.replacing`).
+  var lastCluster: Cluster?
+  var podsOrNamespacesChanged = true
   /// Counts of syncs, for tests and the log.
   public private(set) var syncCount = 0
   let kicks: AsyncStream<Void>
@@ -77,6 +82,7 @@ public actor Agent: ResourceSink {
       }
     let previous = podKey.flatMap { cache.pods[$0]?.value }
     let change = cache.apply(update, to: resource)
+    if change.relevant, resource.kind == "Pod" || resource.kind == "Namespace" { podsOrNamespacesChanged = true }
     if let podKey {
       let current = cache.pods[podKey]?.value
       if let previous { podAddresses?.remove(podKey, previous) }
@@ -193,7 +199,7 @@ public actor Agent: ResourceSink {
       namespace: { cache.namespaces[$0]?.value })
     // Only pods elsewhere changed: set members, no compile. Otherwise the
     // whole cluster as it is now, read before anything is awaited.
-    let cluster: Cluster? = (try? memberChanges.get()) == nil ? Cluster(cache.inventory) : nil
+    let cluster: Cluster? = (try? memberChanges.get()) == nil ? currentCluster() : nil
     let changes = changes
     self.changes = []
     let generation = UUID().uuidString
@@ -219,12 +225,14 @@ public actor Agent: ResourceSink {
       if case .failure(let error) = result {
         // The state file is gone or stale: compile and reload now.
         logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
-        result = await Self.result { try await enforcer.apply(Cluster(cache.inventory)) }
+        let cluster = currentCluster()
+        result = await Self.result { try await enforcer.apply(cluster) }
         podSets = (try? result.get())?.podSets ?? []
         if case .success = result { elementsUpdated = false }
       }
     case .failure:
-      result = await Self.result { try await enforcer.apply(cluster ?? Cluster(cache.inventory)) }
+      let cluster = cluster ?? currentCluster()
+      result = await Self.result { try await enforcer.apply(cluster) }
       podSets = (try? result.get())?.podSets ?? []
       if case .success(let outcome) = result, outcome.changed { elementsUpdated = false }
     }
@@ -281,11 +289,28 @@ public actor Agent: ResourceSink {
     metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
   }
 
+  /// The cache as a cluster to compile, reusing the last one's pods when
+  /// only policies changed since.
+  func currentCluster() -> Cluster {
+    if !podsOrNamespacesChanged, let lastCluster,
+      let cluster = lastCluster.replacing(
+        policies: cache.policies.values.map(\.value),
+        adminPolicies: cache.admin.values.map(\.value) + cache.baseline.values.map(\.value))
+    {
+      self.lastCluster = cluster
+      return cluster
+    }
+    let cluster = Cluster(cache.inventory)
+    lastCluster = cluster
+    podsOrNamespacesChanged = false
+    return cluster
+  }
+
   /// Checks the kernel against the last apply and reloads everything on drift.
   func checkDrift() async {
     resyncDue = false
     guard synced else { return }
-    let cluster = Cluster(cache.inventory)
+    let cluster = currentCluster()
     let enforcer = enforcer
     // nft after element updates: the recorded listing predates them, so
     // the table is loaded whole, which undoes any drift too, and recorded

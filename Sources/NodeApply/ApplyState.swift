@@ -24,12 +24,26 @@ public struct ApplyState: Sendable, Equatable {
 
   static let header = "policyc-apply-state 1"
 
-  public var text: String {
-    var out = Self.header + "\nfingerprint \(fingerprint)\n"
-    for (name, hash) in chainHashes.sorted(by: { $0.key < $1.key }) { out += "chain \(name) \(hash)\n" }
+  public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+  /// `text` as bytes, built without a string per line: an agent writes it
+  /// after every apply, and a node's sets hold tens of thousands of members.
+  public var bytes: [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(64 + chainHashes.count * 48 + sets.values.reduce(0) { $0 + 48 + $1.members.count * 40 })
+    func line(_ words: String...) {
+      for (i, word) in words.enumerated() {
+        if i > 0 { out.append(UInt8(ascii: " ")) }
+        out.append(contentsOf: word.utf8)
+      }
+      out.append(UInt8(ascii: "\n"))
+    }
+    line(Self.header)
+    line("fingerprint", fingerprint)
+    for (name, hash) in chainHashes.sorted(by: { $0.key < $1.key }) { line("chain", name, hash) }
     for (name, set) in sets.sorted(by: { $0.key < $1.key }) {
-      out += "set \(name) \(set.type) \(set.maxelem)\n"
-      for member in set.members { out += "member \(name) \(member)\n" }
+      line("set", name, set.type, String(set.maxelem))
+      for member in set.members { line("member", name, member) }
     }
     return out
   }

@@ -38,7 +38,7 @@ public enum StateFile {
     let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
     let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
     guard fd >= 0 else { throw ApplyError("\(path): cannot write: \(String(cString: strerror(errno)))") }
-    var bytes = Array(state.text.utf8)[...]
+    var bytes = state.bytes[...]
     var ok = true
     while ok, !bytes.isEmpty {
       let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
