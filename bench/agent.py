@@ -106,8 +106,9 @@ class Agent:
     def __init__(self, pc, netns, workdir, backend, node, kubeconfig):
         self.netns = netns
         self.log = os.path.join(workdir, "agent-%s.log" % backend)
-        state = os.path.join(workdir, "state-%s" % backend)
-        os.makedirs(state, exist_ok=True)
+        # A fresh state directory for every run: a restart restores the last applied rules
+        # first, which is another measure than the initial sync.
+        state = tempfile.mkdtemp(dir=workdir, prefix="state-%s-" % backend)
         self.cmd = ["nsenter", "--net=/run/netns/" + netns, pc, "agent", "--node", node,
                     "--kubeconfig", kubeconfig, "--backend", backend, "--family", "ipv4",
                     "--state-dir", state, "--listen", LISTEN, "--resync", "5m"]
@@ -456,6 +457,8 @@ def run_backend(args, backend, objects, workdir):
         if args.only == "initial":
             res["CPU s total"] = agent.cpu()
             res["peak RSS MB"] = agent.peak_rss_mb()
+            log("  %s: agent CPU %.2f s, peak RSS %.0f MB" % (backend, res["CPU s total"],
+                                                           res["peak RSS MB"]))
             return res
         time.sleep(1.0)
         c0, w0 = agent.cpu(), time.monotonic()
