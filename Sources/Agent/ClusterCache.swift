@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import KubeClient
 import PolicyModel
 import YAMLBridge
@@ -149,8 +151,8 @@ public struct ClusterCache: Sendable {
   ) -> [String] {
     var rejected: [String] = []
     fresh.reserveCapacity(fresh.count + objects.count)
-    for object in objects {
-      switch decode(object, resource, as: V.self, existing: map[object.key]) {
+    for (object, decoded) in zip(objects, decodeAll(objects, resource, existing: map)) {
+      switch decoded {
       case .success(let entry): fresh[object.key] = entry
       case .failure(let rejection):
         rejected.append(rejection.message)
@@ -158,6 +160,27 @@ public struct ClusterCache: Sendable {
       }
     }
     return rejected
+  }
+
+  /// Decodes a list page's objects on every core: each object decodes on
+  /// its own, and a page of a large list is thousands of them. The results
+  /// come back in the objects' order.
+  static func decodeAll<V: Sendable>(
+    _ objects: [KubeObject], _ resource: Resource, existing map: [String: Entry<V>]
+  ) -> [Result<Entry<V>, RejectionBox<V>>] {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, objects.count / 64)
+    guard workers > 1 else { return objects.map { decode($0, resource, as: V.self, existing: map[$0.key]) } }
+    var results = [Result<Entry<V>, RejectionBox<V>>?](repeating: nil, count: objects.count)
+    results.withUnsafeMutableBufferPointer { buffer in
+      // Each worker writes its own indices only.
+      nonisolated(unsafe) let slots = buffer
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        for index in stride(from: worker, to: objects.count, by: workers) {
+          slots[index] = decode(objects[index], resource, as: V.self, existing: map[objects[index].key])
+        }
+      }
+    }
+    return results.map { $0! }
   }
 
   static func decode<V: Sendable>(_ object: KubeObject, _ resource: Resource, as: V.Type, existing: Entry<V>?)
@@ -229,4 +252,18 @@ public struct ClusterCache: Sendable {
 struct RejectionBox<V: Sendable>: Error {
   var message: String
   var fallback: ClusterCache.Entry<V>?
+}
+
+extension ClusterCache {
+  /// What decoding never reads of an object of `resource`: a Pod's managed
+  /// fields, volumes, probes and conditions, the subtrees `policyc compile`
+  /// skips as well (`LoadOptions.compilePruning`), so the agent and compile
+  /// read a Pod alike. The snapshot leaves them out too.
+  public static func pruning(for resource: Resource) -> Pruning? {
+    resource.kind == "Pod" ? LoadOptions.compilePruning : nil
+  }
+}
+
+extension Agent {
+  public nonisolated func pruning(for resource: Resource) -> Pruning? { ClusterCache.pruning(for: resource) }
 }

@@ -1,4 +1,5 @@
 import Logging
+import YAMLBridge
 
 /// Exponential backoff with jitter: `base * 2^n`, capped, then a random
 /// point in its upper half, so that many agents do not retry in step.
@@ -42,7 +43,12 @@ public struct ListWatcher: Sendable {
   public var transport: any KubeTransport
   public var resource: Resource
   public var sink: any ResourceSink
-  public var pageSize = 500
+  /// Objects per LIST page. kubectl and client-go's pager ask for 500; the
+  /// API documents no upper bound ("the server may return fewer"), and a
+  /// larger page halves the round trips of a 50,000-pod list while a page
+  /// stays a few MB. Pages are parsed while the sink decodes the previous
+  /// one, so pages much larger than this would only delay that overlap.
+  public var pageSize = 1000
   public var backoff = Backoff()
   /// How long to wait before asking again for a kind that is not installed.
   public var notInstalledRetry: Duration = .seconds(30)
@@ -129,25 +135,66 @@ public struct ListWatcher: Sendable {
     }
   }
 
+  /// One page of a LIST, fetched and parsed, and what that cost.
+  struct FetchedPage {
+    var page: ListPage
+    var bytes: Int
+    var parseTime: Duration
+  }
+
+  /// The subtrees of list items and watch objects the sink never reads.
+  var pruning: Pruning? { sink.pruning(for: resource).map { Pruning.listItems(of: resource.kind, $0) } }
+
   func listAll() async throws -> ListOutcome {
-    var response = try await fetchPage(nil)
-    var pages = 0
+    let clock = ContinuousClock()
+    let started = clock.now
+    let pruning = pruning
+    guard var current = try await page(nil, pruning: pruning) else { return .notInstalled }
+    var pages = 1
+    var bytes = current.bytes
+    var parse = current.parseTime
+    var waited = clock.now - started
     while true {
-      if response.status == 404, resource.optional { return .notInstalled }
-      guard response.status == 200 else {
-        throw KubeAPIError(status: KubeStatus.from(body: response.body, httpStatus: response.status))
+      guard let token = current.page.continueToken else {
+        let items = current.page.items
+        await sink.apply(pages == 1 ? .replace(items) : .listEnd(items), to: resource, receivedAt: .now)
+        logger.info(
+          "listed",
+          metadata: [
+            "resource": "\(resource)", "pages": "\(pages)", "bytes": "\(bytes)",
+            "list_ms": "\(Self.ms(clock.now - started))", "parse_ms": "\(Self.ms(parse))",
+            "wait_ms": "\(Self.ms(waited))",
+          ])
+        return .listed(resourceVersion: current.page.resourceVersion)
       }
-      let page = try ListPage.decode(response.body)
+      // The next page travels and is parsed while the sink decodes this one.
+      async let next = page(token, pruning: pruning)
+      await sink.apply(.listPage(current.page.items, first: pages == 1), to: resource, receivedAt: .now)
+      let waiting = clock.now
+      guard let following = try await next else { return .notInstalled }
+      waited += clock.now - waiting
+      current = following
       pages += 1
-      guard let token = page.continueToken else {
-        await sink.apply(pages == 1 ? .replace(page.items) : .listEnd(page.items), to: resource, receivedAt: .now)
-        return .listed(resourceVersion: page.resourceVersion)
-      }
-      // The next page travels while the sink decodes this one.
-      async let next = fetchPage(token)
-      await sink.apply(.listPage(page.items, first: pages == 1), to: resource, receivedAt: .now)
-      response = try await next
+      bytes += current.bytes
+      parse += current.parseTime
     }
+  }
+
+  /// Fetches and parses one page; nil when the kind is not installed.
+  func page(_ token: String?, pruning: Pruning?) async throws -> FetchedPage? {
+    let response = try await fetchPage(token)
+    if response.status == 404, resource.optional { return nil }
+    guard response.status == 200 else {
+      throw KubeAPIError(status: KubeStatus.from(body: response.body, httpStatus: response.status))
+    }
+    let clock = ContinuousClock()
+    let started = clock.now
+    let page = try ListPage.decode(response.body, pruning: pruning)
+    return FetchedPage(page: page, bytes: response.body.count, parseTime: clock.now - started)
+  }
+
+  static func ms(_ duration: Duration) -> Int {
+    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
   }
 
   func fetchPage(_ token: String?) async throws -> KubeResponse {
@@ -164,13 +211,14 @@ public struct ListWatcher: Sendable {
     ]
     let sink = sink
     let resource = resource
+    let pruning = pruning
     let response: KubeResponse
     do {
       response = try await transport.stream(
         resource.path, query: query, timeout: .seconds(seconds + 30),
         opened: { await progress.noteOpened(resource: resource, sink: sink, afterFailure: afterFailure) },
         line: { line in
-          let event = try WatchEvent.decode(line)
+          let event = try WatchEvent.decode(line, pruning: pruning)
           try await progress.handle(event, resource: resource, sink: sink, afterFailure: afterFailure)
         })
     } catch is WatchGone {

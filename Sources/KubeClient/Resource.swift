@@ -1,3 +1,5 @@
+import YAMLBridge
+
 /// One kind the agent lists and watches, and where the API serves it.
 public struct Resource: Sendable, Hashable, CustomStringConvertible {
   /// The plural, as in metrics labels: `pods`.
@@ -72,4 +74,13 @@ public enum WatchLifecycle: Sendable, Equatable {
 public protocol ResourceSink: Sendable {
   func apply(_ update: ResourceUpdate, to resource: Resource, receivedAt: ContinuousClock.Instant) async
   func note(_ lifecycle: WatchLifecycle, for resource: Resource) async
+  /// What the sink never reads of an object of `resource`, so that lists
+  /// and watches do not build it (most of a Pod is managed fields, volumes
+  /// and conditions). Lists and watches prune alike, so an object decodes
+  /// the same whichever brought it. nil (the default) builds everything.
+  func pruning(for resource: Resource) -> Pruning?
+}
+
+extension ResourceSink {
+  public func pruning(for resource: Resource) -> Pruning? { nil }
 }

@@ -64,12 +64,10 @@ public enum WatchEvent: Sendable {
   /// The object is a Status; code 410 means the version is too old: relist.
   case error(KubeStatus)
 
-  public static func decode(_ line: [UInt8]) throws(WatchDecodeError) -> WatchEvent {
-    let stream = YAMLParser.parse(line)
-    if let error = stream.errors.first {
-      throw WatchDecodeError(message: "watch event is not JSON: \(error.message) at \(error.mark)")
-    }
-    guard let root = stream.documents.first?.root, root.mappingPairs != nil else {
+  /// `pruning` leaves out of the object what its reader never reads (see
+  /// `ResourceSink.pruning(for:)`); nil builds all of it.
+  public static func decode(_ line: [UInt8], pruning: Pruning? = nil) throws(WatchDecodeError) -> WatchEvent {
+    guard let root = try parseJSON(line, pruning: pruning, what: "watch event"), root.mappingPairs != nil else {
       throw WatchDecodeError(message: "watch event is not an object")
     }
     guard let type = root["type"]?.scalarText else { throw WatchDecodeError(message: "watch event has no type") }
@@ -98,12 +96,8 @@ public struct ListPage: Sendable {
   public var resourceVersion: String
   public var continueToken: String?
 
-  public static func decode(_ body: [UInt8]) throws(WatchDecodeError) -> ListPage {
-    let stream = YAMLParser.parse(body)
-    if let error = stream.errors.first {
-      throw WatchDecodeError(message: "list response is not JSON: \(error.message) at \(error.mark)")
-    }
-    guard let root = stream.documents.first?.root, root.mappingPairs != nil else {
+  public static func decode(_ body: [UInt8], pruning: Pruning? = nil) throws(WatchDecodeError) -> ListPage {
+    guard let root = try parseJSON(body, pruning: pruning, what: "list response"), root.mappingPairs != nil else {
       throw WatchDecodeError(message: "list response is not an object")
     }
     guard let version = root["metadata"]?["resourceVersion"]?.scalarText, !version.isEmpty else {
@@ -114,5 +108,31 @@ public struct ListPage: Sendable {
     return ListPage(
       items: items.map(KubeObject.init(node:)), resourceVersion: version,
       continueToken: token.flatMap { $0.isEmpty ? nil : $0 })
+  }
+}
+
+/// The root of a JSON body: read by `JSONReader`, or by libyaml (whose
+/// answer stands) when that reader gives up.
+func parseJSON(_ bytes: [UInt8], pruning: Pruning?, what: String) throws(WatchDecodeError) -> YAMLNode? {
+  if let root = bytes.withUnsafeBufferPointer({ JSONReader.parse($0, pruning: pruning) }) { return root }
+  let stream = YAMLParser.parse(bytes, pruning: pruning)
+  if let error = stream.errors.first {
+    throw WatchDecodeError(message: "\(what) is not JSON: \(error.message) at \(error.mark)")
+  }
+  return stream.documents.first?.root
+}
+
+extension Pruning {
+  /// `item`, the pruning of one `kind` object, applied to the items of a
+  /// `kindList` as well: list items carry no `kind` of their own, so the
+  /// parser sees them under the list's (`items`, `-`, then the item's keys).
+  /// Objects that name their kind (watch events) get `item` as it is.
+  public static func listItems(of kind: String, _ item: Pruning) -> Pruning {
+    let list = kind + "List"
+    return Pruning(maxDepth: item.maxDepth + 2) { enclosing, path, key in
+      guard enclosing == list else { return item.skip(enclosing, path, key) }
+      guard path.count >= 2, path.first == "items", path[path.startIndex + 1] == "-" else { return false }
+      return item.skip(kind, path.dropFirst(2), key)
+    }
   }
 }

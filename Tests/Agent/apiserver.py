@@ -65,6 +65,7 @@ import base64
 import bisect
 import copy
 import ctypes
+import gc
 import http.server
 import json
 import os
@@ -631,6 +632,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def list(self, res, namespace, query, rec):
         api = self.server.api
+        started = time.monotonic()
         try:
             lsel = parse_label_selector(query.get("labelSelector", ""))
             fsel = parse_field_selector(query.get("fieldSelector", ""))
@@ -707,7 +709,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         api.lists_served += 1
         head = json.dumps({"kind": res.kind + "List", "apiVersion": res.api_version,
                            "metadata": md}, separators=(",", ":")).encode()
-        self.send_raw(200, head[:-1] + b',"items":[' + b",".join(items) + b"]}", rec)
+        body = b"".join((head[:-1], b',"items":[', b",".join(items), b"]}"))
+        built = time.monotonic()
+        self.send_raw(200, body, rec)
+        api._list_timed(res.plural, len(body), built - started, time.monotonic() - built)
 
     # -- WATCH
 
@@ -904,6 +909,9 @@ class APIServer:
         self.watches = []
         self._epoch_action = None
         self.events_sent = self.bookmarks_sent = self.lists_served = 0
+        # plural -> [pages, bytes, seconds building bodies, seconds writing them], for the
+        # benchmark: what the server costs, apart from how fast the client reads
+        self.list_times = {}
         # resourceVersion -> time.monotonic() of its first send on a watch (set to {} to
         # record; the benchmark measures event-to-kernel latency from it)
         self.sent_at = None
@@ -972,6 +980,14 @@ class APIServer:
         with self.lock:
             if w in self.watches:
                 self.watches.remove(w)
+
+    def _list_timed(self, plural, size, build, write):
+        with self.lock:
+            t = self.list_times.setdefault(plural, [0, 0, 0.0, 0.0])
+            t[0] += 1
+            t[1] += size
+            t[2] += build
+            t[3] += write
 
     def open_watches(self, resource=None):
         with self.lock:
@@ -1161,6 +1177,10 @@ class APIServer:
             stored = list(self.store.objects.values())
         for o in stored:
             self.store.item_bytes(o)
+        # Millions of long-lived objects: keep the collector from walking them again and
+        # again while the server runs (full collections cost seconds at W3's size).
+        gc.collect()
+        gc.freeze()
 
     def update(self, obj):
         return self.store.write(obj, "update")
@@ -1278,7 +1298,8 @@ class _ControlHandler(http.server.BaseHTTPRequestHandler):
             if name == "stats":
                 result = {"rv": api.resource_version, "events_sent": api.events_sent,
                           "bookmarks_sent": api.bookmarks_sent, "lists": api.lists_served,
-                          "watches": api.open_watches(), "unauthorized": api.unauthorized}
+                          "watches": api.open_watches(), "unauthorized": api.unauthorized,
+                          "list_times": api.list_times}
             else:
                 result = getattr(api, name)(**kwargs)
             body, code = {"ok": True, "result": result}, 200

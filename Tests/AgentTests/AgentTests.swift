@@ -77,6 +77,33 @@ func object(_ json: String) -> KubeObject {
     #expect(cache.inventory.pods.isEmpty)
   }
 
+  @Test func prunedListItemsDecodeAsWholeOnes() throws {
+    // A list item with what the agent never reads: managed fields, volumes, conditions.
+    let rich = JSON.pod("a", annotations: ["note": "x"])
+      .replacingOccurrences(of: "\"kind\":\"Pod\",\"apiVersion\":\"v1\",", with: "")
+      .replacingOccurrences(
+        of: "\"labels\":",
+        with: "\"managedFields\":[{\"manager\":\"kubelet\",\"fieldsV1\":{\"f:status\":{}}}],\"labels\":"
+      )
+      .replacingOccurrences(of: "\"nodeName\":", with: "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}],\"nodeName\":")
+      .replacingOccurrences(of: "\"phase\":", with: "\"conditions\":[{\"type\":\"Ready\"}],\"phase\":")
+    let body = Array(JSON.list([rich], rv: "3").utf8)
+    let pruning = ClusterCache.pruning(for: .pods).map { Pruning.listItems(of: "Pod", $0) }
+    let pruned = try ListPage.decode(body, pruning: pruning)
+    #expect(pruned.items[0].node["metadata"]?["managedFields"]?.sequenceItems == nil)
+    #expect(pruned.items[0].node["spec"]?["volumes"]?.sequenceItems == nil)
+    let whole = try ListPage.decode(body)
+    #expect(whole.items[0].node["spec"]?["volumes"]?.sequenceItems?.count == 1)
+    var fromPruned = ClusterCache()
+    var fromWhole = ClusterCache()
+    #expect(fromPruned.apply(.replace(pruned.items), to: .pods).rejected.isEmpty)
+    #expect(fromWhole.apply(.replace(whole.items), to: .pods).rejected.isEmpty)
+    #expect(fromPruned.snapshotJSON() == fromWhole.snapshotJSON())
+    // The whole object read over the pruned one changes nothing policyc reads.
+    #expect(!fromPruned.apply(.upsert(whole.items[0]), to: .pods).relevant)
+    #expect(ClusterCache.pruning(for: .networkPolicies) == nil)
+  }
+
   @Test func snapshotReadsBackAsTheSameObjects() throws {
     var cache = ClusterCache()
     _ = cache.apply(.replace([object(JSON.namespace("default", labels: ["a": "b"]))]), to: .namespaces)

@@ -83,7 +83,7 @@ import Testing
       ])
     let updates = await run(transport, until: 3)
     #expect(updates == ["replace default/a,default/b", "upsert default/c@13", "delete default/a"])
-    #expect(await transport.query(0)["limit"] == "500")
+    #expect(await transport.query(0)["limit"] == "1000")
     #expect(await transport.query(0)["continue"] == nil)
     #expect(await transport.query(1)["continue"] == "tok+/=")
     let watch = await transport.query(2)
