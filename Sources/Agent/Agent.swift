@@ -3,6 +3,7 @@ import Foundation
 import KubeClient
 import Logging
 import PolicyModel
+import YAMLBridge
 
 /// The agent's timing knobs.
 public struct AgentTiming: Sendable {
@@ -73,6 +74,9 @@ public actor Agent: ResourceSink {
   }
 
   // MARK: ResourceSink
+
+  /// What the decoder may skip of each object: what a compile skips.
+  public nonisolated func pruning(for resource: Resource) -> Pruning? { ClusterCache.pruning(for: resource) }
 
   public func apply(_ update: ResourceUpdate, to resource: Resource, receivedAt: ContinuousClock.Instant) {
     let podKey: String? =

@@ -263,7 +263,3 @@ extension ClusterCache {
     resource.kind == "Pod" ? LoadOptions.compilePruning : nil
   }
 }
-
-extension Agent {
-  public nonisolated func pruning(for resource: Resource) -> Pruning? { ClusterCache.pruning(for: resource) }
-}

@@ -96,6 +96,10 @@ enum JSONText {
   }
 
   static func quote(_ text: String) -> String {
+    // Most names, labels and values need no escape at all.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+      return "\"" + text + "\""
+    }
     var out = "\""
     for scalar in text.unicodeScalars {
       switch scalar {
