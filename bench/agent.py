@@ -241,6 +241,7 @@ class Churn:
 
     def __init__(self, api, kernel, objects, node, seed):
         self.api, self.kernel = api, kernel
+        self.policy_share = 0.15
         self.rng = random.Random(seed)
         self.node = node
         self.pending = []          # [kind, rv, predicate, t_write]
@@ -284,14 +285,16 @@ class Churn:
         return None
 
     def event(self):
-        r = self.rng.random()
+        # Policy changes take `policy_share` of the events (0.15 by default); pod creates,
+        # deletes and relabels share the rest 30:25:30.
+        if self.rng.random() < self.policy_share:
+            return self.policy()
+        r = self.rng.random() * 0.85
         if r < 0.30:
             return self.create()
         if r < 0.55:
             return self.delete()
-        if r < 0.85:
-            return self.relabel()
-        return self.policy()
+        return self.relabel()
 
     def _add(self, kind, obj_rv, pred):
         with self.lock:
@@ -465,6 +468,7 @@ def run_backend(args, backend, objects, workdir):
         time.sleep(10.0)
         res["idle CPU %"] = 100.0 * (agent.cpu() - c0) / (time.monotonic() - w0)
         churn = Churn(api, kernel, objects, args.node, args.seed)
+        churn.policy_share = args.policy_share
         log("  %s: churn over %s" % (backend, churn.describe()))
         api.sent_at = {}
         stop = threading.Event()
@@ -581,6 +585,8 @@ def main():
     ap.add_argument("--node", default="node-0000")
     ap.add_argument("--churn-seconds", type=float, default=60.0)
     ap.add_argument("--rate", type=float, default=50.0)
+    ap.add_argument("--policy-share", type=float, default=0.15,
+                    help="share of churn events that change a policy (0: pod events only)")
     ap.add_argument("--sync-timeout", type=int, default=300)
     ap.add_argument("--only", choices=["all", "initial"], default="all",
                     help="initial: measure the initial sync only (no idle, no churn)")

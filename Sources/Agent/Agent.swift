@@ -55,6 +55,8 @@ public actor Agent: ResourceSink {
   /// selector results (`Cluster.replacing`).
   var lastCluster: Cluster?
   var podsOrNamespacesChanged = true
+  /// What the node holds, for the metrics and the sync log.
+  var counts = (rules: 0, sets: 0, setMembers: 0)
   /// Counts of syncs, for tests and the log.
   public private(set) var syncCount = 0
   let kicks: AsyncStream<Void>
@@ -93,7 +95,11 @@ public actor Agent: ResourceSink {
       if let current { podAddresses?.insert(podKey, current) }
       if change.relevant { touches.note(podKey, previous: previous) }
     } else if change.relevant {
-      touches.needsCompile = true
+      switch update {
+      case .upsert, .delete:
+        if resource.kind == "Namespace" { touches.needsCompile = true } else { touches.policiesChanged = true }
+      default: touches.needsCompile = true
+      }
       if resource.kind == "Pod" { podAddresses = nil }
     }
     for message in change.rejected {
@@ -201,8 +207,8 @@ public actor Agent: ResourceSink {
     let memberChanges = PodUpdates.plan(
       touches, node: enforcer.options.node, sets: podSets, addresses: podAddresses!, pod: { cache.pods[$0]?.value },
       namespace: { cache.namespaces[$0]?.value })
-    // Only pods elsewhere changed: set members, no compile. Otherwise the
-    // whole cluster as it is now, read before anything is awaited.
+    // Pods elsewhere: set members, no compile. Otherwise the whole cluster
+    // as it is now, read before anything is awaited.
     let cluster: Cluster? = (try? memberChanges.get()) == nil ? currentCluster() : nil
     let changes = changes
     self.changes = []
@@ -219,26 +225,36 @@ public actor Agent: ResourceSink {
       logger.warning("cannot record the objects to apply", metadata: ["error": "\(error)"])
       self.changes = nil
     }
-    var result: Result<ApplyOutcome, any Error>
-    switch memberChanges {
-    case .success(let changes):
+    var membersOnly: Result<ApplyOutcome, any Error>?
+    if case .success(let changes) = memberChanges {
+      // With policy changes in the batch too, the pods go in first, as
+      // members of the last compile's sets: the kernel then holds what a
+      // compile of the old policies and the new pods gives, and pod updates
+      // do not wait for the compile that follows.
       var sets = podSets
-      result = await Self.result { try await enforcer.updateMembers(changes, sets: &sets) }
+      let members = await Self.result { try await enforcer.updateMembers(changes, sets: &sets) }
       podSets = sets
-      if case .success(let outcome) = result, outcome.changed, enforcer.backend == .nft { elementsUpdated = true }
-      if case .failure(let error) = result {
+      switch members {
+      case .success(let outcome):
+        if outcome.changed, enforcer.backend == .nft { elementsUpdated = true }
+        counts.setMembers += outcome.setMembers
+        if !touches.policiesChanged { membersOnly = members }
+      case .failure(let error):
         // The state file is gone or stale: compile and reload now.
         logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
-        let cluster = currentCluster()
-        result = await Self.result { try await enforcer.apply(cluster) }
-        podSets = (try? result.get())?.podSets ?? []
-        if case .success = result { elementsUpdated = false }
       }
-    case .failure:
-      let cluster = cluster ?? currentCluster()
-      result = await Self.result { try await enforcer.apply(cluster) }
+    }
+    let result: Result<ApplyOutcome, any Error>
+    if let membersOnly {
+      result = membersOnly
+    } else {
+      let compiled = cluster ?? currentCluster()
+      result = await Self.result { try await enforcer.apply(compiled) }
       podSets = (try? result.get())?.podSets ?? []
-      if case .success(let outcome) = result, outcome.changed { elementsUpdated = false }
+      if case .success(let outcome) = result {
+        if outcome.changed { elementsUpdated = false }
+        counts = (outcome.rules, outcome.sets, outcome.setMembers)
+      }
     }
     let finished = ContinuousClock.now
     switch result {
@@ -248,9 +264,9 @@ public actor Agent: ResourceSink {
       metrics.syncs.increment()
       metrics.syncDuration.record(finished - started)
       for arrival in events { metrics.eventToKernel.record(finished - arrival) }
-      metrics.rules.set(Int64(outcome.rules))
-      metrics.sets.set(Int64(outcome.sets))
-      metrics.setMembers.set(Int64(outcome.setMembers))
+      metrics.rules.set(Int64(counts.rules))
+      metrics.sets.set(Int64(counts.sets))
+      metrics.setMembers.set(Int64(counts.setMembers))
       metrics.lastSuccessfulSync.set(Date().timeIntervalSince1970)
       if !synced { logger.info("first sync done; ready") }
       synced = true
@@ -263,7 +279,7 @@ public actor Agent: ResourceSink {
         metadata: [
           "result": "\(outcome.summary)", "events": "\(events.count)", "pods": "\(cache.pods.count)",
           "policies": "\(cache.policies.count)", "admin_policies": "\(cache.admin.count + cache.baseline.count)",
-          "rules": "\(outcome.rules)", "sets": "\(outcome.sets)", "set_members": "\(outcome.setMembers)",
+          "rules": "\(counts.rules)", "sets": "\(counts.sets)", "set_members": "\(counts.setMembers)",
           "compile_ms": "\(Self.ms(outcome.compileTime))", "apply_ms": "\(Self.ms(outcome.applyTime))",
           "total_ms": "\(Self.ms(finished - started))",
         ])

@@ -161,6 +161,8 @@ public struct Enforcer: Sendable {
         counts.removed += change.removed.count
       }
     }
+    // For members-only outcomes: the change in the node's member count.
+    outcome.setMembers = counts.added - counts.removed
     if counts.added + counts.removed > 0 {
       outcome.changed = true
       outcome.summary = "set members only: \(counts.added) added, \(counts.removed) removed"

@@ -31,11 +31,15 @@ struct PodSets: Sendable {
 }
 
 /// Pods updated since the last apply, each with the version the last apply
-/// saw, and whether anything else changed (then only a compile will do).
+/// saw, and what else changed.
 struct PodTouches: Sendable {
   /// Key -> the pod at the last apply (nil: it did not exist then).
   var before: [String: Pod?] = [:]
+  /// Something other than pods and policies changed (a namespace, a
+  /// relist): pod updates alone cannot be planned.
   var needsCompile = true
+  /// Policies changed: a compile follows the pod updates.
+  var policiesChanged = false
 
   /// Records a pod update; only the first since the last apply keeps its
   /// previous version, which is the applied one.
