@@ -57,6 +57,12 @@ public actor Agent: ResourceSink {
   var podsOrNamespacesChanged = true
   /// What the node holds, for the metrics and the sync log.
   var counts = (rules: 0, sets: 0, setMembers: 0)
+  /// Member updates left the iptables state files removed; they are
+  /// written at most once a second, and before any compile or resync.
+  var statesDue = false
+  var statesFlushScheduled = false
+  /// A member update is changing the kernel: its state is not yet known.
+  var updatingMembers = false
   /// Counts of syncs, for tests and the log.
   public private(set) var syncCount = 0
   let kicks: AsyncStream<Void>
@@ -232,15 +238,20 @@ public actor Agent: ResourceSink {
       // compile of the old policies and the new pods gives, and pod updates
       // do not wait for the compile that follows.
       var sets = podSets
+      updatingMembers = true
       let members = await Self.result { try await enforcer.updateMembers(changes, sets: &sets) }
+      updatingMembers = false
       podSets = sets
       switch members {
       case .success(let outcome):
         if outcome.changed, enforcer.backend == .nft { elementsUpdated = true }
+        if outcome.changed, enforcer.backend == .iptables { scheduleStateFlush() }
         counts.setMembers += outcome.setMembers
         if !touches.policiesChanged { membersOnly = members }
       case .failure(let error):
-        // The state file is gone or stale: compile and reload now.
+        // The state files stay removed, as the update left them (the kernel
+        // may hold part of it): compile and load everything now.
+        statesDue = false
         logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
       }
     }
@@ -248,6 +259,7 @@ public actor Agent: ResourceSink {
     if let membersOnly {
       result = membersOnly
     } else {
+      await flushStates()
       let compiled = cluster ?? currentCluster()
       result = await Self.result { try await enforcer.apply(compiled) }
       podSets = (try? result.get())?.podSets ?? []
@@ -309,6 +321,33 @@ public actor Agent: ResourceSink {
     metrics.ready.set(Int64(health.ready.0 ? 1 : 0))
   }
 
+  func scheduleStateFlush() {
+    statesDue = true
+    guard !statesFlushScheduled else { return }
+    statesFlushScheduled = true
+    Task {
+      try? await Task.sleep(for: .seconds(1))
+      await self.flushStates()
+    }
+  }
+
+  /// Writes the state files member updates left removed. If that fails
+  /// they stay removed, and the next apply loads everything.
+  func flushStates() async {
+    statesFlushScheduled = false
+    guard statesDue else { return }
+    // Mid-update the kept state is the old one: the sync that ends it
+    // schedules the flush again.
+    guard !updatingMembers else { return }
+    statesDue = false
+    let enforcer = enforcer
+    let sets = podSets
+    if case .failure(let error) = await Self.blocking({ try enforcer.writeStates(sets) }) {
+      logger.warning(
+        "cannot write the apply state; the next compile reloads everything", metadata: ["error": "\(error)"])
+    }
+  }
+
   /// The cache as a cluster to compile, reusing the last one's pods when
   /// only policies changed since.
   func currentCluster() -> Cluster {
@@ -330,6 +369,7 @@ public actor Agent: ResourceSink {
   func checkDrift() async {
     resyncDue = false
     guard synced else { return }
+    await flushStates()
     let cluster = currentCluster()
     let enforcer = enforcer
     // nft after element updates: the recorded listing predates them, so

@@ -125,7 +125,8 @@ public struct Enforcer: Sendable {
 
   /// Applies pod updates as member changes of each family's sets (see
   /// `PodUpdates`; the changes name the model's sets), bringing `sets`
-  /// along.
+  /// along. The iptables state files are left removed: `writeStates`
+  /// puts them back, before anything reads them.
   func updateMembers(_ changes: [[SetMemberChange]], sets: inout [PodSets]) async throws -> ApplyOutcome {
     let clock = ContinuousClock()
     let started = clock.now
@@ -139,7 +140,8 @@ public struct Enforcer: Sendable {
       for (index, familyChanges) in changes.enumerated() where !familyChanges.isEmpty {
         guard var state = sets[index].state else { throw ApplyError("no state of the last apply") }
         try await applier.updateMembers(
-          named(familyChanges, IptablesLowering.name), state: &state, statePath: sets[index].statePath)
+          named(familyChanges, IptablesLowering.name), state: &state, statePath: sets[index].statePath,
+          writeState: false)
         sets[index].state = state
       }
     case .nft:
@@ -169,6 +171,13 @@ public struct Enforcer: Sendable {
     }
     outcome.applyTime = clock.now - started
     return outcome
+  }
+
+  /// Writes each family's state kept in `sets` to its file.
+  func writeStates(_ sets: [PodSets]) throws {
+    for set in sets {
+      if let state = set.state, let path = set.statePath { try StateFile.write(state, to: path) }
+    }
   }
 
   /// How the kernel differs from the last apply of `cluster`; empty when

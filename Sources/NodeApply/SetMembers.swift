@@ -24,14 +24,16 @@ extension NodeApplier {
   /// member it keeps); a failure puts back what it changed.
   ///
   /// `state` is the last apply's state and comes out updated. Its file is
-  /// removed before the kernel changes and written after, so a crash in
-  /// between costs a full load at the next apply, never a state file that
-  /// lies about what the sets hold (a plan trusts it for member deltas).
-  /// Throws, changing nothing, when a set is not in `state` or would
-  /// outgrow its `maxelem`: the caller then applies a full compile.
-  public func updateMembers(_ changes: [SetMemberChange], state: inout ApplyState, statePath: String?)
-    async throws(ApplyError)
-  {
+  /// removed before the kernel changes and, with `writeState`, written
+  /// after, so a crash in between costs a full load at the next apply,
+  /// never a state file that lies about what the sets hold (a plan trusts
+  /// it for member deltas). Without `writeState` the caller writes it later
+  /// (`StateFile.write`), before anything reads it. Throws, changing
+  /// nothing, when a set is not in `state` or would outgrow its `maxelem`:
+  /// the caller then applies a full compile.
+  public func updateMembers(
+    _ changes: [SetMemberChange], state: inout ApplyState, statePath: String?, writeState: Bool = true
+  ) async throws(ApplyError) {
     var next = state
     var forward = ""
     var backward = ""
@@ -72,7 +74,7 @@ extension NodeApplier {
       throw ApplyError("cannot update set members: \(error); \(undo)")
     }
     state = next
-    if let statePath { try StateFile.write(next, to: statePath) }
+    if writeState, let statePath { try StateFile.write(next, to: statePath) }
   }
 }
 

@@ -154,6 +154,11 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
 
 @Suite struct AgentSyncTests {
   func makeAgent(coalesce: Duration) -> (Agent, CountingRunner) {
+    let (agent, runner, _) = makeAgentIn(coalesce: coalesce)
+    return (agent, runner)
+  }
+
+  func makeAgentIn(coalesce: Duration) -> (Agent, CountingRunner, String) {
     let runner = CountingRunner()
     let directory = NSTemporaryDirectory() + "policyc-agent-\(UUID().uuidString)"
     let enforcer = Enforcer(
@@ -163,7 +168,7 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     timing.coalesce = coalesce
     let agent = Agent(
       enforcer: enforcer, metrics: AgentMetrics(), health: Health(), timing: timing, logger: Logger(label: "test"))
-    return (agent, runner)
+    return (agent, runner, directory)
   }
 
   func listAll(_ agent: Agent) async {
@@ -185,7 +190,7 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
   }
 
   @Test func eventsAreCoalescedIntoOneSync() async {
-    let (agent, runner) = makeAgent(coalesce: .milliseconds(150))
+    let (agent, runner, directory) = makeAgentIn(coalesce: .milliseconds(150))
     let loop = Task { await agent.runSyncLoop() }
     defer { loop.cancel() }
     await listAll(agent)
@@ -199,6 +204,11 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     #expect(runner.count == 1)
     #expect(runner.memberUpdates.count == 1)
     #expect(runner.memberUpdates.first?.split(separator: "\n").count == 20)
+    // The state file, removed while the members changed, is back within a
+    // second or so, holding them.
+    let path = directory + "/apply.state"
+    for _ in 0..<40 where StateFile.read(path) == nil { try? await Task.sleep(for: .milliseconds(50)) }
+    #expect(StateFile.read(path)?.sets.values.contains { $0.members.contains("10.0.1.20") } == true)
   }
 
   @Test func ignoredPodFieldsTriggerNoSync() async {
