@@ -12,7 +12,7 @@ DESTDIR ?=
 RELEASE_BIN := .build/release/policyc
 STAGE := .build/install-stage
 
-.PHONY: setup build demo test unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test bench-agent
+.PHONY: setup build demo test unit unit-and-fuzz kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test bench-agent
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -66,7 +66,24 @@ docs-check: build
 # The whole suite: formatting, the documentation check, unit and golden tests,
 # the real-kernel suite, the fuzz regressions and a one-minute fuzz run, and the
 # install check (the installed binary in a minimal Debian 12 root).
-test: format-lint docs-check unit kernel agent-test fuzz install-check
+test: format-lint docs-check unit-and-fuzz kernel agent-test install-check
+
+# The unit tests run on one core (XCTest runs them one after another), and the
+# fuzzer's build (swiftc, one module at a time, in .build-fuzz) and run take
+# the other meanwhile: the same two stages as `make unit` and `make fuzz`, each
+# with its whole output in .build/ci/, printed when both are done; either
+# failing fails the target.
+unit-and-fuzz: build
+	@mkdir -p .build/ci; \
+	( $(MAKE) --no-print-directory unit >.build/ci/unit.log 2>&1; echo $$? >.build/ci/unit.rc ) & \
+	( $(MAKE) --no-print-directory fuzz >.build/ci/fuzz.log 2>&1; echo $$? >.build/ci/fuzz.rc ) & \
+	wait; \
+	failed=""; \
+	for stage in unit fuzz; do \
+	  echo "==== make $$stage (.build/ci/$$stage.log)"; cat .build/ci/$$stage.log; \
+	  [ "$$(cat .build/ci/$$stage.rc)" = 0 ] || failed="$$failed $$stage"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "unit-and-fuzz: failed:$$failed"; exit 1; fi
 
 # A release binary with the Swift runtime and Foundation linked in statically,
 # so it runs on a node without Swift: it needs only libc-level libraries and

@@ -280,7 +280,7 @@ class Churn:
     def _take_pod_in_set(self):
         while self.in_sets:
             ip = self.in_sets.pop(self.rng.randrange(len(self.in_sets)))
-            if ip in self.pods:
+            if ip in self.pods and ip in self.sets_of:
                 return ip
         return None
 
@@ -361,9 +361,9 @@ class Churn:
             self.sets_of.pop(ip, None)
             pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
         else:
-            self.sets_of[ip] = [n for n in self.sets_of[ip] if n != s]
-            if self.sets_of[ip]:
-                self.in_sets.append(ip)
+            # Its other sets may not hold it under the new labels either: it is no longer a
+            # pod known to be in a set (a clone of it would be expected where it is not).
+            self.sets_of.pop(ip, None)
             pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
         self._add("pod relabel", int(stored["metadata"]["resourceVersion"]), pred)
 
