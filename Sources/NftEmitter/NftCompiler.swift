@@ -30,14 +30,18 @@ public enum NftCompiler {
     }
   }
 
-  public static func compile(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> NftRuleSet {
+  /// Compiles of many nodes of one cluster may share a `memo` (see
+  /// `RuleCompiler.compile`).
+  public static func compile(
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+  ) throws(Failure) -> NftRuleSet {
     var models: [RuleSet] = []
     for family in [IPAddress.Family.ipv4, .ipv6] {
       var familyOptions = options
       familyOptions.family = family
       familyOptions.useIPSets = true
       do {
-        models.append(try RuleCompiler.compile(cluster, options: familyOptions))
+        models.append(try RuleCompiler.compile(cluster, options: familyOptions, memo: memo))
       } catch {
         throw .rules(error)
       }

@@ -28,10 +28,13 @@ public struct RuleCompiler {
   var policyChainNames: [String: String] = [:]
   /// The same for admin policies and the baseline.
   var adminChainNames: [String: String] = [:]
+  /// Chains and peers other nodes of the fleet built, when compiling many.
+  var memo: FleetMemo?
 
-  public init(cluster: Cluster, options: EmitOptions) {
+  public init(cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil) {
     self.cluster = cluster
     self.options = options
+    self.memo = memo
   }
 
   public enum Failure: Error, CustomStringConvertible {
@@ -44,8 +47,12 @@ public struct RuleCompiler {
     }
   }
 
-  public static func compile(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> RuleSet {
-    var compiler = RuleCompiler(cluster: cluster, options: options)
+  /// One node's rules. Compiles of many nodes of one cluster may share a
+  /// `memo`: the result is the same with or without it.
+  public static func compile(
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+  ) throws(Failure) -> RuleSet {
+    var compiler = RuleCompiler(cluster: cluster, options: options, memo: memo)
     return try compiler.run()
   }
 

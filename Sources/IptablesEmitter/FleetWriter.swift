@@ -1,0 +1,69 @@
+import PolicyModel
+import RuleModel
+import Synchronization
+
+/// Writes the iptables-restore and ipset files of many nodes of one fleet
+/// (`compile --all-nodes`), each byte for byte what `RestoreWriter` and
+/// `IPSetWriter` write for the node alone. A chain or set the fleet's memo
+/// shares is the same on every node that has it, so its text is spelled
+/// once and reused. Threads share a writer.
+public final class FleetWriter: Sendable {
+  public let memo: FleetMemo
+  /// What a chain's or set's text depends on besides its name.
+  struct Key: Hashable {
+    var family: IPAddress.Family
+    var useIPSets: Bool
+    var markBit: UInt32
+    var name: String
+  }
+  let chains = Mutex<[Key: String]>([:])
+  let sets = Mutex<[Key: String]>([:])
+
+  public init(memo: FleetMemo) {
+    self.memo = memo
+  }
+
+  /// One node's rules, compiled with the memo.
+  public func compile(_ cluster: Cluster, options: EmitOptions) throws(RuleCompiler.Failure) -> RuleSet {
+    try RuleCompiler.compile(cluster, options: options, memo: memo)
+  }
+
+  /// `RestoreWriter.render(IptablesLowering.ruleSet(model))`, and with
+  /// `ipsets`, `IPSetWriter.render` of its sets.
+  public func render(_ model: RuleSet, options: EmitOptions, ipsets: Bool) -> (rules: String, ipset: String?) {
+    let lowering = IptablesLowering.Lowering(family: model.family)
+    func key(_ name: String) -> Key {
+      Key(family: options.family, useIPSets: options.useIPSets, markBit: options.markBit, name: name)
+    }
+    var out = RestoreWriter.header(family: model.family, summary: model.summary)
+    for chain in model.chains { out += RestoreWriter.declaration(IptablesLowering.name(chain.name)) }
+    for chain in model.chains {
+      func spell() -> String {
+        RestoreWriter.lines(
+          IptablesChain(
+            name: IptablesLowering.name(chain.name), owner: chain.owner, rules: chain.rules.map(lowering.rule))
+        )
+      }
+      guard memo.isShared(chain.name, options: options) else {
+        out += spell()
+        continue
+      }
+      out += Self.cached(chains, key(chain.name), spell)
+    }
+    out += RestoreWriter.footer(hooks: [IptablesHook(builtin: "FORWARD", chain: IptablesLowering.name(model.entry))])
+    guard ipsets else { return (out, nil) }
+    var script = IPSetWriter.header
+    for set in model.sets {
+      func spell() -> String { IPSetWriter.block(IptablesLowering.set(set)) }
+      script += memo.isShared(set.name, options: options) ? Self.cached(sets, key(set.name), spell) : spell()
+    }
+    return (out, script)
+  }
+
+  static func cached(_ table: borrowing Mutex<[Key: String]>, _ key: Key, _ spell: () -> String) -> String {
+    if let text = table.withLock({ $0[key] }) { return text }
+    let text = spell()
+    table.withLock { $0[key] = text }
+    return text
+  }
+}
