@@ -35,29 +35,36 @@ public final class FleetWriter: Sendable {
     func key(_ name: String) -> Key {
       Key(family: options.family, useIPSets: options.useIPSets, markBit: options.markBit, name: name)
     }
-    var out = RestoreWriter.header(family: model.family, summary: model.summary)
-    for chain in model.chains { out += RestoreWriter.declaration(IptablesLowering.name(chain.name)) }
+    // The pieces first, then one string of their exact size: the files are
+    // megabytes, mostly text shared with other nodes.
+    var pieces = [RestoreWriter.header(family: model.family, summary: model.summary)]
+    for chain in model.chains { pieces.append(RestoreWriter.declaration(IptablesLowering.name(chain.name))) }
     for chain in model.chains {
       func spell() -> String {
         RestoreWriter.lines(
           IptablesChain(
-            name: IptablesLowering.name(chain.name), owner: chain.owner, rules: chain.rules.map(lowering.rule))
-        )
+            name: IptablesLowering.name(chain.name), owner: chain.owner, rules: chain.rules.map(lowering.rule)))
       }
-      guard memo.isShared(chain.name, options: options) else {
-        out += spell()
-        continue
-      }
-      out += Self.cached(chains, key(chain.name), spell)
+      let shared = memo.isShared(chain.name, options: options)
+      pieces.append(shared ? Self.cached(chains, key(chain.name), spell) : spell())
     }
-    out += RestoreWriter.footer(hooks: [IptablesHook(builtin: "FORWARD", chain: IptablesLowering.name(model.entry))])
-    guard ipsets else { return (out, nil) }
-    var script = IPSetWriter.header
+    pieces.append(
+      RestoreWriter.footer(hooks: [IptablesHook(builtin: "FORWARD", chain: IptablesLowering.name(model.entry))]))
+    let rules = Self.concatenate(pieces)
+    guard ipsets else { return (rules, nil) }
+    pieces = [IPSetWriter.header]
     for set in model.sets {
       func spell() -> String { IPSetWriter.block(IptablesLowering.set(set)) }
-      script += memo.isShared(set.name, options: options) ? Self.cached(sets, key(set.name), spell) : spell()
+      pieces.append(memo.isShared(set.name, options: options) ? Self.cached(sets, key(set.name), spell) : spell())
     }
-    return (out, script)
+    return (rules, Self.concatenate(pieces))
+  }
+
+  static func concatenate(_ pieces: [String]) -> String {
+    var out = ""
+    out.reserveCapacity(pieces.reduce(0) { $0 + $1.utf8.count })
+    for piece in pieces { out += piece }
+    return out
   }
 
   static func cached(_ table: borrowing Mutex<[Key: String]>, _ key: Key, _ spell: () -> String) -> String {

@@ -21,9 +21,12 @@ extension RuleCompiler {
     let owner = "\(ns)/\(name)"
     let chainName = namer.name(kind: direction == .ingress ? "IN" : "EG", [ns, name])
     var rules: [Rule] = []
-    let localTargets = cluster.targets(of: policy).map { cluster.pods[$0] }.filter { pod in
-      local.contains { $0.meta.namespace == pod.meta.namespace && $0.meta.name == pod.meta.name }
-    }
+    let localTargets =
+      local.isEmpty
+      ? []
+      : cluster.targets(of: policy).map { cluster.pods[$0] }.filter { pod in
+        local.contains { $0.meta.namespace == pod.meta.namespace && $0.meta.name == pod.meta.name }
+      }
     for (index, rule) in policy.rules(direction).enumerated() {
       rules += ruleMatches(
         rule, namespace: ns, identity: [ns, name, direction.rawValue, String(index)], direction: direction,

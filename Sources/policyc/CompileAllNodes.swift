@@ -98,6 +98,7 @@ extension CompileCommand {
     } else {
       for i in nodes.indices { work(i) }
     }
+    let written = clock.now
     do {
       if let (_, error) = progress.failure.withLock({ $0 }) { throw error }
       // The set files first: the rules refer to their sets.
@@ -112,7 +113,8 @@ extension CompileCommand {
       Output.stderr(
         "policyc: all nodes: \(Wording.count(nodes.count, "node")), \(Wording.count(count, "file")), \(Wording.count(progress.bytes.withLock { $0 }, "byte"))\n"
       )
-      Output.stderr("policyc: read \(loaded - started), compiled and wrote \(clock.now - loaded)\n")
+      Output.stderr(
+        "policyc: read \(loaded - started), compiled and wrote \(written - loaded), synced \(clock.now - written)\n")
     }
   }
 }
