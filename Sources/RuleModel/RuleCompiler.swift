@@ -64,6 +64,12 @@ public struct RuleCompiler {
 
   var lowering: RuleLowering { RuleLowering(cluster: cluster, options: options) }
 
+  /// `lowering.address(cluster.pods[i])` without copying the pod or the
+  /// cluster: peer sets ask it for every member of every policy's peers.
+  func address(ofPod i: Int) -> IPAddress? {
+    cluster.pods[i].ips.first { $0.family == options.family }
+  }
+
   /// Local pods with an address of the family, sorted by namespace/name.
   var localPods: [Pod] {
     cluster.pods.filter { pod in

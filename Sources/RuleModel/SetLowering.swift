@@ -44,7 +44,7 @@ extension RuleCompiler {
         let scope = namespaces.map { "ns\($0.canonicalText)" } ?? "in:\(namespace)"
         selectorIdentity.append("\(scope) pods\(pods?.canonicalText ?? "*")")
         for i in cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace) {
-          if let ip = lowering.address(cluster.pods[i]) { hosts.insert(ip) }
+          if let ip = address(ofPod: i) { hosts.insert(ip) }
         }
       case .ipBlock(let block):
         guard block.cidr.family == options.family else { continue }
