@@ -45,7 +45,10 @@ public final class FleetWriter: Sendable {
           IptablesChain(
             name: IptablesLowering.name(chain.name), owner: chain.owner, rules: chain.rules.map(lowering.rule)))
       }
-      let shared = memo.isShared(chain.name, options: options)
+      // Without sets a policy's chain holds a rule per peer address: the
+      // text of them all would take another few hundred MB on W3, so it is
+      // spelled again for each node that has it.
+      let shared = options.useIPSets && memo.isShared(chain.name, options: options)
       pieces.append(shared ? Self.cached(chains, key(chain.name), spell) : spell())
     }
     pieces.append(
