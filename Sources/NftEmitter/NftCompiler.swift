@@ -30,19 +30,25 @@ public enum NftCompiler {
     }
   }
 
-  public static func compile(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> NftRuleSet {
-    try lower(try models(cluster, options: options))
+  /// Compiles of many nodes of one cluster may share a `memo` (see
+  /// `RuleCompiler.compile`).
+  public static func compile(
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+  ) throws(Failure) -> NftRuleSet {
+    try lower(try models(cluster, options: options, memo: memo))
   }
 
   /// Each family's rule model, compiled with sets.
-  public static func models(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> [RuleSet] {
+  public static func models(
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+  ) throws(Failure) -> [RuleSet] {
     var models: [RuleSet] = []
     for family in [IPAddress.Family.ipv4, .ipv6] {
       var familyOptions = options
       familyOptions.family = family
       familyOptions.useIPSets = true
       do {
-        models.append(try RuleCompiler.compile(cluster, options: familyOptions))
+        models.append(try RuleCompiler.compile(cluster, options: familyOptions, memo: memo))
       } catch {
         throw .rules(error)
       }

@@ -148,7 +148,10 @@ public struct Cluster: Sendable {
   public func peerPods(pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String)
     -> [Int]
   {
-    let key = Selections.Peer(pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace)
+    // With a namespaceSelector the policy's namespace does not matter: one
+    // entry serves the policies of every namespace.
+    let key = Selections.Peer(
+      pods: podSelector, namespaces: nsSelector, policyNamespace: nsSelector == nil ? policyNamespace : "")
     if let known = selections.peers.withLock({ $0[key] }) { return known }
     let namespaces = nsSelector.map { self.namespaces(matching: $0) } ?? [policyNamespace]
     var out: [Int] = []

@@ -4,7 +4,7 @@ import PolicyModel
 /// a process-random hash), with separators between the parts so `a`+`bc`
 /// and `ab`+`c` differ, and within iptables' 28-character limit once a
 /// backend adds its prefix. Sets and chains share the one namespace.
-public struct ChainNamer {
+public struct ChainNamer: Sendable {
   /// What the iptables backend puts before every chain and set name (and
   /// what apply and remove look for in the kernel).
   public static let prefix = "POLICYC-"
@@ -24,6 +24,16 @@ public struct ChainNamer {
     }
     owners[name] = identity
     return name
+  }
+
+  /// Takes in the names another namer gave, as if they had been asked of
+  /// this one (`FleetMemo` replays a chain built on its own compiler).
+  mutating func absorb(_ other: ChainNamer) {
+    collisions += other.collisions
+    for (name, identity) in other.owners {
+      if let owner = owners[name], owner != identity { collisions.append(name) }
+      owners[name] = identity
+    }
   }
 
   public static func fnv1a(_ text: String) -> UInt64 {

@@ -6,14 +6,27 @@ extension RuleCompiler {
   /// Builds the chain of one policy's rules for one direction and returns
   /// its name, or "" when the policy allows nothing in that direction.
   mutating func policyChain(_ policy: NetworkPolicy, direction: PolicyType, local: [Pod]) -> String {
+    guard memo != nil, !Self.readsLocalTargets(policy.rules(direction), direction: direction) else {
+      return buildPolicyChain(policy, direction: direction, local: local)
+    }
+    // The same on every node: the local targets go unread.
+    return memoizedChain(["policy", policy.meta.namespace, policy.meta.name, direction.rawValue]) {
+      $0.buildPolicyChain(policy, direction: direction, local: [])
+    }
+  }
+
+  mutating func buildPolicyChain(_ policy: NetworkPolicy, direction: PolicyType, local: [Pod]) -> String {
     let ns = policy.meta.namespace
     let name = policy.meta.name
     let owner = "\(ns)/\(name)"
     let chainName = namer.name(kind: direction == .ingress ? "IN" : "EG", [ns, name])
     var rules: [Rule] = []
-    let localTargets = cluster.targets(of: policy).map { cluster.pods[$0] }.filter { pod in
-      local.contains { $0.meta.namespace == pod.meta.namespace && $0.meta.name == pod.meta.name }
-    }
+    let localTargets =
+      local.isEmpty
+      ? []
+      : cluster.targets(of: policy).map { cluster.pods[$0] }.filter { pod in
+        local.contains { $0.meta.namespace == pod.meta.namespace && $0.meta.name == pod.meta.name }
+      }
     for (index, rule) in policy.rules(direction).enumerated() {
       rules += ruleMatches(
         rule, namespace: ns, identity: [ns, name, direction.rawValue, String(index)], direction: direction,
@@ -30,9 +43,7 @@ extension RuleCompiler {
     _ rule: PolicyRule, namespace ns: String, identity: [String], direction: PolicyType, localTargets: [Pod],
     owner: String, comment: String, mark: Action
   ) -> [Rule] {
-    let peers =
-      options.useIPSets
-      ? setPeerAlternatives(rule, namespace: ns, owner: owner) : lowering.peerAlternatives(rule, namespace: ns)
+    let peers = peerAlternatives(rule, namespace: ns, owner: owner, identity: identity)
     if direction == .ingress {
       let ports = lowering.portAlternatives(rule) { localTargets }
       return emit(
@@ -80,6 +91,15 @@ extension RuleCompiler {
   /// rules in order, each setting its action's bit and returning once it
   /// matched, so the first matching rule decides. "" when no rule can match.
   mutating func adminChain(_ policy: AdminPolicy, direction: PolicyType, local: [Pod]) -> String {
+    guard memo != nil, !Self.readsLocalTargets(policy.rules(direction).map(\.match), direction: direction) else {
+      return buildAdminChain(policy, direction: direction, local: local)
+    }
+    return memoizedChain(["admin", policy.kind, policy.meta.name, direction.rawValue]) {
+      $0.buildAdminChain(policy, direction: direction, local: [])
+    }
+  }
+
+  mutating func buildAdminChain(_ policy: AdminPolicy, direction: PolicyType, local: [Pod]) -> String {
     let owner = "\(policy.kind)/\(policy.meta.name)"
     let tag = policy.tier == .baseline ? "B" : "A"
     let chainName = namer.name(kind: tag + (direction == .ingress ? "I" : "E"), [policy.kind, policy.meta.name])

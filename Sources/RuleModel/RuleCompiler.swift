@@ -29,10 +29,13 @@ public struct RuleCompiler {
   /// The same for admin policies and the baseline.
   var adminChainNames: [String: String] = [:]
   var podDependence = PodDependence()
+  /// Chains and peers other nodes of the fleet built, when compiling many.
+  var memo: FleetMemo?
 
-  public init(cluster: Cluster, options: EmitOptions) {
+  public init(cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil) {
     self.cluster = cluster
     self.options = options
+    self.memo = memo
   }
 
   public enum Failure: Error, CustomStringConvertible {
@@ -45,8 +48,12 @@ public struct RuleCompiler {
     }
   }
 
-  public static func compile(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> RuleSet {
-    var compiler = RuleCompiler(cluster: cluster, options: options)
+  /// One node's rules. Compiles of many nodes of one cluster may share a
+  /// `memo`: the result is the same with or without it.
+  public static func compile(
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+  ) throws(Failure) -> RuleSet {
+    var compiler = RuleCompiler(cluster: cluster, options: options, memo: memo)
     return try compiler.run()
   }
 
@@ -57,6 +64,12 @@ public struct RuleCompiler {
   }
 
   var lowering: RuleLowering { RuleLowering(cluster: cluster, options: options) }
+
+  /// `lowering.address(cluster.pods[i])` without copying the pod or the
+  /// cluster: peer sets ask it for every member of every policy's peers.
+  func address(ofPod i: Int) -> IPAddress? {
+    cluster.pods[i].ips.first { $0.family == options.family }
+  }
 
   /// Local pods with an address of the family, sorted by namespace/name.
   var localPods: [Pod] {

@@ -46,7 +46,7 @@ extension RuleCompiler {
         selectorIdentity.append("\(scope) pods\(pods?.canonicalText ?? "*")")
         selectors.append(PeerSelector(pods: pods, namespaces: namespaces, policyNamespace: namespace))
         for i in cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace) {
-          if let ip = lowering.address(cluster.pods[i]) { hosts.insert(ip) }
+          if let ip = address(ofPod: i) { hosts.insert(ip) }
         }
       case .ipBlock(let block):
         guard block.cidr.family == options.family else { continue }

@@ -4,6 +4,7 @@ import Foundation
 import IptablesEmitter
 import NftEmitter
 import PolicyModel
+import RuleModel
 import Synchronization
 
 /// `compile --all-nodes`: the input is read and resolved once, then every
@@ -22,12 +23,22 @@ extension CompileCommand {
   /// What `compile --node NODE` writes: the rules (or nft) text, and the
   /// `ipset restore` script with --ipset-out. One place calls the emitters,
   /// so a renamed compile API changes this function only.
-  static func render(_ cluster: Cluster, flags: EmitFlags, ipsets: Bool) throws -> (rules: String, ipset: String?) {
-    if flags.isNft { return (NftWriter.render(try flags.nftRuleSet(cluster)), nil) }
+  ///
+  /// The nodes share `writer`: what does not depend on the node is
+  /// compiled (and, for iptables, spelled) once for the fleet.
+  static func render(
+    _ cluster: Cluster, flags: EmitFlags, ipsets: Bool, writer: FleetWriter
+  ) throws -> (rules: String, ipset: String?) {
+    if flags.isNft { return (NftWriter.render(try flags.nftRuleSet(cluster, memo: writer.memo)), nil) }
     var flags = flags
     flags.useIPSets = ipsets
-    let ruleSet = try flags.ruleSet(cluster)
-    return (RestoreWriter.render(ruleSet), ipsets ? IPSetWriter.render(ruleSet.sets) : nil)
+    let options = flags.options
+    do {
+      return writer.render(try writer.compile(cluster, options: options), options: options, ipsets: ipsets)
+    } catch {
+      Output.stderr("policyc: error: \(error)\n")
+      throw ExitCode(ExitStatus.trouble)
+    }
   }
 
   /// The nodes pods run on, sorted; a pod with an empty nodeName is not
@@ -62,13 +73,15 @@ extension CompileCommand {
     let files = StagedFiles()
     let progress = Progress()
     let (flags, ipsetDirectory) = (emit, ipsetOut)
+    let writer = FleetWriter(memo: FleetMemo())
     let suffix = Self.fileSuffixes(flags)
     let work: @Sendable (Int) -> Void = { i in
       guard progress.failure.withLock({ $0 == nil }) else { return }
       do {
         var flags = flags
         flags.node = nodes[i]
-        let (rules, ipset) = try Self.render(cluster, flags: flags, ipsets: ipsetDirectory != nil)
+        let (rules, ipset) = try Self.render(
+          cluster, flags: flags, ipsets: ipsetDirectory != nil, writer: writer)
         if let ipset, let ipsetDirectory {
           try files.stage(ipset, to: "\(ipsetDirectory)/\(nodes[i])\(suffix.ipset)")
           progress.bytes.withLock { $0 += ipset.utf8.count }
@@ -85,6 +98,7 @@ extension CompileCommand {
     } else {
       for i in nodes.indices { work(i) }
     }
+    let written = clock.now
     do {
       if let (_, error) = progress.failure.withLock({ $0 }) { throw error }
       // The set files first: the rules refer to their sets.
@@ -99,7 +113,8 @@ extension CompileCommand {
       Output.stderr(
         "policyc: all nodes: \(Wording.count(nodes.count, "node")), \(Wording.count(count, "file")), \(Wording.count(progress.bytes.withLock { $0 }, "byte"))\n"
       )
-      Output.stderr("policyc: read \(loaded - started), compiled and wrote \(clock.now - loaded)\n")
+      Output.stderr(
+        "policyc: read \(loaded - started), compiled and wrote \(written - loaded), synced \(clock.now - written)\n")
     }
   }
 }

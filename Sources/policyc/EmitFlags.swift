@@ -155,9 +155,9 @@ struct EmitFlags: ParsableArguments {
     return try flags.ruleSet(cluster)
   }
 
-  func nftRuleSet(_ cluster: Cluster) throws -> NftRuleSet {
+  func nftRuleSet(_ cluster: Cluster, memo: FleetMemo? = nil) throws -> NftRuleSet {
     do {
-      return try NftCompiler.compile(cluster, options: options)
+      return try NftCompiler.compile(cluster, options: options, memo: memo)
     } catch {
       Output.stderr("policyc: error: \(error)\n")
       throw ExitCode(ExitStatus.trouble)

@@ -6,6 +6,12 @@ import Synchronization
 /// are they renamed into place. A failure before that removes every
 /// temporary file and leaves the directories as they were.
 ///
+/// The files are synced together at commit, not one by one: a fleet's
+/// files come to a gigabyte and more, and a sync per file waits for the
+/// disk hundreds of times (on this machine 500 files take tens of seconds
+/// that way, several times the whole compile). Each file's writeback starts
+/// as soon as it is written, so it overlaps the compile of the next nodes.
+///
 /// Stage from several threads at once; commit or discard from one.
 final class StagedFiles: Sendable {
   private struct Staged {
@@ -28,10 +34,25 @@ final class StagedFiles: Sendable {
     let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
     guard fd >= 0 else { throw CLIError("\(path): cannot write: \(String(cString: strerror(errno)))") }
     staged.withLock { $0.append(Staged(temp: temp, path: path)) }
-    let ok = Output.write(fd, text) && fsync(fd) == 0
+    let ok = Output.write(fd, text)
     let reason = String(cString: strerror(errno))
+    // Starts writing the pages back now (commit waits for them).
+    if ok { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
     close(fd)
     guard ok else { throw CLIError("\(path): cannot write: \(reason)") }
+  }
+
+  /// Makes every staged file durable: one sync for all of them, then each
+  /// file's fsync (which has little left to do) reports its own errors.
+  private func syncAll(_ files: [Staged]) throws(CLIError) {
+    sync()
+    for file in files {
+      let fd = open(file.temp, O_RDONLY)
+      let ok = fd >= 0 && fsync(fd) == 0
+      let reason = String(cString: strerror(errno))
+      if fd >= 0 { close(fd) }
+      guard ok else { throw CLIError("\(file.path): cannot write: \(reason)") }
+    }
   }
 
   /// Renames every staged file into place, in the order given by `first`
@@ -50,6 +71,12 @@ final class StagedFiles: Sendable {
         for file in ordered { unlink(file.temp) }
         throw CLIError("\(file.path): cannot write: not a regular file")
       }
+    }
+    do {
+      try syncAll(ordered)
+    } catch {
+      for file in ordered { unlink(file.temp) }
+      throw error
     }
     for (i, file) in ordered.enumerated() where rename(file.temp, file.path) != 0 {
       // Same directory, so only a vanished directory or a full disk gets

@@ -95,6 +95,151 @@ final class AllNodesTests: XCTestCase {
     XCTAssertGreaterThan(multiNode, 5)
   }
 
+  /// Three nodes whose chains differ where the node matters (ingress named
+  /// ports resolve against the node's own targets) and agree elsewhere:
+  /// named ports both ways, admin tiers and a baseline, ipBlocks with
+  /// excepts, dual-stack and single-family pods. The fleet shares what does
+  /// not depend on the node; every file must still be the node's own.
+  static var fleetFixture: String {
+    var pods: [String] = []
+    for (k, node) in ["a", "b", "c"].enumerated() {
+      for i in 0..<3 {
+        let n = k * 3 + i + 10
+        let v6 = i == 1 ? "" : ", {ip: \"fd00:\(k)::\(n)\"}"
+        pods.append(
+          """
+          ---
+          apiVersion: v1
+          kind: Pod
+          metadata: {name: web-\(n), namespace: \(i == 2 ? "ops" : "shop"), labels: {app: web}}
+          spec:
+            nodeName: node-\(node)
+            containers:
+            - name: web
+              ports: [{name: http, containerPort: \(8080 + i)}, {name: metrics, containerPort: \(9090 + k)}]
+          status: {podIP: 10.244.\(k).\(n), podIPs: [{ip: 10.244.\(k).\(n)}\(v6)]}
+          ---
+          apiVersion: v1
+          kind: Pod
+          metadata: {name: db-\(n), namespace: shop, labels: {app: db}}
+          spec:
+            nodeName: node-\(node)
+            containers: [{name: db, ports: [{name: pg, containerPort: \(5432 + i)}]}]
+          status: {podIP: "\(i == 0 ? "fd00:\(k)::1\(n)" : "10.244.\(k).1\(n)")"}
+
+          """)
+      }
+    }
+    return fleetNamespaces + pods.joined() + fleetPolicies
+  }
+
+  static let fleetNamespaces = """
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: shop, labels: {tenant: shop}}
+    ---
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: ops, labels: {tenant: ops}}
+    ---
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: monitoring}
+
+    """
+
+  static let fleetPolicies = """
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: prometheus, namespace: monitoring, labels: {app: prometheus}}
+    spec: {nodeName: node-a, containers: [{name: p}]}
+    status: {podIP: 10.244.0.99, podIPs: [{ip: 10.244.0.99}, {ip: "fd00::99"}]}
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: web, namespace: shop}
+    spec:
+      podSelector: {matchLabels: {app: web}}
+      policyTypes: [Ingress, Egress]
+      ingress:
+      - from:
+        - podSelector: {matchLabels: {app: db}}
+        - ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.128/25, 192.0.2.8/29]}
+        - ipBlock: {cidr: "2001:db8::/32", except: ["2001:db8:1::/48"]}
+        ports: [{port: http}, {port: 443}]
+      egress:
+      - to:
+        - podSelector: {matchLabels: {app: db}}
+        - ipBlock: {cidr: 10.244.0.0/16, except: [10.244.1.0/24]}
+        ports: [{port: pg}, {port: 53, protocol: UDP}]
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: db, namespace: shop}
+    spec:
+      podSelector: {matchLabels: {app: db}}
+      ingress:
+      - from: [{namespaceSelector: {matchLabels: {tenant: ops}}}, {podSelector: {}}]
+        ports: [{port: 5432}, {port: 5433, endPort: 5440}]
+    ---
+    apiVersion: policy.networking.k8s.io/v1alpha1
+    kind: AdminNetworkPolicy
+    metadata: {name: scrape}
+    spec:
+      priority: 10
+      subject: {namespaces: {matchExpressions: [{key: tenant, operator: Exists}]}}
+      ingress:
+      - name: metrics
+        action: Allow
+        from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]
+        ports: [{namedPort: metrics}]
+      egress:
+      - name: no-metadata
+        action: Deny
+        to: [{networks: [169.254.169.254/32, "fd00:ec2::254/128"]}]
+      - name: to-db
+        action: Pass
+        to: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}}]
+        ports: [{namedPort: pg}]
+    ---
+    apiVersion: policy.networking.k8s.io/v1alpha1
+    kind: BaselineAdminNetworkPolicy
+    metadata: {name: default}
+    spec:
+      subject: {namespaces: {matchLabels: {tenant: ops}}}
+      ingress:
+      - name: deny-other-tenants
+        action: Deny
+        from: [{namespaces: {matchLabels: {tenant: shop}}}]
+      egress:
+      - name: web-ports
+        action: Allow
+        to: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]
+        ports: [{namedPort: http}, {portNumber: {protocol: TCP, port: 9090}}]
+
+    """
+
+  func testFleetSharesOnlyWhatNoNodeChanges() throws {
+    let directory = try scratch("fleet-fixture")
+    try Data(Self.fleetFixture.utf8).write(to: directory.appendingPathComponent("fleet.yaml"))
+    for family in ["ipv4", "ipv6"] {
+      let tag = family == "ipv6" ? "v6" : "v4"
+      for jobs in ["1", "2"] {
+        let nodes = try checkAgainstSingleNodeRuns(
+          ["fleet.yaml"], args: ["--family", family, "--jobs", jobs], rulesSuffix: ".rules.\(tag)",
+          ipsetSuffix: ".ipset.\(tag)", in: directory, name: "fleet-ipset-\(family)-\(jobs)")
+        XCTAssertEqual(nodes, ["node-a", "node-b", "node-c"])
+        try checkAgainstSingleNodeRuns(
+          ["fleet.yaml"], args: ["--family", family, "--jobs", jobs, "--log-denied"],
+          rulesSuffix: ".rules.\(tag)", ipsetSuffix: nil, in: directory, name: "fleet-rules-\(family)-\(jobs)")
+      }
+    }
+    try checkAgainstSingleNodeRuns(
+      ["fleet.yaml"], args: ["--backend", "nft"], rulesSuffix: ".nft", ipsetSuffix: nil, in: directory,
+      name: "fleet-nft")
+  }
+
   /// A failure at any node leaves every file as it was, and no temporary
   /// file behind.
   func testAFailureWritesNothing() throws {
