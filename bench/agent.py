@@ -242,6 +242,7 @@ class Churn:
     def __init__(self, api, kernel, objects, node, seed):
         self.api, self.kernel = api, kernel
         self.policy_share = 0.15
+        self.relabelled = set()
         self.rng = random.Random(seed)
         self.node = node
         self.pending = []          # [kind, rv, predicate, t_write]
@@ -345,9 +346,11 @@ class Churn:
         o = self.pods[ip]
         s = self.sets_of[ip][0]
         # nft: to the labels of a pod in no pod set, so "in none" marks the change
+        # A pod relabelled before may have come into s with its new labels: only pods whose
+        # labels are still the ones the kernel snapshot was taken with can vouch for "not in s".
         others = [q for q in self.by_ns.get(o["metadata"]["namespace"], [])
-                  if q in self.pods and (q not in self.sets_of if self.nft
-                                         else q not in self.set_members[s])]
+                  if q in self.pods and q not in self.relabelled
+                  and (q not in self.sets_of if self.nft else q not in self.set_members[s])]
         if not others:
             self.in_sets.append(ip)
             return
@@ -356,6 +359,7 @@ class Churn:
         cur["metadata"]["labels"] = dict(q["metadata"].get("labels") or {})
         stored = self.api.update(cur)
         self.pods[ip] = stored
+        self.relabelled.add(ip)
         self.set_members[s].discard(ip)
         if self.nft:
             self.sets_of.pop(ip, None)
