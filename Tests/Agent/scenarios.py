@@ -389,6 +389,19 @@ class Harness:
                 return rounds
             time.sleep(min(every, max(0.0, end - time.monotonic())))
 
+    def settled_ruleset(self, quiet=0.5, within=10.0):
+        """The ruleset once the agent has finished what it was applying: the previous step
+        converges as soon as its probes match, which can be between two parts of one apply
+        (IPv4's sets, then IPv6's). Equal over `quiet` seconds counts as finished."""
+        end = time.monotonic() + within
+        last = self.ruleset()
+        while True:
+            time.sleep(quiet)
+            now = self.ruleset()
+            if now == last or time.monotonic() > end:
+                return now
+            last = now
+
     def ruleset(self):
         """policyc's part of the node's netfilter, as text without counters."""
         if self.backend == "nft":
@@ -572,7 +585,7 @@ def s_api_server_down(h):
     if h.machinery:
         return None
     seconds = h.args.down_seconds
-    before = h.ruleset()
+    before = h.settled_ruleset()
     h.api.stop()
     unready = h.wait_ready(False, within=10.0)
     rounds = h.hold("api-server-down", seconds, every=3.0, ruleset=before)
@@ -633,7 +646,7 @@ def s_sigkill_restart(h):
     """SIGKILL: the rules stay; a change made while the agent is dead shows after restart."""
     if h.machinery:
         return None
-    before = h.ruleset()
+    before = h.settled_ruleset()
     h.kill_agent(signal.SIGKILL)
     rounds = h.hold("agent-killed", 3.0, every=1.0, ruleset=before)
     h.write(h.api.relabel, "Pod", "x", "c", {"pod": "c", "role": "client"})
