@@ -58,10 +58,11 @@ extension Agent {
     dirty = false
     let touches = touches
     self.touches = PodTouches(needsCompile: false)
-    if podAddresses == nil { podAddresses = PodAddresses(cache.pods.mapValues(\.value)) }
+    let addresses = podAddresses ?? PodAddresses(cache.pods.mapValues(\.value))
+    podAddresses = addresses
     let cache = cache
     let memberChanges = PodUpdates.plan(
-      touches, node: enforcer.options.node, sets: podSets, addresses: podAddresses!, pod: { cache.pods[$0]?.value },
+      touches, node: enforcer.options.node, sets: podSets, addresses: addresses, pod: { cache.pods[$0]?.value },
       namespace: { cache.namespaces[$0]?.value })
     // Pods elsewhere: set members, no compile. Otherwise the whole cluster
     // as it is now, read before anything is awaited.
