@@ -9,10 +9,12 @@ BIN := .build/debug/policyc
 # $(DESTDIR)$(PREFIX).
 PREFIX ?= /usr/local
 DESTDIR ?=
-RELEASE_BIN := .build/release/policyc
+# The release build has its own folder, so it can run beside `swift test`.
+RELEASE_SCRATCH := .build-release
+RELEASE_BIN := $(RELEASE_SCRATCH)/release/policyc
 STAGE := .build/install-stage
 
-.PHONY: setup build demo test unit unit-and-fuzz kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test bench-agent
+.PHONY: setup build demo test unit unit-fuzz-release kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test bench-agent
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -66,30 +68,34 @@ docs-check: build
 # The whole suite: formatting, the documentation check, unit and golden tests,
 # the real-kernel suite, the fuzz regressions and a one-minute fuzz run, and the
 # install check (the installed binary in a minimal Debian 12 root).
-test: format-lint docs-check unit-and-fuzz kernel agent-test install-check
+test: format-lint docs-check unit-fuzz-release kernel agent-test install-check
 
-# The unit tests run on one core (XCTest runs them one after another), and the
-# fuzzer's build (swiftc, one module at a time, in .build-fuzz) and run take
-# the other meanwhile: the same two stages as `make unit` and `make fuzz`, each
-# with its whole output in .build/ci/, printed when both are done; either
-# failing fails the target.
-unit-and-fuzz: build
+# Three stages at once after the debug build, on 2 cores: the unit tests
+# (XCTest runs them one after another, on one core), the fuzzer (its own swiftc
+# build in .build-fuzz, then a one-minute run) and the static release build the
+# kernel suite, the agent tests and the install check use (in .build-release:
+# SwiftPM locks .build for as long as `swift test` runs). The same stages as
+# `make unit`, `make fuzz` and `make release`, each with its whole output in
+# .build/ci/, printed when all are done; any failing fails the target.
+CI_STAGES := unit fuzz release
+unit-fuzz-release: build
 	@mkdir -p .build/ci; \
-	( $(MAKE) --no-print-directory unit >.build/ci/unit.log 2>&1; echo $$? >.build/ci/unit.rc ) & \
-	( $(MAKE) --no-print-directory fuzz >.build/ci/fuzz.log 2>&1; echo $$? >.build/ci/fuzz.rc ) & \
+	for stage in $(CI_STAGES); do \
+	  ( $(MAKE) --no-print-directory $$stage >.build/ci/$$stage.log 2>&1; echo $$? >.build/ci/$$stage.rc ) & \
+	done; \
 	wait; \
 	failed=""; \
-	for stage in unit fuzz; do \
+	for stage in $(CI_STAGES); do \
 	  echo "==== make $$stage (.build/ci/$$stage.log)"; cat .build/ci/$$stage.log; \
 	  [ "$$(cat .build/ci/$$stage.rc)" = 0 ] || failed="$$failed $$stage"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "unit-and-fuzz: failed:$$failed"; exit 1; fi
+	if [ -n "$$failed" ]; then echo "unit-fuzz-release: failed:$$failed"; exit 1; fi
 
 # A release binary with the Swift runtime and Foundation linked in statically,
 # so it runs on a node without Swift: it needs only libc-level libraries and
 # libyaml (libyaml-0-2). The ldd check fails the build otherwise.
 release: setup
-	$(SWIFT) build -c release --static-swift-stdlib --product policyc
+	$(SWIFT) build -c release --static-swift-stdlib --product policyc --scratch-path $(RELEASE_SCRATCH)
 	@bad=$$(ldd $(RELEASE_BIN) | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|/opt/swift|not found' || true); \
 	if [ -n "$$bad" ]; then echo "release: $(RELEASE_BIN) still needs the toolchain's libraries:"; echo "$$bad"; exit 1; fi
 

@@ -583,7 +583,7 @@ def table(results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--policyc", default=os.path.join(ROOT, ".build/release/policyc"))
+    ap.add_argument("--policyc", default=os.path.join(ROOT, ".build-release/release/policyc"))
     ap.add_argument("--backend", action="append", choices=["iptables", "nft"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--node", default="node-0000")

@@ -153,11 +153,22 @@ public struct CIDR: Sendable, Hashable, Comparable, CustomStringConvertible {
   }
 
   static func mask(_ prefix: Int, _ family: IPAddress.Family) -> UInt128 {
-    let bits = family.bits
     guard prefix > 0 else { return 0 }
-    let ones: UInt128 = bits == 128 ? UInt128.max : (UInt128(1) << UInt128(bits)) - 1
-    return ones & ~((UInt128(1) << UInt128(bits - prefix)) &- 1)
+    return family == .ipv4 ? masks.ipv4[prefix] : masks.ipv6[prefix]
   }
+
+  /// The mask of every prefix length, per family: a lookup instead of
+  /// UInt128 shifts, which are generic calls in unoptimised builds (where
+  /// the property tests ask for millions of masks).
+  private static let masks: (ipv4: [UInt128], ipv6: [UInt128]) = {
+    func table(_ bits: Int) -> [UInt128] {
+      let ones: UInt128 = bits == 128 ? UInt128.max : (UInt128(1) << UInt128(bits)) - 1
+      return (0...bits).map { prefix in
+        prefix == 0 ? 0 : ones & ~((UInt128(1) << UInt128(bits - prefix)) &- 1)
+      }
+    }
+    return (table(32), table(128))
+  }()
 
   public var family: IPAddress.Family { network.family }
 

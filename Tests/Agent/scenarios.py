@@ -840,7 +840,7 @@ def main():
     args = ap.parse_args()
     args.backend = args.backend or ["iptables", "nft"]
     if args.policyc is None:
-        for cand in (".build/release/policyc", ".build/debug/policyc"):
+        for cand in (".build-release/release/policyc", ".build/release/policyc", ".build/debug/policyc"):
             if os.path.exists(os.path.join(ROOT, cand)):
                 args.policyc = os.path.join(ROOT, cand)
                 break

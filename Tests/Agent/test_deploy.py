@@ -216,7 +216,7 @@ def agent_flags():
     """The long options `policyc agent --help` lists, if a built policyc has the command."""
     import subprocess
     for cand in (os.environ.get("POLICYC"), os.path.join(ROOT, ".build/debug/policyc"),
-                 os.path.join(ROOT, ".build/release/policyc")):
+                 os.path.join(ROOT, ".build-release/release/policyc")):
         if cand and os.path.exists(cand):
             p = subprocess.run([cand, "agent", "--help"], capture_output=True, text=True)
             if p.returncode == 0:

@@ -238,7 +238,9 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
 
 @Suite struct AppliedRecordTests {
   @Test func snapshotThenJournalGiveTheLastAppliedObjects() throws {
-    let record = AppliedRecord(directory: NSTemporaryDirectory() + "policyc-record-\(UUID().uuidString)")
+    let directory = NSTemporaryDirectory() + "policyc-record-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let record = AppliedRecord(directory: directory)
     #expect(record.load() == nil)
     var cache = ClusterCache()
     _ = cache.apply(.replace([object(JSON.pod("a")), object(JSON.pod("b", ip: "10.0.0.6"))]), to: .pods)

@@ -2,13 +2,16 @@ import Foundation
 import KubeClient
 import Testing
 
-@Suite struct KubeConfigTests {
+/// A class so that each test's folder goes with it (`deinit`).
+@Suite final class KubeConfigTests {
   let directory: String
 
   init() throws {
     directory = NSTemporaryDirectory() + "policyc-kubeconfig-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
   }
+
+  deinit { try? FileManager.default.removeItem(atPath: directory) }
 
   func write(_ name: String, _ text: String) throws -> String {
     let path = directory + "/" + name
