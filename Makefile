@@ -14,7 +14,7 @@ RELEASE_SCRATCH := .build-release
 RELEASE_BIN := $(RELEASE_SCRATCH)/release/policyc
 STAGE := .build/install-stage
 
-.PHONY: setup build demo test unit unit-fuzz-release kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test bench-agent
+.PHONY: setup build demo test unit checks docs-and-unit kernel fuzz format-lint docs-check bench clean release stage install uninstall install-check mutants properties-long agent-test bench-agent
 
 # Installs the Debian packages policyc and its tests need, only when missing.
 setup:
@@ -68,17 +68,17 @@ docs-check: build
 # The whole suite: formatting, the documentation check, unit and golden tests,
 # the real-kernel suite, the fuzz regressions and a one-minute fuzz run, and the
 # install check (the installed binary in a minimal Debian 12 root).
-test: format-lint docs-check unit-fuzz-release kernel agent-test install-check
+test: format-lint checks kernel agent-test install-check
 
-# Three stages at once after the debug build, on 2 cores: the unit tests
-# (XCTest runs them one after another, on one core), the fuzzer (its own swiftc
-# build in .build-fuzz, then a one-minute run) and the static release build the
-# kernel suite, the agent tests and the install check use (in .build-release:
-# SwiftPM locks .build for as long as `swift test` runs). The same stages as
-# `make unit`, `make fuzz` and `make release`, each with its whole output in
-# .build/ci/, printed when all are done; any failing fails the target.
-CI_STAGES := unit fuzz release
-unit-fuzz-release: build
+# Three stages at once on 2 cores, after the Debian packages: the debug build,
+# the documentation check and the unit tests (XCTest runs them one after
+# another, on one core); the fuzzer (its own swiftc build in .build-fuzz, then
+# a one-minute run); and the static release build the kernel suite, the agent
+# tests and the install check use (in .build-release: SwiftPM locks .build for
+# as long as `swift test` runs). Each stage's whole output goes to .build/ci/
+# and is printed when all are done; any failing fails the target.
+CI_STAGES := docs-and-unit fuzz release
+checks: setup
 	@mkdir -p .build/ci; \
 	for stage in $(CI_STAGES); do \
 	  ( $(MAKE) --no-print-directory $$stage >.build/ci/$$stage.log 2>&1; echo $$? >.build/ci/$$stage.rc ) & \
@@ -89,7 +89,9 @@ unit-fuzz-release: build
 	  echo "==== make $$stage (.build/ci/$$stage.log)"; cat .build/ci/$$stage.log; \
 	  [ "$$(cat .build/ci/$$stage.rc)" = 0 ] || failed="$$failed $$stage"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "unit-fuzz-release: failed:$$failed"; exit 1; fi
+	if [ -n "$$failed" ]; then echo "checks: failed:$$failed"; exit 1; fi
+
+docs-and-unit: docs-check unit
 
 # A release binary with the Swift runtime and Foundation linked in statically,
 # so it runs on a node without Swift: it needs only libc-level libraries and
