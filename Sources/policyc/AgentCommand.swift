@@ -43,10 +43,12 @@ struct AgentCommand: ParsableCommand {
   @Option(help: "The kubeconfig to use (default: $KUBECONFIG, else the in-cluster configuration).")
   var kubeconfig: String?
   @Option(help: "Where the agent keeps the record of its last apply.") var stateDir = "/var/lib/policyc"
-  @Option(help: "HOST:PORT of /healthz, /readyz and /metrics.") var listen = "127.0.0.1:9710"
+  @Option(help: "HOST:PORT of /healthz, /readyz and /metrics.") var listen = ListenArgument(
+    text: "127.0.0.1:9710", host: "127.0.0.1", port: 9710)
   @Option(help: "How often to check the kernel against the last apply and repair drift (such as 30s, 5m).")
-  var resync = "5m"
-  @Option(help: "How long to collect changes before one sync (such as 50ms, 1s).") var coalesce = "50ms"
+  var resync = DurationArgument(text: "5m", duration: .seconds(300))
+  @Option(help: "How long to collect changes before one sync (such as 50ms, 1s).")
+  var coalesce = DurationArgument(text: "50ms", duration: .milliseconds(50))
   @Option(help: "The ipset program.") var ipset = "ipset"
   @Option(help: "The nft program.") var nft = "nft"
 
@@ -59,43 +61,6 @@ struct AgentCommand: ParsableCommand {
     if let problem = NameRules.dns1123Subdomain(node) {
       throw ValidationError("invalid node name '\(node)': \(problem)")
     }
-    guard Self.duration(resync) != nil else { throw ValidationError("invalid --resync '\(resync)': such as 30s or 5m") }
-    guard Self.duration(coalesce) != nil else {
-      throw ValidationError("invalid --coalesce '\(coalesce)': such as 50ms or 1s")
-    }
-    guard Self.hostPort(listen) != nil else { throw ValidationError("invalid --listen '\(listen)': HOST:PORT") }
-  }
-
-  /// `50ms`, `2s`, `5m`, `1h`, or `1m30s`.
-  static func duration(_ text: String) -> Duration? {
-    var total = Duration.zero
-    var rest = Substring(text)
-    guard !rest.isEmpty else { return nil }
-    while !rest.isEmpty {
-      let digits = rest.prefix { $0.isNumber }
-      guard let n = Int(digits) else { return nil }
-      rest = rest.dropFirst(digits.count)
-      let unit = rest.prefix { $0.isLetter }
-      rest = rest.dropFirst(unit.count)
-      switch unit {
-      case "ms": total += .milliseconds(n)
-      case "s": total += .seconds(n)
-      case "m": total += .seconds(n * 60)
-      case "h": total += .seconds(n * 3600)
-      default: return nil
-      }
-    }
-    return total
-  }
-
-  /// `127.0.0.1:9710`, `[::1]:9710`, `0.0.0.0:9710`.
-  static func hostPort(_ text: String) -> (host: String, port: Int)? {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-      (0...65535).contains(port)
-    else { return nil }
-    var host = String(text[..<colon])
-    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return host.isEmpty ? nil : (host, port)
   }
 
   func run() throws {
@@ -125,10 +90,10 @@ struct AgentCommand: ParsableCommand {
       backend: emit.isNft ? .nft : .iptables, families: emit.isNft ? [.ipv4] : emit.family.families,
       options: flags.options, stateDirectory: stateDir, applier: NodeApplier(tools: tools, runner: ProcessRunner()))
     var timing = AgentTiming()
-    timing.coalesce = Self.duration(coalesce)!
-    timing.resync = Self.duration(resync)!
+    timing.coalesce = coalesce.duration
+    timing.resync = resync.duration
     let service = AgentService(
-      transport: transport, enforcer: enforcer, listen: Self.hostPort(listen)!, timing: timing, logger: logger)
+      transport: transport, enforcer: enforcer, listen: (listen.host, listen.port), timing: timing, logger: logger)
     logger.info(
       "starting",
       metadata: [
