@@ -203,15 +203,10 @@ public struct Enforcer: Sendable {
     }
   }
 
-  /// Writes beside `path` and renames into place: a reader sees the old
-  /// file or the new one.
+  /// Writes beside `path`, synced, and renames into place: a reader (or
+  /// the agent after a reboot) sees the old file or the new one.
   static func write(_ text: String, to path: String) throws {
-    try FileManager.default.createDirectory(atPath: stateDirectory(of: path), withIntermediateDirectories: true)
-    let temp = path + ".tmp"
-    try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
-    guard rename(temp, path) == 0 else {
-      throw ApplyError("\(path): cannot write: \(String(cString: strerror(errno)))")
-    }
+    try AtomicFile.write(text, to: path)
   }
 
   static func stateDirectory(of path: String) -> String {

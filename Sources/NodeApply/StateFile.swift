@@ -32,26 +32,7 @@ public enum StateFile {
   /// Writes `state` to a temporary file beside `path` and renames it into
   /// place (creating the folder), so a reader sees the old file or the new one.
   public static func write(_ state: ApplyState, to path: String) throws(ApplyError) {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent().path
-    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw ApplyError("\(path): cannot write: \(String(cString: strerror(errno)))") }
-    var bytes = state.bytes[...]
-    var ok = true
-    while ok, !bytes.isEmpty {
-      let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-      if n < 0, errno == EINTR { continue }
-      if n <= 0 { ok = false } else { bytes = bytes.dropFirst(n) }
-    }
-    ok = ok && fsync(fd) == 0
-    close(fd)
-    guard ok, rename(temp, path) == 0 else {
-      let reason = String(cString: strerror(errno))
-      unlink(temp)
-      throw ApplyError("\(path): cannot write: \(reason)")
-    }
+    try AtomicFile.write(state.bytes, to: path)
   }
 
   /// Deletes the file at `path`; true when there was one.

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Whole files or nothing: the one way policyc replaces a file it owns
+/// (rules, sets, state, the agent's record). The bytes go to a temporary
+/// file beside the target, are synced to disk, and the temporary file is
+/// renamed over the target, so a reader, or the next boot, sees the old
+/// file or the new one, never a part or an empty file.
+public enum AtomicFile {
+  /// Writes `bytes` to `path`, creating missing parent folders first.
+  public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(ApplyError) {
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent().path
+    do {
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+      throw ApplyError("\(path): cannot write: cannot create the directory \(directory)")
+    }
+    let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw ApplyError("\(path): cannot write: \(String(cString: strerror(errno)))") }
+    let ok = writeAll(fd, bytes) && fsync(fd) == 0
+    close(fd)
+    guard ok, rename(temp, path) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temp)
+      throw ApplyError("\(path): cannot write: \(reason)")
+    }
+  }
+
+  /// Writes `text` as UTF-8 to `path` (see `write(_:to:)` for bytes).
+  public static func write(_ text: String, to path: String) throws(ApplyError) {
+    try write(Array(text.utf8), to: path)
+  }
+
+  /// Writes every byte to `fd`, again after an interrupted call; false on
+  /// any other failure (errno says which).
+  public static func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Bool {
+    var bytes = Array(bytes)[...]
+    while !bytes.isEmpty {
+      let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+      if n < 0, errno == EINTR { continue }
+      guard n > 0 else { return false }
+      bytes = bytes.dropFirst(n)
+    }
+    return true
+  }
+}
