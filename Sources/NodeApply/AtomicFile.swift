@@ -8,6 +8,20 @@ import Foundation
 public enum AtomicFile {
   /// Writes `bytes` to `path`, creating missing parent folders first.
   public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(ApplyError) {
+    let (fd, temp) = try openTemporary(beside: path)
+    let ok = writeAll(fd, bytes) && fsync(fd) == 0
+    close(fd)
+    guard ok, rename(temp, path) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temp)
+      throw ApplyError("\(path): cannot write: \(reason)")
+    }
+  }
+
+  /// A new temporary file beside `path` (its folder created if missing),
+  /// open for writing: the caller writes, syncs and renames it to `path`,
+  /// or unlinks it.
+  public static func openTemporary(beside path: String) throws(ApplyError) -> (fd: Int32, temp: String) {
     let url = URL(fileURLWithPath: path)
     let directory = url.deletingLastPathComponent().path
     do {
@@ -18,13 +32,7 @@ public enum AtomicFile {
     let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
     let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
     guard fd >= 0 else { throw ApplyError("\(path): cannot write: \(String(cString: strerror(errno)))") }
-    let ok = writeAll(fd, bytes) && fsync(fd) == 0
-    close(fd)
-    guard ok, rename(temp, path) == 0 else {
-      let reason = String(cString: strerror(errno))
-      unlink(temp)
-      throw ApplyError("\(path): cannot write: \(reason)")
-    }
+    return (fd, temp)
   }
 
   /// Writes `text` as UTF-8 to `path` (see `write(_:to:)` for bytes).

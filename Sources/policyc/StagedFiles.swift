@@ -1,4 +1,5 @@
 import Foundation
+import NodeApply
 import Synchronization
 
 /// Many files written all or nothing: each goes to a temporary file beside
@@ -23,16 +24,13 @@ final class StagedFiles: Sendable {
   /// Writes `text` to a temporary file beside `path` (creating the
   /// directory), to be renamed to `path` by `commit`.
   func stage(_ text: String, to path: String) throws(CLIError) {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent().path
+    let fd: Int32
+    let temp: String
     do {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      (fd, temp) = try AtomicFile.openTemporary(beside: path)
     } catch {
-      throw CLIError("\(path): cannot write: cannot create the directory \(directory)")
+      throw CLIError(error.message)
     }
-    let temp = "\(directory)/.\(url.lastPathComponent).policyc-\(getpid()).tmp"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw CLIError("\(path): cannot write: \(String(cString: strerror(errno)))") }
     staged.withLock { $0.append(Staged(temp: temp, path: path)) }
     let ok = Output.write(fd, text)
     let reason = String(cString: strerror(errno))
