@@ -25,45 +25,50 @@ public final class AgentMetrics: Sendable {
       .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
       .seconds(30),
     ]
+    let name = Self.name
     syncDuration = registry.makeDurationHistogram(
-      name: "policyc_agent_sync_duration_seconds", buckets: fast,
-      help: "Time of one sync: compile the cluster and apply what changed.")
+      descriptor: name("sync_duration", "seconds", "Time of one sync: compile the cluster and apply what changed."),
+      buckets: fast)
     eventToKernel = registry.makeDurationHistogram(
-      name: "policyc_agent_event_to_kernel_seconds", buckets: fast,
-      help: "From an API event's arrival to the kernel holding its change.")
+      descriptor: name("event_to_kernel", "seconds", "From an API event's arrival to the kernel holding its change."),
+      buckets: fast)
     applyFailures = registry.makeCounter(
-      name: "policyc_agent_apply_failures_total", help: "Syncs whose compile or apply failed (the rules in force stay)."
-    )
+      descriptor: name("apply_failures", "total", "Syncs whose compile or apply failed (the rules in force stay)."))
     driftRepairs = registry.makeCounter(
-      name: "policyc_agent_drift_repairs_total", help: "Resyncs that found the kernel changed and reloaded it.")
+      descriptor: name("drift_repairs", "total", "Resyncs that found the kernel changed and reloaded it."))
     objectsRejected = registry.makeCounter(
-      name: "policyc_agent_objects_rejected_total", help: "Objects that could not be decoded (the last good kept).")
-    syncs = registry.makeCounter(name: "policyc_agent_syncs_total", help: "Successful syncs.")
+      descriptor: name("objects_rejected", "total", "Objects that could not be decoded (the last good kept)."))
+    syncs = registry.makeCounter(descriptor: name("syncs", "total", "Successful syncs."))
     lastSuccessfulSync = registry.makeGauge(
-      name: "policyc_agent_last_successful_sync_timestamp_seconds", help: "Unix time of the last successful sync.")
-    rules = registry.makeGauge(name: "policyc_agent_rules", help: "Rules loaded on the node.")
-    sets = registry.makeGauge(name: "policyc_agent_sets", help: "Sets loaded on the node.")
-    setMembers = registry.makeGauge(name: "policyc_agent_set_members", help: "Members of the sets loaded on the node.")
-    ready = registry.makeGauge(name: "policyc_agent_ready", help: "1 when /readyz answers 200.")
+      descriptor: name("last_successful_sync_timestamp", "seconds", "Unix time of the last successful sync."))
+    rules = registry.makeGauge(descriptor: name("rules", "", "Rules loaded on the node."))
+    sets = registry.makeGauge(descriptor: name("sets", "", "Sets loaded on the node."))
+    setMembers = registry.makeGauge(descriptor: name("set_members", "", "Members of the sets loaded on the node."))
+    ready = registry.makeGauge(descriptor: name("ready", "", "1 when /readyz answers 200."))
     var restarts: [String: Counter] = [:]
     var relists: [String: Counter] = [:]
     for resource in Resource.all {
       restarts[resource.name] = registry.makeCounter(
-        name: "policyc_agent_watch_restarts_total", labels: [("resource", resource.name)],
-        help: "Watches started again after a failure.")
+        descriptor: name("watch_restarts", "total", "Watches started again after a failure."),
+        labels: [("resource", resource.name)])
       relists[resource.name] = registry.makeCounter(
-        name: "policyc_agent_relists_total", labels: [("resource", resource.name)],
-        help: "Full LISTs after 410 Gone, an expired continue token or a removed kind.")
+        descriptor: name("relists", "total", "Full LISTs after 410 Gone, an expired continue token or a removed kind."),
+        labels: [("resource", resource.name)])
     }
     watchRestarts = restarts
     self.relists = relists
     var objects: [String: Gauge] = [:]
     for kind in ["Namespace", "Pod", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"] {
       objects[kind] = registry.makeGauge(
-        name: "policyc_agent_objects", labels: [("kind", kind)], help: "Objects in the agent's cache.")
+        descriptor: name("objects", "", "Objects in the agent's cache."), labels: [("kind", kind)])
     }
     self.objects = objects
   }
 
   public func text() -> String { registry.emitToString() }
+
+  /// `policyc_agent_<metric>[_<unit>]`, with its help line.
+  static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(namespace: "policyc", subsystem: "agent", metricName: metric, unitName: unit, helpText: help)
+  }
 }
