@@ -24,7 +24,8 @@ Scenarios, in order, per backend (iptables with ipsets, and nft):
   initial-sync, pod-created, pod-relabelled, pod-deleted-address-reused, remote-pod (a pod of
   another node in and out of a peer set: set members only), ipv6, policy-lifecycle,
   namespace-relabelled, token-rotated, api-server-down-30s (iptables only: 30 s), watch-410,
-  gap-410-relist, sigkill-restart, reboot-restart, chain-deleted-resync, admin-tiers.
+  gap-410-relist, sigkill-restart, reboot-restart, chain-deleted-resync, admin-tiers,
+  client-certificate (iptables only: a kubeconfig with a client certificate and key, no token).
 At the end the API server's request log is compared with deploy/clusterrole.yaml.
 
 `--machinery` runs the same steps with no agent: after each write the harness itself runs
@@ -741,6 +742,34 @@ def s_admin_tiers(h):
         a, " (group installed during the run)" if late else "", b, c, d)
 
 
+def s_client_certificate(h):
+    """The agent restarted with a kubeconfig that names a client certificate and key and no
+    token: it must present them in the TLS handshake (the server takes the certificate's CN as
+    the user) and follow changes as before, with no request refused."""
+    if h.machinery:
+        return None
+    kubeconfig = h.api.write_kubeconfig(os.path.join(h.workdir, "kubeconfig-cert"), auth="cert")
+    with open(kubeconfig) as f:
+        if "token" in f.read():
+            raise StepFailed("the certificate kubeconfig carries a token")
+    before = h.api.unauthorized
+    h.kill_agent(signal.SIGTERM)
+    h.kubeconfig = kubeconfig
+    h.start_agent()
+    ready = h.wait_ready(True, within=15.0)
+    t1 = time.monotonic()
+    h.write(h.api.relabel, "Pod", "x", "c", {"pod": "c", "role": "client", "auth": "cert"})
+    a = h.converge("cert-client-in", must=[("x/c", "x/a", True)], t0=t1)
+    t1 = time.monotonic()
+    h.write(h.api.relabel, "Pod", "x", "c", {"pod": "c", "auth": "cert"})
+    b = h.converge("cert-client-out", must=[("x/c", "x/a", False)], t0=t1)
+    if h.api.unauthorized != before:
+        raise StepFailed("%d request(s) refused with 401 under the client certificate" % (
+            h.api.unauthorized - before))
+    return "ready %.1f s after start; changes in %.2f s and %.2f s; no request refused" % (
+        ready, a, b)
+
+
 SCENARIOS = [
     ("initial-sync", s_initial_sync, None),
     ("pod-created", s_pod_created, None),
@@ -758,6 +787,7 @@ SCENARIOS = [
     ("reboot-restart", s_reboot_restart, None),
     ("chain-deleted-resync", s_chain_deleted, None),
     ("admin-tiers", s_admin_tiers, None),
+    ("client-certificate", s_client_certificate, "iptables"),
 ]
 
 
