@@ -1,4 +1,5 @@
 public import PolicyModel
+import YAMLBridge
 
 /// A port and protocol to probe, written `80/TCP` (protocol defaults to TCP).
 public struct PortProbe: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -301,24 +302,5 @@ public enum MatrixReporter {
 
 /// Minimal JSON string escaping (RFC 8259), shared by the reporters.
 public enum JSON {
-  public static func string(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
-  }
+  public static func string(_ s: String) -> String { JSONQuoting.quote(s) }
 }
