@@ -18,7 +18,7 @@ struct Fallback: Error {}
 /// path builds from the same bytes (with `compilePruning`), and it holds
 /// no diagnostics.
 struct EventDecoder: ~Copyable {
-  let events: YAMLEventReader
+  var events: YAMLEventReader
   let file: String
   let limits: YAMLLimits
   let defaultNamespace: String

@@ -10,7 +10,9 @@ internal import CLibYAML
 /// known fields without building a `YAMLNode` tree (see `YAMLParser` for
 /// the tree). A scalar's bytes are borrowed from libyaml and valid only
 /// until the next call to `next()`; marks count lines from `firstLine`.
-public final class YAMLEventReader {
+/// A noncopyable struct, not a class: its state is read for every event,
+/// and a class's stored properties pay dynamic exclusivity checks.
+public struct YAMLEventReader: ~Copyable {
   public enum Kind: Sendable, Equatable {
     case streamStart, streamEnd, documentStart, documentEnd, alias, scalar
     case sequenceStart, sequenceEnd, mappingStart, mappingEnd
@@ -59,7 +61,7 @@ public final class YAMLEventReader {
 
   /// Moves to the next event; false at a syntax error (see `failed`) or
   /// after the end of the stream.
-  public func next() -> Bool {
+  public mutating func next() -> Bool {
     if holdsEvent {
       yaml_event_delete(raw)
       holdsEvent = false
