@@ -20,7 +20,9 @@
 //      the one-thread loader: the input, when it has the shape the Chunker
 //      splits (and its length is a multiple of 4, to bound the cost), is
 //      padded past 64 KiB with a trailing comment and loaded with jobs 1 and
-//      jobs 2; diagnostics, objects and rules must be the same.
+//      jobs 2; diagnostics, objects and rules must be the same; and the same
+//      padded input read as compile reads it (compilePruning) gives the same
+//      with and without `eventDecoding` (PolicyModel/EventDecoder.swift).
 // A broken promise traps with both sides printed, so it is kept as a crash.
 //
 // Built by Fuzz/build.sh; run by Fuzz/run.sh. Also a plain replayer: the
@@ -174,6 +176,14 @@ enum FuzzOne {
     let a = describe(one)
     let b = describe(two)
     if a != b { mismatch("jobs 2 (chunked) reads differently from jobs 1", a, b) }
+    // Compile's read: the pieces' Pods and Namespaces decoded from events
+    // must give what the tree decoder gives with the same pruning.
+    let tree = LoadOptions(jobs: 1, pruning: LoadOptions.compilePruning)
+    var events = tree
+    events.eventDecoding = true
+    let c = describe(Loader.load([source], options: tree))
+    let d = describe(Loader.load([source], options: events))
+    if c != d { mismatch("decoding from events reads differently from the tree", c, d) }
   }
 
   static func describe(_ inventory: Inventory) -> String {

@@ -48,6 +48,11 @@ public struct LoadOptions: Sendable {
   /// Subtrees not to build (see `compilePruning`); nil reads everything,
   /// as lint and the review tools must.
   public var pruning: Pruning?
+  /// Decode the Pods and Namespaces of large lists straight from libyaml's
+  /// events (see `EventDecoder`) instead of through node trees. Only with
+  /// `pruning` set to `compilePruning`: the event decoder reads exactly
+  /// what that pruning keeps.
+  public var eventDecoding = false
 
   public init(
     defaultNamespace: String = Defaults.namespace, limits: YAMLLimits = .default, jobs: Int = 1, pruning: Pruning? = nil

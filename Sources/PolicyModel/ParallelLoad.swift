@@ -39,7 +39,9 @@ enum ParallelLoad {
     source.bytes.withUnsafeBufferPointer { buffer -> Inventory? in
       // Large files go in pieces even on one thread: a piece's tree is freed
       // once decoded, so memory stays bounded by the piece, not the file.
-      let pieces = max(options.jobs > 1 ? options.jobs * 4 : 1, buffer.count / (8 << 20))
+      // Two at least when decoding from events: the items of a list are
+      // only read that way as pieces.
+      let pieces = max(options.jobs > 1 ? options.jobs * 4 : options.eventDecoding ? 2 : 1, buffer.count / (8 << 20))
       guard let split = Chunker.split(buffer, pieces: pieces) else { return nil }
       let bytes = Bytes(buffer: buffer)
       var inherited: (kind: String, apiVersion: String)?
@@ -61,19 +63,28 @@ enum ParallelLoad {
       let itemKind = inherited
       let results = Slots<Inventory>(split.pieces.count)
       let failed = Slots<Bool>(split.pieces.count)
+      let fromEvents = options.eventDecoding && options.pruning != nil
       let work: @Sendable (Int) -> Void = { i in
         let piece = split.pieces[i]
-        let stream: YAMLStream
+        // JSON items: `[` in the blank before the first `{`, `]` after the last `}`.
+        var text: [UInt8] = []
         if let bracket = piece.bracket {
-          // JSON items: `[` in the blank before the first `{`, `]` after the last `}`.
-          var text = Array(bytes.slice(piece.range))
+          text = Array(bytes.slice(piece.range))
           text[bracket - piece.range.lowerBound] = UInt8(ascii: "[")
           text.append(UInt8(ascii: "]"))
-          stream = YAMLParser.parse(text, limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
-        } else {
-          stream = YAMLParser.parse(
-            bytes.slice(piece.range), limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
         }
+        let stream = text.withUnsafeBufferPointer { copy -> YAMLStream? in
+          let input = piece.bracket == nil ? bytes.slice(piece.range) : copy
+          if fromEvents, piece.isListItems,
+            let inventory = EventDecoder.decodeItems(
+              input, firstLine: piece.firstLine, file: source.path, options: options)
+          {
+            results.set(i, inventory)
+            return nil
+          }
+          return YAMLParser.parse(input, limits: options.limits, firstLine: piece.firstLine, pruning: options.pruning)
+        }
+        guard let stream else { return }
         guard stream.errors.isEmpty else {
           failed.set(i, true)
           return

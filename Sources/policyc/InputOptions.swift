@@ -61,7 +61,10 @@ struct LoadFlags: ParsableArguments {
   /// also names the invalid objects and says the rest is valid.
   func decode(_ sources: [InputSource], pruned: Bool = false, analysis: Bool = false) throws -> Inventory {
     var options = loadOptions
-    if pruned { options.pruning = LoadOptions.compilePruning }
+    if pruned {
+      options.pruning = LoadOptions.compilePruning
+      options.eventDecoding = true
+    }
     let inventory = Loader.load(sources, options: options)
     printDiagnostics(inventory.diagnostics)
     if verbose {
