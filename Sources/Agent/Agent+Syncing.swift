@@ -67,6 +67,13 @@ extension Agent {
     // Pods elsewhere: set members, no compile. Otherwise the whole cluster
     // as it is now, read before anything is awaited.
     let cluster: Cluster? = (try? memberChanges.get()) == nil ? currentCluster() : nil
+    var steps = ContinuousClock.now
+    var phases: [String: Duration] = ["cluster_ms": steps - started]
+    func phase(_ name: String) {
+      let now = ContinuousClock.now
+      phases[name, default: .zero] += now - steps
+      steps = now
+    }
     let changes = changes
     self.changes = []
     let generation = UUID().uuidString
@@ -78,6 +85,7 @@ extension Agent {
     let recorded = await Self.blocking {
       try enforcer.record.record(snapshot: snapshot, generation: generation, changes: changes ?? [])
     }
+    phase("record_ms")
     if case .failure(let error) = recorded {
       logger.warning("cannot record the objects to apply", metadata: ["error": "\(error)"])
       self.changes = nil
@@ -91,6 +99,7 @@ extension Agent {
       var sets = podSets
       updatingMembers = true
       let members = await Self.result { try await enforcer.updateMembers(changes, sets: &sets) }
+      phase("members_ms")
       updatingMembers = false
       podSets = sets
       switch members {
@@ -103,6 +112,7 @@ extension Agent {
         // The state files stay removed, as the update left them (the kernel
         // may hold part of it): compile and load everything now.
         statesDue = false
+        podSets = []
         logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
       }
     }
@@ -111,8 +121,14 @@ extension Agent {
       result = membersOnly
     } else {
       await flushStates()
+      phase("flush_ms")
       let compiled = cluster ?? currentCluster()
-      result = await Self.result { try await enforcer.apply(compiled) }
+      phase("cluster_ms")
+      // What the last apply and the member updates since left in the
+      // kernel: the plan starts from it instead of reading the kernel back.
+      let states = ProcessInfo.processInfo.environment["POLICYC_MEASURE_READ"] != nil ? [] : podSets.compactMap(\.state)
+      let known = states.isEmpty || states.count != podSets.count ? nil : states
+      result = await Self.result { try await enforcer.apply(compiled, known: known) }
       podSets = (try? result.get())?.podSets ?? []
       if case .success(let outcome) = result {
         if outcome.changed { elementsUpdated = false }
@@ -143,9 +159,11 @@ extension Agent {
           "result": "\(outcome.summary)", "events": "\(events.count)", "pods": "\(cache.pods.count)",
           "policies": "\(cache.policies.count)", "admin_policies": "\(cache.admin.count + cache.baseline.count)",
           "rules": "\(counts.rules)", "sets": "\(counts.sets)", "set_members": "\(counts.setMembers)",
-          "compile_ms": "\(Self.ms(outcome.compileTime))", "apply_ms": "\(Self.ms(outcome.applyTime))",
+          "compile_ms": "\(Self.ms(outcome.compileTime))", "lower_ms": "\(Self.ms(outcome.lowerTime))",
+          "read_ms": "\(Self.ms(outcome.readTime))", "plan_ms": "\(Self.ms(outcome.planTime))",
+          "apply_ms": "\(Self.ms(outcome.applyTime))",
           "total_ms": "\(Self.ms(finished - started))",
-        ])
+        ].merging(phases.mapValues { .string("\(Self.ms($0))") }) { a, _ in a })
     case .failure(let error):
       failures += 1
       dirty = true

@@ -22,7 +22,12 @@ public struct NodeApplier: Sendable {
     public var family: IPAddress.Family
     /// Set when the apply would unenforce more than half of the enforced pods.
     public var drop: EnforcementDrop?
-    var snapshot: IptablesSnapshot
+    /// What the kernel held before, for the rollback; nil for a plan made
+    /// from the last apply's state without reading (`prepare(_:trusting:)`).
+    var snapshot: IptablesSnapshot?
+    /// Time spent reading the kernel (iptables-save, ipset save) and planning.
+    public var readTime: Duration = .zero
+    public var planTime: Duration = .zero
   }
 
   /// The nft table to load, and what it replaces.
@@ -36,13 +41,18 @@ public struct NodeApplier: Sendable {
 
   /// Reads the kernel (refusing when the nft backend is loaded) and plans.
   public func prepare(_ ruleSet: IptablesRuleSet, state: ApplyState?) async throws(ApplyError) -> IptablesPrepared {
+    let clock = ContinuousClock()
+    let started = clock.now
     try await refuseOtherBackend(loading: false)
     let snapshot = try await transaction(ruleSet.family).snapshot(needSets: !ruleSet.sets.isEmpty)
+    let read = clock.now
     let plan = ApplyPlan.make(
       current: snapshot.saved, setNames: snapshot.sets.keys.sorted(), state: state, ruleSet: ruleSet)
     let drop = EnforcementDrop(
       before: EnforcedPods.iptables(snapshot.saved), after: EnforcedPods.iptables(RestoreWriter.render(ruleSet)))
-    return IptablesPrepared(plan: plan, family: ruleSet.family, drop: drop, snapshot: snapshot)
+    return IptablesPrepared(
+      plan: plan, family: ruleSet.family, drop: drop, snapshot: snapshot, readTime: read - started,
+      planTime: clock.now - read)
   }
 
   /// Each family's rule set (IPv4, then IPv6) read and planned against its
@@ -84,9 +94,13 @@ public struct NodeApplier: Sendable {
       } catch {
         var undo: [String] = []
         for (loaded, _) in families[..<index].reversed() {
-          undo.append("\(Self.name(loaded.family)) \(await transaction(loaded.family).rollback(to: loaded.snapshot))")
+          guard let snapshot = loaded.snapshot else {
+            undo.append("\(Self.name(loaded.family)) keeps the new rules (planned without reading the kernel)")
+            continue
+          }
+          undo.append("\(Self.name(loaded.family)) \(await transaction(loaded.family).rollback(to: snapshot))")
         }
-        throw ApplyError(([error.message] + undo).joined(separator: "; "))
+        throw ApplyError(([error.message] + undo).joined(separator: "; "), fromMemory: error.fromMemory)
       }
       reports.append(ApplyReport(iptables: prepared.plan, family: prepared.family, took: clock.now - started))
     }
