@@ -228,7 +228,7 @@ extension Agent {
       self.lastCluster = cluster
       return cluster
     }
-    let cluster = Cluster(cache.inventory)
+    let cluster = Cluster(cache.unorderedInventory)
     lastCluster = cluster
     podsOrNamespacesChanged = false
     return cluster

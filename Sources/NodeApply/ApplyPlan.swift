@@ -104,6 +104,11 @@ public struct ApplyPlan: Sendable {
         continue
       }
       if let old = state?.sets[set.name], old.type == set.type.rawValue {
+        // Most sets are unchanged; comparing in order first spares hashing them.
+        if old.members == set.members {
+          newState.sets[set.name] = old
+          continue
+        }
         let before = Set(old.members)
         let after = Set(set.members)
         let added = set.members.filter { !before.contains($0) }
