@@ -60,10 +60,11 @@ extension Agent {
     self.touches = PodTouches(needsCompile: false)
     let addresses = podAddresses ?? PodAddresses(cache.pods.mapValues(\.value))
     podAddresses = addresses
-    let cache = cache
+    // No copy of the cache lives across an await: the first event after it
+    // would copy the whole pod dictionary.
     let memberChanges = PodUpdates.plan(
-      touches, node: enforcer.options.node, sets: podSets, addresses: addresses, pod: { cache.pods[$0]?.value },
-      namespace: { cache.namespaces[$0]?.value })
+      touches, node: enforcer.options.node, sets: podSets, addresses: addresses,
+      pod: { self.cache.pods[$0]?.value }, namespace: { self.cache.namespaces[$0]?.value })
     // Pods elsewhere: set members, no compile. Otherwise the whole cluster
     // as it is now, read before anything is awaited.
     let cluster: Cluster? = (try? memberChanges.get()) == nil ? currentCluster() : nil
