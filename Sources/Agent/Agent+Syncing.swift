@@ -127,7 +127,7 @@ extension Agent {
       phase("cluster_ms")
       // What the last apply and the member updates since left in the
       // kernel: the plan starts from it instead of reading the kernel back.
-      let states = ProcessInfo.processInfo.environment["POLICYC_MEASURE_READ"] != nil ? [] : podSets.compactMap(\.state)
+      let states = podSets.compactMap(\.state)
       let known = states.isEmpty || states.count != podSets.count ? nil : states
       result = await Self.result { try await enforcer.apply(compiled, known: known) }
       podSets = (try? result.get())?.podSets ?? []
