@@ -63,20 +63,6 @@ public struct ClusterCache: Sendable {
     return inventory
   }
 
-  /// The objects in no particular order, for `Cluster.init` alone: it
-  /// sorts pods and policies by namespace and name and admin policies by
-  /// tier and name (every one a total order: keys are unique), so the
-  /// cluster is the same as from `inventory`, without sorting a large
-  /// node's 50,000 pod keys on every compile.
-  var unorderedInventory: Inventory {
-    var inventory = Inventory()
-    inventory.namespaces = namespaces.values.map(\.value)
-    inventory.pods = pods.values.map(\.value)
-    inventory.policies = policies.values.map(\.value)
-    inventory.adminPolicies = admin.values.map(\.value) + baseline.values.map(\.value)
-    return inventory
-  }
-
   /// Values ordered by their `namespace/name` keys: a dictionary's own
   /// order changes from run to run, and nothing downstream may see that.
   private static func inKeyOrder<V>(_ map: [String: Entry<V>]) -> [V] {

@@ -5,9 +5,9 @@ import Testing
 
 @testable import Agent
 
-/// The agent builds its cluster from the cache's objects in dictionary
-/// order (`ClusterCache.unorderedInventory`), which changes from run to
-/// run: the compile must not see it.
+/// The agent hands the compile the cache's policies in dictionary order
+/// (`Agent.currentCluster`, through `Cluster.replacing`), which changes
+/// from run to run: the compile must not see it, nor the order of pods.
 @Suite struct InputOrderTests {
   @Test func compileIgnoresTheOrderOfTheObjects() throws {
     for seed in 0..<300 {
