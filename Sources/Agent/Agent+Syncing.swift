@@ -129,10 +129,11 @@ extension Agent {
       // kernel: the plan starts from it instead of reading the kernel back.
       let states = podSets.compactMap(\.state)
       let known = states.isEmpty || states.count != podSets.count ? nil : states
-      result = await Self.result { try await enforcer.apply(compiled, known: known) }
+      let inForce = !podSets.isEmpty
+      result = await Self.result { try await enforcer.apply(compiled, known: known, lastApplyInForce: inForce) }
       podSets = (try? result.get())?.podSets ?? []
       if case .success(let outcome) = result {
-        if outcome.changed { elementsUpdated = false }
+        if outcome.changed { elementsUpdated = outcome.listingStale }
         counts = (outcome.rules, outcome.sets, outcome.setMembers)
       }
     }

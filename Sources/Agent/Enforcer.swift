@@ -23,6 +23,9 @@ public struct ApplyOutcome: Sendable {
   public var readTime: Duration = .zero
   public var planTime: Duration = .zero
   public var applyTime: Duration = .zero
+  /// nft: the table was loaded without listing it afterwards, so the
+  /// recorded listing is gone and the resync reloads instead of comparing.
+  public var listingStale = false
   /// iptables: each family's host sets and state, for pod updates applied
   /// as member changes until the next compile.
   var podSets: [PodSets] = []
@@ -69,10 +72,12 @@ public struct Enforcer: Sendable {
   /// `known`, each family's state as this agent's last apply and member
   /// updates left it (iptables), the plan is made from it without reading
   /// the kernel; if that plan fails, the kernel is read and everything
-  /// loaded.
-  public func apply(_ cluster: Cluster, fromScratch: Bool = false, known: [ApplyState]? = nil) async throws
-    -> ApplyOutcome
-  {
+  /// loaded. For nft, `lastApplyInForce` (the agent's own last load and
+  /// element updates succeeded) spares the listings of the table around
+  /// the load; `nft -f` loads all or nothing, so no read is needed to undo.
+  public func apply(
+    _ cluster: Cluster, fromScratch: Bool = false, known: [ApplyState]? = nil, lastApplyInForce: Bool = false
+  ) async throws -> ApplyOutcome {
     let clock = ContinuousClock()
     let started = clock.now
     switch backend {
@@ -125,7 +130,8 @@ public struct Enforcer: Sendable {
       outcome.rules = ruleSet.ruleCount
       outcome.sets = ruleSet.sets.count
       outcome.setMembers = ruleSet.elementCount
-      let prepared = try await applier.prepare(nft: ruleSet)
+      let reading = fromScratch || !lastApplyInForce
+      let prepared = try await applier.prepare(nft: ruleSet, readingKernel: reading)
       outcome.compileTime = clock.now - started
       let loading = clock.now
       let lastText = try? String(contentsOfFile: stateDirectory + "/nft.rules", encoding: .utf8)
@@ -137,7 +143,12 @@ public struct Enforcer: Sendable {
         outcome.changed = true
         outcome.summary = report.summary
         try? Self.write(prepared.text, to: stateDirectory + "/nft.rules")
-        if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
+        if reading {
+          if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
+        } else {
+          unlink(nftListingPath)
+          outcome.listingStale = true
+        }
       }
       outcome.applyTime = clock.now - loading
       outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }

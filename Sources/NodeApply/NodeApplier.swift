@@ -37,6 +37,9 @@ public struct NodeApplier: Sendable {
     public var drop: EnforcementDrop?
     /// `nft list table inet policyc` before, or nil when there was none.
     var before: String?
+    /// Whether `commit` lists the table after loading it, to tell whether
+    /// it changed (not for a table prepared without reading the kernel).
+    var listAfter = true
   }
 
   /// Reads the kernel (refusing when the nft backend is loaded) and plans.
@@ -122,9 +125,18 @@ public struct NodeApplier: Sendable {
 
   /// Reads the kernel (refusing when the iptables backend is loaded) and
   /// the table in force.
-  public func prepare(nft ruleSet: NftRuleSet) async throws(ApplyError) -> NftPrepared {
-    try await refuseOtherBackend(loading: true)
+  /// With `readingKernel` false, nothing is read, before or after the
+  /// load (an agent that made the last load itself, and saw it succeed,
+  /// knows what is in force; a large node's table lists slowly): no
+  /// enforcement drop is computed and the report says it changed.
+  public func prepare(nft ruleSet: NftRuleSet, readingKernel: Bool = true) async throws(ApplyError) -> NftPrepared {
     let text = NftWriter.render(ruleSet)
+    guard readingKernel else {
+      return NftPrepared(
+        text: text, counts: (ruleSet.chains.count + 1, ruleSet.ruleCount, ruleSet.sets.count, ruleSet.elementCount),
+        drop: nil, before: nil, listAfter: false)
+    }
+    try await refuseOtherBackend(loading: true)
     let before = try await nftTableLoaded() ? try await listNftTable() : nil
     return NftPrepared(
       text: text, counts: (ruleSet.chains.count + 1, ruleSet.ruleCount, ruleSet.sets.count, ruleSet.elementCount),
@@ -142,7 +154,7 @@ public struct NodeApplier: Sendable {
       throw ApplyError("cannot load the rules: \(error); nft loads all or nothing: the table in force is unchanged")
     }
     let took = clock.now - started
-    let after = try? await listNftTable()
+    let after = prepared.listAfter ? try? await listNftTable() : nil
     return ApplyReport(nft: prepared.counts, changed: after == nil || after != prepared.before, took: took)
   }
 
