@@ -60,13 +60,21 @@ extension Agent {
     self.touches = PodTouches(needsCompile: false)
     let addresses = podAddresses ?? PodAddresses(cache.pods.mapValues(\.value))
     podAddresses = addresses
-    let cache = cache
+    // No copy of the cache lives across an await: the first event after it
+    // would copy the whole pod dictionary.
     let memberChanges = PodUpdates.plan(
-      touches, node: enforcer.options.node, sets: podSets, addresses: addresses, pod: { cache.pods[$0]?.value },
-      namespace: { cache.namespaces[$0]?.value })
+      touches, node: enforcer.options.node, sets: podSets, addresses: addresses,
+      pod: { self.cache.pods[$0]?.value }, namespace: { self.cache.namespaces[$0]?.value })
     // Pods elsewhere: set members, no compile. Otherwise the whole cluster
     // as it is now, read before anything is awaited.
     let cluster: Cluster? = (try? memberChanges.get()) == nil ? currentCluster() : nil
+    var steps = ContinuousClock.now
+    var phases: [String: Duration] = ["cluster_ms": steps - started]
+    func phase(_ name: String) {
+      let now = ContinuousClock.now
+      phases[name, default: .zero] += now - steps
+      steps = now
+    }
     let changes = changes
     self.changes = []
     let generation = UUID().uuidString
@@ -78,6 +86,7 @@ extension Agent {
     let recorded = await Self.blocking {
       try enforcer.record.record(snapshot: snapshot, generation: generation, changes: changes ?? [])
     }
+    phase("record_ms")
     if case .failure(let error) = recorded {
       logger.warning("cannot record the objects to apply", metadata: ["error": "\(error)"])
       self.changes = nil
@@ -91,6 +100,7 @@ extension Agent {
       var sets = podSets
       updatingMembers = true
       let members = await Self.result { try await enforcer.updateMembers(changes, sets: &sets) }
+      phase("members_ms")
       updatingMembers = false
       podSets = sets
       switch members {
@@ -103,6 +113,7 @@ extension Agent {
         // The state files stay removed, as the update left them (the kernel
         // may hold part of it): compile and load everything now.
         statesDue = false
+        podSets = []
         logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
       }
     }
@@ -111,11 +122,18 @@ extension Agent {
       result = membersOnly
     } else {
       await flushStates()
+      phase("flush_ms")
       let compiled = cluster ?? currentCluster()
-      result = await Self.result { try await enforcer.apply(compiled) }
+      phase("cluster_ms")
+      // What the last apply and the member updates since left in the
+      // kernel: the plan starts from it instead of reading the kernel back.
+      let states = podSets.compactMap(\.state)
+      let known = states.isEmpty || states.count != podSets.count ? nil : states
+      let inForce = !podSets.isEmpty
+      result = await Self.result { try await enforcer.apply(compiled, known: known, lastApplyInForce: inForce) }
       podSets = (try? result.get())?.podSets ?? []
       if case .success(let outcome) = result {
-        if outcome.changed { elementsUpdated = false }
+        if outcome.changed { elementsUpdated = outcome.listingStale }
         counts = (outcome.rules, outcome.sets, outcome.setMembers)
       }
     }
@@ -143,9 +161,11 @@ extension Agent {
           "result": "\(outcome.summary)", "events": "\(events.count)", "pods": "\(cache.pods.count)",
           "policies": "\(cache.policies.count)", "admin_policies": "\(cache.admin.count + cache.baseline.count)",
           "rules": "\(counts.rules)", "sets": "\(counts.sets)", "set_members": "\(counts.setMembers)",
-          "compile_ms": "\(Self.ms(outcome.compileTime))", "apply_ms": "\(Self.ms(outcome.applyTime))",
+          "compile_ms": "\(Self.ms(outcome.compileTime))", "lower_ms": "\(Self.ms(outcome.lowerTime))",
+          "read_ms": "\(Self.ms(outcome.readTime))", "plan_ms": "\(Self.ms(outcome.planTime))",
+          "apply_ms": "\(Self.ms(outcome.applyTime))",
           "total_ms": "\(Self.ms(finished - started))",
-        ])
+        ].merging(phases.mapValues { .string("\(Self.ms($0))") }) { a, _ in a })
     case .failure(let error):
       failures += 1
       dirty = true
@@ -210,6 +230,8 @@ extension Agent {
       self.lastCluster = cluster
       return cluster
     }
+    // In key order: Cluster sorts again, but a sorted input costs it one
+    // pass, and a shuffled one more than sorting the keys here.
     let cluster = Cluster(cache.inventory)
     lastCluster = cluster
     podsOrNamespacesChanged = false

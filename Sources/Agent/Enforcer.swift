@@ -18,7 +18,14 @@ public struct ApplyOutcome: Sendable {
   public var sets = 0
   public var setMembers = 0
   public var compileTime: Duration = .zero
+  /// Of `compileTime`: lowering the model, reading the kernel, planning.
+  public var lowerTime: Duration = .zero
+  public var readTime: Duration = .zero
+  public var planTime: Duration = .zero
   public var applyTime: Duration = .zero
+  /// nft: the table was loaded without listing it afterwards, so the
+  /// recorded listing is gone and the resync reloads instead of comparing.
+  public var listingStale = false
   /// iptables: each family's host sets and state, for pod updates applied
   /// as member changes until the next compile.
   var podSets: [PodSets] = []
@@ -61,8 +68,16 @@ public struct Enforcer: Sendable {
   }
 
   /// Compiles and applies `cluster`. With `fromScratch`, NodeApply's state
-  /// is ignored and everything is reloaded (the repair after drift).
-  public func apply(_ cluster: Cluster, fromScratch: Bool = false) async throws -> ApplyOutcome {
+  /// is ignored and everything is reloaded (the repair after drift). With
+  /// `known`, each family's state as this agent's last apply and member
+  /// updates left it (iptables), the plan is made from it without reading
+  /// the kernel; if that plan fails, the kernel is read and everything
+  /// loaded. For nft, `lastApplyInForce` (the agent's own last load and
+  /// element updates succeeded) spares the listings of the table around
+  /// the load; `nft -f` loads all or nothing, so no read is needed to undo.
+  public func apply(
+    _ cluster: Cluster, fromScratch: Bool = false, known: [ApplyState]? = nil, lastApplyInForce: Bool = false
+  ) async throws -> ApplyOutcome {
     let clock = ContinuousClock()
     let started = clock.now
     switch backend {
@@ -70,24 +85,36 @@ public struct Enforcer: Sendable {
       var prepared: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
       var models: [RuleSet] = []
       var outcome = ApplyOutcome(changed: false, summary: "")
-      for family in families {
+      var ruleSets: [IptablesRuleSet] = []
+      let known = fromScratch || known?.count != families.count ? nil : known
+      for (index, family) in families.enumerated() {
+        let compiling = clock.now
         let model = try RuleCompiler.compile(cluster, options: options(for: family))
         models.append(model)
+        let lowering = clock.now
         let ruleSet = IptablesLowering.ruleSet(model)
+        outcome.lowerTime += clock.now - lowering
+        outcome.compileTime += lowering - compiling
         outcome.rules += ruleSet.ruleCount
         outcome.sets += ruleSet.sets.count
         outcome.setMembers += ruleSet.sets.reduce(0) { $0 + $1.members.count }
+        ruleSets.append(ruleSet)
         let path = statePath(family)
-        prepared.append((try await applier.prepare(ruleSet, state: fromScratch ? nil : StateFile.read(path)), path))
+        let planned =
+          if let known { applier.prepare(ruleSet, trusting: known[index]) } else {
+            try await applier.prepare(ruleSet, state: fromScratch ? nil : StateFile.read(path))
+          }
+        outcome.readTime += planned.readTime
+        outcome.planTime += planned.planTime
+        prepared.append((planned, path))
       }
-      outcome.compileTime = clock.now - started
       let loading = clock.now
       if prepared.allSatisfy({ $0.0.plan.isNoop }) {
         outcome.summary = "no change"
       } else {
         // The agent's cluster is the API's, not a possibly truncated input:
         // a large drop (a drained node) is real, so it is not refused.
-        let reports = try await applier.commit(prepared, force: true)
+        let reports = try await commit(&prepared, reloading: ruleSets)
         outcome.changed = true
         outcome.summary = reports.map(\.summary).joined(separator: "; ")
       }
@@ -103,7 +130,8 @@ public struct Enforcer: Sendable {
       outcome.rules = ruleSet.ruleCount
       outcome.sets = ruleSet.sets.count
       outcome.setMembers = ruleSet.elementCount
-      let prepared = try await applier.prepare(nft: ruleSet)
+      let reading = fromScratch || !lastApplyInForce
+      let prepared = try await applier.prepare(nft: ruleSet, readingKernel: reading)
       outcome.compileTime = clock.now - started
       let loading = clock.now
       let lastText = try? String(contentsOfFile: stateDirectory + "/nft.rules", encoding: .utf8)
@@ -115,12 +143,39 @@ public struct Enforcer: Sendable {
         outcome.changed = true
         outcome.summary = report.summary
         try? Self.write(prepared.text, to: stateDirectory + "/nft.rules")
-        if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
+        if reading {
+          if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
+        } else {
+          unlink(nftListingPath)
+          outcome.listingStale = true
+        }
       }
       outcome.applyTime = clock.now - loading
       outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
       return outcome
     }
+  }
+
+  /// Commits `prepared`; when a plan made without reading the kernel
+  /// fails, the kernel is not what the last apply left: it is read, and
+  /// `ruleSets` loaded whole (`prepared` then holds that load).
+  func commit(
+    _ prepared: inout [(NodeApplier.IptablesPrepared, statePath: String?)], reloading ruleSets: [IptablesRuleSet]
+  )
+    async throws -> [ApplyReport]
+  {
+    var failure: ApplyError
+    do {
+      return try await applier.commit(prepared, force: true)
+    } catch {
+      failure = error
+    }
+    guard failure.fromMemory else { throw failure }
+    prepared = []
+    for (ruleSet, family) in zip(ruleSets, families) {
+      prepared.append((try await applier.prepare(ruleSet, state: nil), statePath(family)))
+    }
+    return try await applier.commit(prepared, force: true)
   }
 
   /// Applies pod updates as member changes of each family's sets (see

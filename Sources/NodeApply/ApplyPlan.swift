@@ -45,9 +45,28 @@ public struct ApplyPlan: Sendable {
     let setNames = setNames.filter { !$0.hasPrefix(other) }
     let fingerprint = ApplyState.fingerprint(savedFilter: saved, setNames: setNames)
     let trusted = state.flatMap { $0.fingerprint == fingerprint ? $0 : nil }
-    var plan = ApplyPlan(newState: ApplyState(fingerprint: "", chainHashes: [:], sets: [:]), full: trusted == nil)
     let (existing, hookCounts) = scan(saved, hooks: ruleSet.hooks)
-    plan.planSets(ruleSet.sets, existing: Set(setNames), state: trusted)
+    return make(existing: existing, setNames: Set(setNames), hookCounts: hookCounts, trusted: trusted, ruleSet: ruleSet)
+  }
+
+  /// A plan from the state of the last apply alone, without reading the
+  /// kernel: its chains and sets are taken to be exactly what the kernel
+  /// holds of policyc's, with each hook in place once. Only the one who
+  /// made that apply (and saw it succeed) can know that; anything else
+  /// (drift, a failed step) is for `make(current:...)`, which reads.
+  public static func make(trusting state: ApplyState, ruleSet: IptablesRuleSet) -> ApplyPlan {
+    let hookCounts = Dictionary(uniqueKeysWithValues: ruleSet.hooks.map { ($0, 1) })
+    return make(
+      existing: Set(state.chainHashes.keys), setNames: Set(state.sets.keys), hookCounts: hookCounts, trusted: state,
+      ruleSet: ruleSet)
+  }
+
+  static func make(
+    existing: Set<String>, setNames: Set<String>, hookCounts: [IptablesHook: Int], trusted: ApplyState?,
+    ruleSet: IptablesRuleSet
+  ) -> ApplyPlan {
+    var plan = ApplyPlan(newState: ApplyState(fingerprint: "", chainHashes: [:], sets: [:]), full: trusted == nil)
+    plan.planSets(ruleSet.sets, existing: setNames, state: trusted)
     plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted)
     // What iptables-save will show afterwards: our lines are spelled as it prints them.
     let lines = ruleSet.chains.flatMap { chain in chain.rules.map { RestoreWriter.line(chain: chain.name, $0) } }
@@ -85,6 +104,11 @@ public struct ApplyPlan: Sendable {
         continue
       }
       if let old = state?.sets[set.name], old.type == set.type.rawValue {
+        // Most sets are unchanged; comparing in order first spares hashing them.
+        if old.members == set.members {
+          newState.sets[set.name] = old
+          continue
+        }
         let before = Set(old.members)
         let after = Set(set.members)
         let added = set.members.filter { !before.contains($0) }

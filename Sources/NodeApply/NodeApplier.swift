@@ -22,7 +22,12 @@ public struct NodeApplier: Sendable {
     public var family: IPAddress.Family
     /// Set when the apply would unenforce more than half of the enforced pods.
     public var drop: EnforcementDrop?
-    var snapshot: IptablesSnapshot
+    /// What the kernel held before, for the rollback; nil for a plan made
+    /// from the last apply's state without reading (`prepare(_:trusting:)`).
+    var snapshot: IptablesSnapshot?
+    /// Time spent reading the kernel (iptables-save, ipset save) and planning.
+    public var readTime: Duration = .zero
+    public var planTime: Duration = .zero
   }
 
   /// The nft table to load, and what it replaces.
@@ -32,17 +37,25 @@ public struct NodeApplier: Sendable {
     public var drop: EnforcementDrop?
     /// `nft list table inet policyc` before, or nil when there was none.
     var before: String?
+    /// Whether `commit` lists the table after loading it, to tell whether
+    /// it changed (not for a table prepared without reading the kernel).
+    var listAfter = true
   }
 
   /// Reads the kernel (refusing when the nft backend is loaded) and plans.
   public func prepare(_ ruleSet: IptablesRuleSet, state: ApplyState?) async throws(ApplyError) -> IptablesPrepared {
+    let clock = ContinuousClock()
+    let started = clock.now
     try await refuseOtherBackend(loading: false)
     let snapshot = try await transaction(ruleSet.family).snapshot(needSets: !ruleSet.sets.isEmpty)
+    let read = clock.now
     let plan = ApplyPlan.make(
       current: snapshot.saved, setNames: snapshot.sets.keys.sorted(), state: state, ruleSet: ruleSet)
     let drop = EnforcementDrop(
       before: EnforcedPods.iptables(snapshot.saved), after: EnforcedPods.iptables(RestoreWriter.render(ruleSet)))
-    return IptablesPrepared(plan: plan, family: ruleSet.family, drop: drop, snapshot: snapshot)
+    return IptablesPrepared(
+      plan: plan, family: ruleSet.family, drop: drop, snapshot: snapshot, readTime: read - started,
+      planTime: clock.now - read)
   }
 
   /// Each family's rule set (IPv4, then IPv6) read and planned against its
@@ -84,9 +97,13 @@ public struct NodeApplier: Sendable {
       } catch {
         var undo: [String] = []
         for (loaded, _) in families[..<index].reversed() {
-          undo.append("\(Self.name(loaded.family)) \(await transaction(loaded.family).rollback(to: loaded.snapshot))")
+          guard let snapshot = loaded.snapshot else {
+            undo.append("\(Self.name(loaded.family)) keeps the new rules (planned without reading the kernel)")
+            continue
+          }
+          undo.append("\(Self.name(loaded.family)) \(await transaction(loaded.family).rollback(to: snapshot))")
         }
-        throw ApplyError(([error.message] + undo).joined(separator: "; "))
+        throw ApplyError(([error.message] + undo).joined(separator: "; "), fromMemory: error.fromMemory)
       }
       reports.append(ApplyReport(iptables: prepared.plan, family: prepared.family, took: clock.now - started))
     }
@@ -108,9 +125,18 @@ public struct NodeApplier: Sendable {
 
   /// Reads the kernel (refusing when the iptables backend is loaded) and
   /// the table in force.
-  public func prepare(nft ruleSet: NftRuleSet) async throws(ApplyError) -> NftPrepared {
-    try await refuseOtherBackend(loading: true)
+  /// With `readingKernel` false, nothing is read, before or after the
+  /// load (an agent that made the last load itself, and saw it succeed,
+  /// knows what is in force; a large node's table lists slowly): no
+  /// enforcement drop is computed and the report says it changed.
+  public func prepare(nft ruleSet: NftRuleSet, readingKernel: Bool = true) async throws(ApplyError) -> NftPrepared {
     let text = NftWriter.render(ruleSet)
+    guard readingKernel else {
+      return NftPrepared(
+        text: text, counts: (ruleSet.chains.count + 1, ruleSet.ruleCount, ruleSet.sets.count, ruleSet.elementCount),
+        drop: nil, before: nil, listAfter: false)
+    }
+    try await refuseOtherBackend(loading: true)
     let before = try await nftTableLoaded() ? try await listNftTable() : nil
     return NftPrepared(
       text: text, counts: (ruleSet.chains.count + 1, ruleSet.ruleCount, ruleSet.sets.count, ruleSet.elementCount),
@@ -128,7 +154,7 @@ public struct NodeApplier: Sendable {
       throw ApplyError("cannot load the rules: \(error); nft loads all or nothing: the table in force is unchanged")
     }
     let took = clock.now - started
-    let after = try? await listNftTable()
+    let after = prepared.listAfter ? try? await listNftTable() : nil
     return ApplyReport(nft: prepared.counts, changed: after == nil || after != prepared.before, took: took)
   }
 

@@ -7,7 +7,13 @@ import RuleModel
 /// otherwise); the command line prints it and exits 2.
 public struct ApplyError: Error, Sendable, CustomStringConvertible {
   public var message: String
-  public init(_ message: String) { self.message = message }
+  /// A step of a plan made without reading the kernel failed: read it and
+  /// load everything (`NodeApplier.prepare(_:state:)` with no state).
+  public var fromMemory: Bool
+  public init(_ message: String, fromMemory: Bool = false) {
+    self.message = message
+    self.fromMemory = fromMemory
+  }
   public var description: String { message }
 }
 
@@ -55,7 +61,13 @@ struct IptablesTransaction {
     IPSetSave.parse(listing, prefix: ChainNamer.prefix).filter { setFilter($0.key) }
   }
 
-  func execute(_ plan: ApplyPlan, from snapshot: IptablesSnapshot) async throws(ApplyError) {
+  /// Runs the plan's steps; on a failure, rolls back to `snapshot`. Without
+  /// one (a plan from the last apply's state), nothing is undone: the
+  /// rules restore is one transaction, so a failure before or in it leaves
+  /// the last rules in force, at most with sets that hold the pods as they
+  /// are now (what a member update does) and unused new sets; the caller
+  /// then reads the kernel and loads everything.
+  func execute(_ plan: ApplyPlan, from snapshot: IptablesSnapshot?) async throws(ApplyError) {
     let steps: [(String, [String], String)] = [
       ("prepare the sets", [tools.ipset, "restore"], plan.stageSets),
       ("update the sets", [tools.ipset, "restore"], plan.commitSets),
@@ -66,6 +78,11 @@ struct IptablesTransaction {
       do {
         _ = try await runner.run(arguments, input: input)
       } catch {
+        guard let snapshot else {
+          throw ApplyError(
+            "cannot \(what): \(error); planned without reading the kernel, so nothing was rolled back", fromMemory: true
+          )
+        }
         let undo = await rollback(to: snapshot)
         throw ApplyError("cannot \(what): \(error); \(undo)")
       }

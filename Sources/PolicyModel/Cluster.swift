@@ -43,7 +43,10 @@ public struct Cluster: Sendable {
     namespacesOfPods = Set(namespaces.map(\.name) + pods.map(\.meta.namespace))
     selections = Selections()
     self.pods = pods.filter(takesPart).sorted {
-      ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name)
+      // (namespace, name) < (namespace, name), without building the tuples
+      // (copies of four strings per comparison; the agent sorts 50,000 pods
+      // on every compile).
+      $0.meta.namespace == $1.meta.namespace ? $0.meta.name < $1.meta.name : $0.meta.namespace < $1.meta.namespace
     }
     self.policies = Self.ordered(policies)
     var byNamespace: [String: [Int]] = [:]
@@ -66,7 +69,9 @@ public struct Cluster: Sendable {
   }
 
   static func ordered(_ policies: [NetworkPolicy]) -> [NetworkPolicy] {
-    policies.sorted { ($0.meta.namespace, $0.meta.name) < ($1.meta.namespace, $1.meta.name) }
+    policies.sorted {
+      $0.meta.namespace == $1.meta.namespace ? $0.meta.name < $1.meta.name : $0.meta.namespace < $1.meta.namespace
+    }
   }
 
   static func index(_ policies: [NetworkPolicy]) -> [String: [Int]] {

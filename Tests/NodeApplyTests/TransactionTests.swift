@@ -44,13 +44,15 @@ final class TransactionTests: XCTestCase {
   var statePath: String { NSTemporaryDirectory() + "policyc-tx-\(getpid())-\(name.hashValue).state" }
 
   /// A kernel holding the first rule set (and foreign rules), and its state.
-  func loadedKernel() async throws -> (FakeKernel, ApplyState) {
+  func loadedKernel() async throws -> (FakeKernel, ApplyState) { try await Self.loadedKernel() }
+
+  static func loadedKernel() async throws -> (FakeKernel, ApplyState) {
     let kernel = FakeKernel()
     kernel.order = ["KUBE-FORWARD"]
     kernel.rules["KUBE-FORWARD"] = ["-m conntrack --ctstate INVALID -j DROP"]
     kernel.rules["FORWARD"] = ["-j KUBE-FORWARD", "-s 10.98.0.0/16 -j DROP"]
     let applier = NodeApplier(runner: kernel)
-    let first = try await applier.prepare(try Self.ruleSet(), state: nil)
+    let first = try await applier.prepare(try ruleSet(), state: nil)
     _ = try await applier.commit(first, force: false, statePath: nil)
     return (kernel, first.plan.newState)
   }
