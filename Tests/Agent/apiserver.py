@@ -869,6 +869,8 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         self.ctx = ctx
         http.server.HTTPServer.__init__(self, sock.getsockname()[:2], Handler,
                                         bind_and_activate=False)
+        # The base class made a socket of its own; ours (maybe in a netns) replaces it.
+        self.socket.close()
         self.socket = sock
 
     def get_request(self):
