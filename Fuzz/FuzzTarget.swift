@@ -22,7 +22,9 @@
 //      padded past 64 KiB with a trailing comment and loaded with jobs 1 and
 //      jobs 2; diagnostics, objects and rules must be the same; and the same
 //      padded input read as compile reads it (compilePruning) gives the same
-//      with and without `eventDecoding` (PolicyModel/EventDecoder.swift).
+//      with and without `eventDecoding` (PolicyModel/EventDecoder.swift):
+//      diagnostics, objects (policies field by field, with every location)
+//      and rules.
 // A broken promise traps with both sides printed, so it is kept as a crash.
 //
 // Built by Fuzz/build.sh; run by Fuzz/run.sh. Also a plain replayer: the
@@ -176,7 +178,7 @@ enum FuzzOne {
     let a = describe(one)
     let b = describe(two)
     if a != b { mismatch("jobs 2 (chunked) reads differently from jobs 1", a, b) }
-    // Compile's read: the pieces' Pods and Namespaces decoded from events
+    // Compile's read: the pieces' Pods, Namespaces and NetworkPolicies decoded from events
     // must give what the tree decoder gives with the same pruning.
     let tree = LoadOptions(jobs: 1, pruning: LoadOptions.compilePruning)
     var events = tree
@@ -192,7 +194,7 @@ enum FuzzOne {
     for n in inventory.namespaces { out += "ns \(n.name) \(n.labels.sorted { $0.key < $1.key })\n" }
     for p in inventory.pods { out += "pod \(p.meta.namespace)/\(p.meta.name) \(p.meta.location.line)\n" }
     for w in inventory.workloads { out += "workload \(w.meta.namespace)/\(w.meta.name) \(w.meta.location.line)\n" }
-    for p in inventory.policies { out += "netpol \(p.meta.namespace)/\(p.meta.name) \(p.meta.location.line)\n" }
+    for p in inventory.policies { out += describe(p) }
     for s in inventory.skipped { out += "skipped \(s.kind) \(s.location.line):\(s.location.column)\n" }
     if inventory.errors.isEmpty {
       // One compile is enough here: the inventories differ or they do not.
@@ -204,6 +206,33 @@ enum FuzzOne {
       }
     }
     return out
+  }
+
+  /// A policy as decoded, defaults and every location included: decoding
+  /// from events must give the tree's policies field for field.
+  static func describe(_ p: NetworkPolicy) -> String {
+    func span(_ l: SourceLocation) -> String { "\(l.span.start)-\(l.span.end)" }
+    func labels(_ m: [String: String]) -> String { "\(m.sorted { $0.key < $1.key })" }
+    func selector(_ s: LabelSelector?) -> String {
+      s.map { "{\(labels($0.matchLabels)) \($0.expressions.map { "\($0.key) \($0.op) \($0.values)" })}" } ?? "-"
+    }
+    func rule(_ r: PolicyRule) -> String {
+      let peers = r.peers.map { peer -> String in
+        switch peer.kind {
+        case .selectors(let pods, let namespaces):
+          return "\(selector(pods)) \(selector(namespaces)) \(span(peer.location))"
+        case .ipBlock(let block): return "\(block.cidr) \(block.except) \(span(peer.location))"
+        }
+      }
+      let ports = r.ports.map {
+        "\($0.proto) \(String(describing: $0.port)) \(String(describing: $0.endPort)) \(span($0.location))"
+      }
+      return "    rule \(span(r.location)) \(peers) \(ports)\n"
+    }
+    let m = p.meta
+    return "netpol \(m.namespace)/\(m.name) \(m.namespaceWritten) \(span(m.location)) \(labels(m.labels)) "
+      + "\(labels(m.annotations)) \(m.owners) \(selector(p.podSelector)) \(p.policyTypes) \(p.policyTypesWritten)\n"
+      + p.ingress.map(rule).joined() + "  egress\n" + p.egress.map(rule).joined()
   }
 
   static func mismatch(_ what: String, _ a: String, _ b: String) -> Never {

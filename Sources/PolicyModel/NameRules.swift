@@ -82,7 +82,10 @@ public enum NameRules {
     if !b.allSatisfy({ isLowerAlnum($0) || $0 == 0x2d }) {
       return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
     }
-    if s.contains("--") { return "must not contain consecutive hyphens" }
+    // Bytes, not `String.contains`, which Foundation answers through NSString.
+    if zip(b, b.dropFirst()).contains(where: { $0 == 0x2d && $1 == 0x2d }) {
+      return "must not contain consecutive hyphens"
+    }
     if !b.contains(where: { $0 >= 0x61 && $0 <= 0x7a }) { return "must contain at least one letter (a-z)" }
     if b.first == 0x2d || b.last == 0x2d { return "must not begin or end with a hyphen" }
     return nil

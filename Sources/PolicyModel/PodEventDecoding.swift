@@ -5,26 +5,35 @@ import YAMLBridge
 /// MetaDecoding.swift); every check that would report there gives up here.
 extension EventDecoder {
   /// One List item; its mapping start was just read. Only items that open
-  /// with `apiVersion: v1` and `kind: Pod` or `Namespace` (kubectl's key
-  /// order) are read: the tree builder prunes a Pod only once it has seen
-  /// the `kind`.
+  /// with `apiVersion: v1` and `kind: Pod` or `Namespace`, or with
+  /// `apiVersion: networking.k8s.io/v1` and `kind: NetworkPolicy`
+  /// (kubectl's key order), are read: the tree builder prunes a Pod only
+  /// once it has seen the `kind`.
   mutating func item() throws(Fallback) {
     let start = events.start
     let scope = openKeys()
     defer { closeKeys(scope) }
     var isPod: Bool?
     var isV1 = false
+    var isNetworking = false
+    var isPolicy = false
     for _ in 0..<2 {
       guard try readKey(in: scope, kindAllowed: true) else { throw Fallback() }
       if events.isText("apiVersion") {
         guard try next() == .scalar else { throw Fallback() }
         isV1 = events.isText("v1")
+        isNetworking = events.isText("networking.k8s.io/v1")
       } else if events.isText("kind") {
         guard try next() == .scalar else { throw Fallback() }
         isPod = events.isText("Pod") ? true : events.isText("Namespace") ? false : nil
+        isPolicy = events.isText("NetworkPolicy")
       } else {
         throw Fallback()
       }
+    }
+    if isNetworking, isPolicy {
+      try networkPolicy(start: start, scope: scope)
+      return
     }
     guard isV1, let isPod else { throw Fallback() }
     var meta: (name: String, namespace: String?, labels: [String: String])?

@@ -109,6 +109,22 @@ enum ScalarResolver {
     case ".nan", ".NaN", ".NAN": return .float(.nan)
     default: break
     }
+    // Every other number is spelled with these bytes and at most one '.':
+    // an address, a CIDR or a timestamp is a string at once.
+    var dots = 0
+    for byte in utf8 {
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+        UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "x"), UInt8(ascii: "X"), UInt8(ascii: "o"),
+        UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"):
+        continue
+      case UInt8(ascii: "."):
+        dots += 1
+        if dots > 1 { return .string(text) }
+      default:
+        return .string(text)
+      }
+    }
     var digits = Substring(String(text.filter { $0 != "_" }))
     var negative = false
     if digits.first == "-" || digits.first == "+" {

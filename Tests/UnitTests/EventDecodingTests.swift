@@ -135,18 +135,20 @@ final class EventDecodingTests: XCTestCase {
   /// Everything a compile and its messages can see of the objects.
   static func summary(_ inventory: Inventory) -> [String] {
     func loc(_ l: SourceLocation) -> String { "\(l.file):\(l.span.start)-\(l.span.end)" }
-    return inventory.namespaces.map { ns in
+    var out = inventory.namespaces.map { ns in
       "ns \(ns.name) \(ns.labels.sorted { $0.key < $1.key }) \(ns.location.map(loc) ?? "-")"
     }
-      + inventory.pods.map { p in
-        let m = p.meta
-        return
-          "pod \(m.namespace)/\(m.name) \(m.namespaceWritten) \(m.labels.sorted { $0.key < $1.key }) "
-          + "\(m.annotations.sorted { $0.key < $1.key }) \(m.owners) \(loc(m.location)) node=\(p.nodeName ?? "-") "
-          + "host=\(p.hostNetwork) phase=\(p.phase ?? "-") ips=\(p.ips) ports=\(p.ports) w=\(p.workloadKind ?? "-")"
-      }
-      + ["policies \(inventory.policies.count) skipped \(inventory.skipped.count) docs \(inventory.documentCount)"]
-      + inventory.diagnostics.map(\.formatted)
+    out += inventory.pods.map { p in
+      let m = p.meta
+      return
+        "pod \(m.namespace)/\(m.name) \(m.namespaceWritten) \(m.labels.sorted { $0.key < $1.key }) "
+        + "\(m.annotations.sorted { $0.key < $1.key }) \(m.owners) \(loc(m.location)) node=\(p.nodeName ?? "-") "
+        + "host=\(p.hostNetwork) phase=\(p.phase ?? "-") ips=\(p.ips) ports=\(p.ports) w=\(p.workloadKind ?? "-")"
+    }
+    out += inventory.policies.map { Self.policyText($0) }
+    out.append(
+      "policies \(inventory.policies.count) skipped \(inventory.skipped.count) docs \(inventory.documentCount)")
+    return out + inventory.diagnostics.map(\.formatted)
   }
 
   /// Returns whether the event decoder took the piece.

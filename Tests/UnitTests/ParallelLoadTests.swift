@@ -159,6 +159,11 @@ final class ParallelLoadTests: XCTestCase {
       let one = Loader.load([source], options: LoadOptions(jobs: 1))
       let two = Loader.load([source], options: LoadOptions(jobs: 2))
       XCTAssertEqual(regressionSummary(one), regressionSummary(two), name)
+      // As compile reads it: decoding from events is the tree, field by field.
+      var tree = LoadOptions(jobs: 1, pruning: LoadOptions.compilePruning)
+      let expected = EventDecodingTests.summary(Loader.load([source], options: tree))
+      tree.eventDecoding = true
+      XCTAssertEqual(EventDecodingTests.summary(Loader.load([source], options: tree)), expected, name)
     }
   }
 

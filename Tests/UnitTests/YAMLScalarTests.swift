@@ -38,6 +38,10 @@ final class YAMLScalarTests: XCTestCase {
       ("nULL", .string("nULL")), ("1.2.3", .string("1.2.3")), ("10.0.0.0/8", .string("10.0.0.0/8")),
       ("0x", .string("0x")), ("1e", .string("1e")), (".", .string(".")),
       ("http-8080", .string("http-8080")), ("0xZZ", .string("0xZZ")),
+      // Shaped like numbers at first sight only: addresses, ranges, times.
+      ("10.0.0.5", .string("10.0.0.5")), ("1.5.", .string("1.5.")), ("1_0.5", .string("1_0.5")),
+      ("2024-11-27T02:41:38Z", .string("2024-11-27T02:41:38Z")), ("80:90", .string("80:90")),
+      ("-0x10", .integer(-16)), ("+.5", .float(0.5)), ("1.5e-3", .float(0.0015)), ("0o", .string("0o")),
       // Explicit standard tags convert; anything else is refused.
       ("!!int \"12\"", .integer(12)), ("!!float 1", .float(1)), ("!!bool yes", .bool(true)),
       ("!!int abc", .unsupportedTag("!!int")), ("!!bool maybe", .unsupportedTag("!!bool")),
