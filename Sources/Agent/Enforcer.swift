@@ -86,6 +86,8 @@ public struct Enforcer: Sendable {
   ) async throws -> ApplyOutcome {
     let clock = ContinuousClock()
     let started = clock.now
+    // Chains kept from the last compile only when it had the same pods.
+    let kept = self.kept.admits(cluster) ? self.kept : nil
     switch backend {
     case .iptables:
       var prepared: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
@@ -125,7 +127,7 @@ public struct Enforcer: Sendable {
         outcome.summary = reports.map(\.summary).joined(separator: "; ")
       }
       outcome.applyTime = clock.now - loading
-      (outcome.chainsReused, outcome.chainsBuilt) = kept.takeCounts()
+      (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
       outcome.podSets = zip(models, prepared).map { model, prepared in
         PodSets(model: model, state: prepared.0.plan.newState, statePath: statePath(model.family))
       }
@@ -158,7 +160,7 @@ public struct Enforcer: Sendable {
         }
       }
       outcome.applyTime = clock.now - loading
-      (outcome.chainsReused, outcome.chainsBuilt) = kept.takeCounts()
+      (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
       outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
       return outcome
     }

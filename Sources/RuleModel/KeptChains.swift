@@ -42,6 +42,8 @@ public final class KeptChains: Sendable {
 
   struct State {
     var entries: [Key: Entry] = [:]
+    /// The generation `admits` last saw.
+    var generation: UInt64?
     var reused = 0
     var built = 0
   }
@@ -56,6 +58,20 @@ public final class KeptChains: Sendable {
     state.withLock { state in
       defer { (state.reused, state.built) = (0, 0) }
       return (state.reused, state.built)
+    }
+  }
+
+  /// Whether compiling `cluster` with these kept chains pays: only when the
+  /// compile before had the same pods and namespaces (so the next one
+  /// likely will too). The first compile of a new generation goes without:
+  /// while pods change on every compile, nothing kept would ever be
+  /// reused, and building each chain apart to keep it costs time.
+  public func admits(_ cluster: Cluster) -> Bool {
+    state.withLock { state in
+      defer { state.generation = cluster.generation }
+      if state.generation == cluster.generation { return true }
+      state.entries = [:]
+      return false
     }
   }
 

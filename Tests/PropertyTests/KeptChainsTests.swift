@@ -70,6 +70,25 @@ final class KeptChainsTests: XCTestCase {
     XCTAssertGreaterThan(counts.podChanges, 40, "pods changed \(counts.podChanges) times of \(counts.edits) edits")
   }
 
+  /// The agent uses the kept chains only for a cluster of the generation
+  /// it compiled last: a rebuilt cluster drops them, `replacing` keeps them.
+  func testAdmitsOnlyTheLastGeneration() throws {
+    var g = SeededGenerator(seed: 7)
+    let o = RandomCluster.draw(&g)
+    let kept = KeptChains()
+    let first = Cluster(namespaces: o.namespaces, pods: o.pods, policies: o.policies, adminPolicies: o.admin)
+    XCTAssertFalse(kept.admits(first))
+    XCTAssertTrue(kept.admits(first))
+    _ = try RuleCompiler.compile(first, options: EmitOptions(node: "node-a", useIPSets: true), kept: kept)
+    XCTAssertFalse(kept.owners.isEmpty)
+    let replaced = try XCTUnwrap(first.replacing(policies: o.policies, adminPolicies: o.admin))
+    XCTAssertTrue(kept.admits(replaced))
+    XCTAssertFalse(kept.owners.isEmpty)
+    let rebuilt = Cluster(namespaces: o.namespaces, pods: o.pods, policies: o.policies, adminPolicies: o.admin)
+    XCTAssertFalse(kept.admits(rebuilt))
+    XCTAssertTrue(kept.owners.isEmpty)
+  }
+
   /// One random edit: a policy or admin policy added, changed in one field,
   /// or deleted; sometimes a pod relabelled or the mark bit moved. True when
   /// the pods changed.
