@@ -163,7 +163,8 @@ extension Agent {
           "rules": "\(counts.rules)", "sets": "\(counts.sets)", "set_members": "\(counts.setMembers)",
           "compile_ms": "\(Self.ms(outcome.compileTime))", "lower_ms": "\(Self.ms(outcome.lowerTime))",
           "read_ms": "\(Self.ms(outcome.readTime))", "plan_ms": "\(Self.ms(outcome.planTime))",
-          "apply_ms": "\(Self.ms(outcome.applyTime))",
+          "apply_ms": "\(Self.ms(outcome.applyTime))", "chains_reused": "\(outcome.chainsReused)",
+          "chains_built": "\(outcome.chainsBuilt)",
           "total_ms": "\(Self.ms(finished - started))",
         ].merging(phases.mapValues { .string("\(Self.ms($0))") }) { a, _ in a })
     case .failure(let error):

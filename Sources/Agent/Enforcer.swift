@@ -23,6 +23,9 @@ public struct ApplyOutcome: Sendable {
   public var readTime: Duration = .zero
   public var planTime: Duration = .zero
   public var applyTime: Duration = .zero
+  /// Policy chains taken from the kept ones, and built.
+  public var chainsReused = 0
+  public var chainsBuilt = 0
   /// nft: the table was loaded without listing it afterwards, so the
   /// recorded listing is gone and the resync reloads instead of comparing.
   public var listingStale = false
@@ -41,6 +44,9 @@ public struct Enforcer: Sendable {
   public var options: EmitOptions
   public var stateDirectory: String
   public var applier: NodeApplier
+  /// Each policy's chains from the last compiles, for the next: after a
+  /// policy change only the changed policies are compiled.
+  public let kept = KeptChains()
 
   public init(
     backend: AgentBackend, families: [IPAddress.Family], options: EmitOptions, stateDirectory: String,
@@ -80,6 +86,8 @@ public struct Enforcer: Sendable {
   ) async throws -> ApplyOutcome {
     let clock = ContinuousClock()
     let started = clock.now
+    // Chains kept from the last compile only when it had the same pods.
+    let kept = self.kept.admits(cluster) ? self.kept : nil
     switch backend {
     case .iptables:
       var prepared: [(NodeApplier.IptablesPrepared, statePath: String?)] = []
@@ -89,7 +97,7 @@ public struct Enforcer: Sendable {
       let known = fromScratch || known?.count != families.count ? nil : known
       for (index, family) in families.enumerated() {
         let compiling = clock.now
-        let model = try RuleCompiler.compile(cluster, options: options(for: family))
+        let model = try RuleCompiler.compile(cluster, options: options(for: family), kept: kept)
         models.append(model)
         let lowering = clock.now
         let ruleSet = IptablesLowering.ruleSet(model)
@@ -119,12 +127,13 @@ public struct Enforcer: Sendable {
         outcome.summary = reports.map(\.summary).joined(separator: "; ")
       }
       outcome.applyTime = clock.now - loading
+      (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
       outcome.podSets = zip(models, prepared).map { model, prepared in
         PodSets(model: model, state: prepared.0.plan.newState, statePath: statePath(model.family))
       }
       return outcome
     case .nft:
-      let models = try NftCompiler.models(cluster, options: options(for: .ipv4))
+      let models = try NftCompiler.models(cluster, options: options(for: .ipv4), kept: kept)
       let ruleSet = try NftCompiler.lower(models, podSetsByMeaning: true)
       var outcome = ApplyOutcome(changed: false, summary: "")
       outcome.rules = ruleSet.ruleCount
@@ -151,6 +160,7 @@ public struct Enforcer: Sendable {
         }
       }
       outcome.applyTime = clock.now - loading
+      (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
       outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
       return outcome
     }

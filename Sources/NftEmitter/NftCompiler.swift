@@ -33,14 +33,14 @@ public enum NftCompiler {
   /// Compiles of many nodes of one cluster may share a `memo` (see
   /// `RuleCompiler.compile`).
   public static func compile(
-    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil, kept: KeptChains? = nil
   ) throws(Failure) -> NftRuleSet {
-    try lower(try models(cluster, options: options, memo: memo))
+    try lower(try models(cluster, options: options, memo: memo, kept: kept))
   }
 
   /// Each family's rule model, compiled with sets.
   public static func models(
-    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil, kept: KeptChains? = nil
   ) throws(Failure) -> [RuleSet] {
     var models: [RuleSet] = []
     for family in [IPAddress.Family.ipv4, .ipv6] {
@@ -48,7 +48,7 @@ public enum NftCompiler {
       familyOptions.family = family
       familyOptions.useIPSets = true
       do {
-        models.append(try RuleCompiler.compile(cluster, options: familyOptions, memo: memo))
+        models.append(try RuleCompiler.compile(cluster, options: familyOptions, memo: memo, kept: kept))
       } catch {
         throw .rules(error)
       }

@@ -67,10 +67,10 @@ public struct ApplyPlan: Sendable {
   ) -> ApplyPlan {
     var plan = ApplyPlan(newState: ApplyState(fingerprint: "", chainHashes: [:], sets: [:]), full: trusted == nil)
     plan.planSets(ruleSet.sets, existing: setNames, state: trusted)
-    plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted)
-    // What iptables-save will show afterwards: our lines are spelled as it prints them.
-    let lines = ruleSet.chains.flatMap { chain in chain.rules.map { RestoreWriter.line(chain: chain.name, $0) } }
-      .joined()
+    let rendered = plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted)
+    // What iptables-save will show afterwards: our lines are spelled as it
+    // prints them (each chain's, rendered once for its hash).
+    let lines = rendered.joined()
     plan.newState.fingerprint = ApplyState.fingerprint(savedFilter: lines, setNames: ruleSet.sets.map(\.name))
     return plan
   }
@@ -156,18 +156,24 @@ public struct ApplyPlan: Sendable {
     member.hasSuffix(" nomatch") ? String(member.dropLast(" nomatch".count)) : member
   }
 
+  /// Plans the chains; returns each chain's rule lines, in order.
+  @discardableResult
   mutating func planChains(
     _ ruleSet: IptablesRuleSet, existing: Set<String>, hookCounts: [IptablesHook: Int], state: ApplyState?
-  ) {
+  ) -> [String] {
     var text = "*filter\n"
     var body = ""
+    var rendered: [String] = []
+    rendered.reserveCapacity(ruleSet.chains.count)
     for chain in ruleSet.chains {
-      let hash = ApplyState.chainHash(chain)
+      let lines = chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined()
+      rendered.append(lines)
+      let hash = ApplyState.chainHash(text: lines)
       newState.chainHashes[chain.name] = hash
       if let state, existing.contains(chain.name), state.chainHashes[chain.name] == hash { continue }
       loadedChains.append(chain.name)
       text += ":\(chain.name) - [0:0]\n"
-      for rule in chain.rules { body += RestoreWriter.line(chain: chain.name, rule) }
+      body += lines
     }
     let wanted = Set(ruleSet.chains.map(\.name))
     staleChains = existing.subtracting(wanted).sorted()
@@ -186,6 +192,7 @@ public struct ApplyPlan: Sendable {
     }
     for chain in staleChains { text += "-X \(chain)\n" }
     restoreText = text + "COMMIT\n"
+    return rendered
   }
 
   /// True when nothing in the kernel needs to change.

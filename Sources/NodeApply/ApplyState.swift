@@ -77,9 +77,15 @@ public struct ApplyState: Sendable, Equatable {
   /// A hash of policyc's rule lines as iptables-save shows them plus the
   /// names of policyc's sets: what the kernel holds, in one value.
   public static func fingerprint(savedFilter: String, setNames: [String]) -> String {
-    let lines = savedFilter.split(separator: "\n")
-      .filter { $0.hasPrefix("-A \(ChainNamer.prefix)") }
-      .map { String($0.filter { $0 != "\"" }) }
+    // By bytes, not Characters: a rule line is ASCII, and the saved text of
+    // a large node is megabytes. Removing an ASCII byte keeps UTF-8 valid.
+    let quote = UInt8(ascii: "\"")
+    let prefix = Array("-A \(ChainNamer.prefix)".utf8)
+    let lines = savedFilter.utf8.split(separator: UInt8(ascii: "\n"))
+      .filter { $0.starts(with: prefix) }
+      .map { line in
+        line.contains(quote) ? String(decoding: line.filter { $0 != quote }, as: UTF8.self) : String(Substring(line))
+      }
       .sorted()
     let names = setNames.filter { $0.hasPrefix(ChainNamer.prefix) }.sorted()
     let text = (lines + ["--sets--"] + names).joined(separator: "\n")
@@ -87,7 +93,11 @@ public struct ApplyState: Sendable, Equatable {
   }
 
   static func chainHash(_ chain: IptablesChain) -> String {
-    let text = chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined()
-    return String(ChainNamer.mix(ChainNamer.fnv1a(text)), radix: 16)
+    chainHash(text: chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined())
+  }
+
+  /// The hash of a chain's rule lines, given as one text.
+  static func chainHash(text: String) -> String {
+    String(ChainNamer.mix(ChainNamer.fnv1a(text)), radix: 16)
   }
 }

@@ -44,7 +44,7 @@ public struct AdminSubject: Sendable, Hashable {
 /// selector peers with a namespace selector always present, and to ipBlocks
 /// without excepts (`networks`); `namedPort` lowers to one named port entry
 /// per protocol; absent `ports` to no entries (all ports).
-public struct AdminRule: Sendable {
+public struct AdminRule: Sendable, Equatable {
   public var name: String
   public var action: AdminAction
   public var match: PolicyRule
@@ -58,7 +58,7 @@ public struct AdminRule: Sendable {
   public var location: SourceLocation { match.location }
 }
 
-public struct AdminPolicy: Sendable {
+public struct AdminPolicy: Sendable, Equatable {
   /// Cluster-scoped: `namespace` is empty and not written.
   public var meta: ObjectMeta
   public var tier: AdminTier

@@ -1,5 +1,8 @@
 import Synchronization
 
+/// The last `Cluster.generation` handed out.
+private let lastGeneration = Atomic<UInt64>(0)
+
 /// The resolved view of a set of objects: which pods take part, which
 /// namespaces exist with which labels, and which pods each selector picks.
 public struct Cluster: Sendable {
@@ -22,6 +25,10 @@ public struct Cluster: Sendable {
   let namespacesOfPods: Set<String>
   /// Selector results, shared by every compile of this cluster.
   let selections: Selections
+  /// Which pods and namespaces this is: no two clusters built from objects
+  /// share one; `replacing` (the same pods and namespaces) keeps it. What
+  /// was compiled from one cluster's pods holds for another of its generation.
+  public let generation: UInt64
 
   public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []) {
     self.init(
@@ -42,6 +49,7 @@ public struct Cluster: Sendable {
     namespaceLabels = labels
     namespacesOfPods = Set(namespaces.map(\.name) + pods.map(\.meta.namespace))
     selections = Selections()
+    generation = lastGeneration.wrappingAdd(1, ordering: .relaxed).newValue
     self.pods = pods.filter(takesPart).sorted {
       // (namespace, name) < (namespace, name), without building the tuples
       // (copies of four strings per comparison; the agent sorts 50,000 pods
@@ -100,6 +108,7 @@ public struct Cluster: Sendable {
     podByName = base.podByName
     namespacesOfPods = base.namespacesOfPods
     selections = base.selections
+    generation = base.generation
     (self.adminPolicies, baseline) = Self.tiers(adminPolicies)
     self.policies = Self.ordered(policies)
     policiesByNamespace = Self.index(self.policies)

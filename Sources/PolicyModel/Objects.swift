@@ -1,5 +1,5 @@
 /// The metadata policyc uses, with the location of the object it came from.
-public struct ObjectMeta: Sendable {
+public struct ObjectMeta: Sendable, Equatable {
   public var name: String
   /// After defaulting: the written namespace, the `--namespace` flag, or `default`.
   public var namespace: String
@@ -185,7 +185,7 @@ public enum PeerKind: Sendable, Hashable {
   case ipBlock(IPBlock)
 }
 
-public struct Peer: Sendable {
+public struct Peer: Sendable, Equatable {
   public var kind: PeerKind
   public var location: SourceLocation
 
@@ -200,7 +200,7 @@ public enum PortRef: Sendable, Hashable {
   case name(String)
 }
 
-public struct PolicyPort: Sendable {
+public struct PolicyPort: Sendable, Equatable {
   /// After defaulting: TCP when the entry names none.
   public var proto: NetProtocol
   public var port: PortRef?
@@ -215,7 +215,7 @@ public struct PolicyPort: Sendable {
   }
 }
 
-public struct PolicyRule: Sendable {
+public struct PolicyRule: Sendable, Equatable {
   /// `from` (ingress) or `to` (egress); empty means every peer.
   public var peers: [Peer]
   /// Empty means every port of every protocol.
@@ -229,7 +229,7 @@ public struct PolicyRule: Sendable {
   }
 }
 
-public struct NetworkPolicy: Sendable {
+public struct NetworkPolicy: Sendable, Equatable {
   public var meta: ObjectMeta
   public var podSelector: LabelSelector
   /// After defaulting (see `Defaults.policyTypes`).

@@ -78,7 +78,7 @@ public struct DenyLog: Sendable, Hashable {
   }
 }
 
-public struct EmitOptions: Sendable {
+public struct EmitOptions: Sendable, Hashable {
   /// The node whose pods are enforced; nil treats every pod as local.
   public var node: String?
   /// The one packet-mark bit policyc sets while it evaluates a packet and

@@ -35,6 +35,7 @@ public final class FleetMemo: Sendable {
     var chains: [Chain]
     var sets: [AddressSet]
     var names: ChainNamer
+    var dependence: PodDependence
   }
 
   let chains = Mutex<[Key: Effects<String>]>([:])
@@ -65,7 +66,8 @@ extension RuleCompiler {
     var fresh = RuleCompiler(cluster: cluster, options: options)
     let result = build(&fresh)
     return FleetMemo.Effects(
-      result: result, chains: fresh.chains, sets: Array(fresh.sets.values), names: fresh.namer)
+      result: result, chains: fresh.chains, sets: Array(fresh.sets.values), names: fresh.namer,
+      dependence: fresh.podDependence)
   }
 
   /// Adds what an isolated build added, as if it had run here: a set this
@@ -74,6 +76,7 @@ extension RuleCompiler {
     chains += effects.chains
     for set in effects.sets where sets[set.name] == nil { sets[set.name] = set }
     namer.absorb(effects.names)
+    podDependence.absorb(effects.dependence)
     return effects.result
   }
 

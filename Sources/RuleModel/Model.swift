@@ -245,4 +245,12 @@ public struct PodDependence: Sendable, Hashable {
   public var namedPortsOfAnyPod = false
 
   public init() {}
+
+  /// Adds what another build learnt, as if it had been learnt here after
+  /// what this holds: a set's peers are those of the first rule that made it.
+  mutating func absorb(_ other: PodDependence) {
+    for (name, selectors) in other.setPeers where setPeers[name] == nil { setPeers[name] = selectors }
+    namedPortPeers.formUnion(other.namedPortPeers)
+    namedPortsOfAnyPod = namedPortsOfAnyPod || other.namedPortsOfAnyPod
+  }
 }

@@ -6,6 +6,11 @@ extension RuleCompiler {
   /// Builds the chain of one policy's rules for one direction and returns
   /// its name, or "" when the policy allows nothing in that direction.
   mutating func policyChain(_ policy: NetworkPolicy, direction: PolicyType, local: [Pod]) -> String {
+    if let kept {
+      return keptChain(kept, .policy(policy), direction: direction) {
+        $0.buildPolicyChain(policy, direction: direction, local: local)
+      }
+    }
     guard memo != nil, !Self.readsLocalTargets(policy.rules(direction), direction: direction) else {
       return buildPolicyChain(policy, direction: direction, local: local)
     }
@@ -91,6 +96,11 @@ extension RuleCompiler {
   /// rules in order, each setting its action's bit and returning once it
   /// matched, so the first matching rule decides. "" when no rule can match.
   mutating func adminChain(_ policy: AdminPolicy, direction: PolicyType, local: [Pod]) -> String {
+    if let kept {
+      return keptChain(kept, .admin(policy), direction: direction) {
+        $0.buildAdminChain(policy, direction: direction, local: local)
+      }
+    }
     guard memo != nil, !Self.readsLocalTargets(policy.rules(direction).map(\.match), direction: direction) else {
       return buildAdminChain(policy, direction: direction, local: local)
     }

@@ -31,11 +31,16 @@ public struct RuleCompiler {
   var podDependence = PodDependence()
   /// Chains and peers other nodes of the fleet built, when compiling many.
   var memo: FleetMemo?
+  /// Chains of policies kept from earlier compiles of this node, and the
+  /// entries this compile used of them.
+  var kept: KeptChains?
+  var keptUsed: Set<KeptChains.Key> = []
 
-  public init(cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil) {
+  public init(cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil, kept: KeptChains? = nil) {
     self.cluster = cluster
     self.options = options
     self.memo = memo
+    self.kept = kept
   }
 
   public enum Failure: Error, CustomStringConvertible {
@@ -49,11 +54,12 @@ public struct RuleCompiler {
   }
 
   /// One node's rules. Compiles of many nodes of one cluster may share a
-  /// `memo`: the result is the same with or without it.
+  /// `memo`, and successive compiles of one node may share `kept`: the
+  /// result is the same with or without them.
   public static func compile(
-    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil
+    _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil, kept: KeptChains? = nil
   ) throws(Failure) -> RuleSet {
-    var compiler = RuleCompiler(cluster: cluster, options: options, memo: memo)
+    var compiler = RuleCompiler(cluster: cluster, options: options, memo: memo, kept: kept)
     return try compiler.run()
   }
 
@@ -92,6 +98,7 @@ public struct RuleCompiler {
       }
     }
     if !namer.collisions.isEmpty { throw .nameCollision(namer.collisions.sorted()) }
+    kept?.sweep(options: options, used: keptUsed, generation: cluster.generation)
     var ruleSet = RuleSet(
       family: options.family,
       chains: sharedChains(dispatch) + podChains + chains.sorted { $0.name < $1.name },
