@@ -1,4 +1,4 @@
-public import PolicyModel
+import PolicyModel
 
 extension IndependentReference {
   /// apimachinery label selectors: every matchLabels pair and every
