@@ -67,7 +67,11 @@ extension Agent {
       pod: { self.cache.pods[$0]?.value }, namespace: { self.cache.namespaces[$0]?.value })
     // Pods elsewhere: set members, no compile. Otherwise the whole cluster
     // as it is now, read before anything is awaited.
-    let cluster: Cluster? = (try? memberChanges.get()) == nil ? currentCluster() : nil
+    let membersOnlyPlanned = (try? memberChanges.get()) != nil
+    // The chains kept from the last compile hold on only while every pod
+    // change since reaches the kernel as member changes.
+    if !membersOnlyPlanned { keptInStep = false }
+    let current = !membersOnlyPlanned || touches.policiesChanged ? currentCluster() : nil
     var steps = ContinuousClock.now
     var phases: [String: Duration] = ["cluster_ms": steps - started]
     func phase(_ name: String) {
@@ -105,6 +109,9 @@ extension Agent {
       podSets = sets
       switch members {
       case .success(let outcome):
+        for (index, familyChanges) in changes.enumerated() where index < sets.count {
+          membersSinceCluster[sets[index].family, default: []].formUnion(familyChanges.map(\.set))
+        }
         if outcome.changed, enforcer.backend == .nft { elementsUpdated = true }
         if outcome.changed, enforcer.backend == .iptables { scheduleStateFlush() }
         counts.setMembers += outcome.setMembers
@@ -114,6 +121,7 @@ extension Agent {
         // may hold part of it): compile and load everything now.
         statesDue = false
         podSets = []
+        keptInStep = false
         logger.warning("set member update failed; compiling", metadata: ["error": "\(error)"])
       }
     }
@@ -123,7 +131,20 @@ extension Agent {
     } else {
       await flushStates()
       phase("flush_ms")
-      let compiled = cluster ?? currentCluster()
+      let (compiled, rebasedFrom) = current ?? currentCluster()
+      if let rebasedFrom {
+        // The same chains over the updated pods, with the members in force.
+        if keptInStep {
+          var members: [IPAddress.Family: [String: Set<IPAddress>]] = [:]
+          for family in podSets {
+            let changed = membersSinceCluster[family.family] ?? []
+            members[family.family] = family.members.filter { changed.contains($0.key) }
+          }
+          enforcer.kept.rebase(from: rebasedFrom, to: compiled.generation, members: members)
+        }
+        phase("rebase_ms")
+      }
+      membersSinceCluster = [:]
       phase("cluster_ms")
       // What the last apply and the member updates since left in the
       // kernel: the plan starts from it instead of reading the kernel back.
@@ -132,6 +153,9 @@ extension Agent {
       let inForce = !podSets.isEmpty
       result = await Self.result { try await enforcer.apply(compiled, known: known, lastApplyInForce: inForce) }
       podSets = (try? result.get())?.podSets ?? []
+      // The kernel holds the compile of `compiled`: pod changes from here on
+      // go to it as member changes, or the next compile drops what was kept.
+      keptInStep = (try? result.get()) != nil
       if case .success(let outcome) = result {
         if outcome.changed { elementsUpdated = outcome.listingStale }
         counts = (outcome.rules, outcome.sets, outcome.setMembers)
@@ -220,23 +244,46 @@ extension Agent {
     }
   }
 
-  /// The cache as a cluster to compile, reusing the last one's pods when
-  /// only policies changed since.
-  func currentCluster() -> Cluster {
-    if !podsOrNamespacesChanged, let lastCluster,
-      let cluster = lastCluster.replacing(
-        policies: cache.policies.values.map(\.value),
-        adminPolicies: cache.admin.values.map(\.value) + cache.baseline.values.map(\.value))
-    {
-      self.lastCluster = cluster
-      return cluster
+  /// The cache as a cluster to compile: the last one with the pods and
+  /// policies changed since updated in it, while its namespaces are in
+  /// step, else built anew. `rebasedFrom` is the last cluster's generation
+  /// when pods were updated in it.
+  func currentCluster() -> (cluster: Cluster, rebasedFrom: UInt64?) {
+    defer { (podsSinceCluster, policiesSinceCluster) = ([], []) }
+    if let pods = podsSinceCluster, let policies = policiesSinceCluster, lastCluster != nil {
+      // Taken out, so the pods are updated in place and not copied.
+      var cluster = lastCluster.take()!
+      let from = cluster.generation
+      let admin = cache.admin.values.map(\.value) + cache.baseline.values.map(\.value)
+      if pods.isEmpty || Self.updates(pods, cache.pods).map({ cluster.updatePods($0) }) == true,
+        let updates = Self.updates(policies, cache.policies),
+        let replaced = cluster.replacing(policyUpdates: updates, adminPolicies: admin)
+      {
+        lastCluster = replaced
+        return (replaced, pods.isEmpty ? nil : from)
+      }
     }
     // In key order: Cluster sorts again, but a sorted input costs it one
     // pass, and a shuffled one more than sorting the keys here.
     let cluster = Cluster(cache.inventory)
     lastCluster = cluster
-    podsOrNamespacesChanged = false
-    return cluster
+    keptInStep = false
+    return (cluster, nil)
+  }
+
+  /// The cache's versions of the objects at `keys`; nil for a key that is
+  /// not `namespace/name` (the cluster is then built anew).
+  static func updates<V: Sendable>(_ keys: Set<String>, _ entries: [String: ClusterCache.Entry<V>])
+    -> [Cluster.Update<V>]?
+  {
+    var updates: [Cluster.Update<V>] = []
+    for key in keys {
+      guard let slash = key.firstIndex(of: "/") else { return nil }
+      updates.append(
+        Cluster.Update(
+          namespace: String(key[..<slash]), name: String(key[key.index(after: slash)...]), object: entries[key]?.value))
+    }
+    return updates
   }
 
   /// Checks the kernel against the last apply and reloads everything on drift.
@@ -244,7 +291,9 @@ extension Agent {
     resyncDue = false
     guard synced else { return }
     await flushStates()
-    let cluster = currentCluster()
+    // Its compiles (drift, repair) start from nothing kept.
+    let cluster = currentCluster().cluster
+    keptInStep = false
     let enforcer = enforcer
     // nft after element updates: the recorded listing predates them, so
     // the table is loaded whole, which undoes any drift too, and recorded

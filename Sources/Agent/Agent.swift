@@ -50,11 +50,19 @@ public actor Agent: ResourceSink {
   /// nft: elements changed in place since the table was last loaded, so
   /// the recorded listing is not the table in force (the resync reloads).
   var elementsUpdated = false
-  /// The cluster of the last compile, and whether pods or namespaces
-  /// changed since: if not, the next compile reuses its pods, indexes and
-  /// selector results (`Cluster.replacing`).
+  /// The cluster of the last compile, and the pods and NetworkPolicies
+  /// changed since (nil when a namespace changed or a kind was relisted):
+  /// the next compile updates those in it (`Cluster.updatePods`,
+  /// `Cluster.replacing(policyUpdates:)`) instead of building it anew.
   var lastCluster: Cluster?
-  var podsOrNamespacesChanged = true
+  var podsSinceCluster: Set<String>?
+  var policiesSinceCluster: Set<String>?
+  /// Whether every pod change since `lastCluster` reached the kernel as set
+  /// member changes, and which sets of each family they changed: then the
+  /// chains kept from its compile hold for the next cluster too, with
+  /// those sets' members as `podSets` holds them (`KeptChains.rebase`).
+  var keptInStep = false
+  var membersSinceCluster: [IPAddress.Family: Set<String>] = [:]
   /// What the node holds, for the metrics and the sync log.
   var counts = (rules: 0, sets: 0, setMembers: 0)
   /// Member updates left the iptables state files removed; they are
@@ -94,7 +102,15 @@ public actor Agent: ResourceSink {
       }
     let previous = podKey.flatMap { cache.pods[$0]?.value }
     let change = cache.apply(update, to: resource)
-    if change.relevant, resource.kind == "Pod" || resource.kind == "Namespace" { podsOrNamespacesChanged = true }
+    if change.relevant, resource.kind == "Pod" || resource.kind == "Namespace" {
+      if let podKey { podsSinceCluster?.insert(podKey) } else { podsSinceCluster = nil }
+    }
+    if change.relevant, resource.kind == "NetworkPolicy" {
+      switch update {
+      case .upsert(let object), .delete(let object): policiesSinceCluster?.insert(object.key)
+      default: policiesSinceCluster = nil
+      }
+    }
     if let podKey {
       let current = cache.pods[podKey]?.value
       if let previous { podAddresses?.remove(podKey, previous) }

@@ -11,34 +11,46 @@ public struct Cluster: Sendable {
   public let namespaceLabels: [String: [String: String]]
   /// Pods that take part (see `Pod.participates`; for analysis,
   /// `Pod.isAnalysisEndpoint`), sorted by namespace/name.
-  public let pods: [Pod]
+  public internal(set) var pods: [Pod]
   /// Policies sorted by namespace/name.
   public let policies: [NetworkPolicy]
   /// AdminNetworkPolicies in evaluation order (priority, then name).
   public let adminPolicies: [AdminPolicy]
   /// The BaselineAdminNetworkPolicy, if the inputs hold one.
   public let baseline: AdminPolicy?
-  let podsByNamespace: [String: [Int]]
-  let podByName: [String: Int]
+  /// Each namespace's pods: `pods` is sorted by namespace first, so they
+  /// are one run of it.
+  var podsByNamespace: [String: Range<Int>]
   let policiesByNamespace: [String: [Int]]
   /// Namespaces written, or named by a pod (policies aside): see `replacing`.
   let namespacesOfPods: Set<String>
+  /// Namespaces written as objects: see `updatingPods`.
+  let writtenNamespaces: Set<String>
+  /// Which pods take part: the node's (`Pod.participates`) or analysis's.
+  let view: View
   /// Selector results, shared by every compile of this cluster.
-  let selections: Selections
+  var selections: Selections
   /// Which pods and namespaces this is: no two clusters built from objects
   /// share one; `replacing` (the same pods and namespaces) keeps it. What
   /// was compiled from one cluster's pods holds for another of its generation.
-  public let generation: UInt64
+  public internal(set) var generation: UInt64
 
-  public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []) {
-    self.init(
-      namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies, takesPart: \.participates)
+  /// Which pods a cluster holds.
+  enum View: Sendable {
+    /// The node's: pods that take part in its rules (`Pod.participates`).
+    case node
+    /// Review tools': endpoints by identity (`Pod.isAnalysisEndpoint`).
+    case analysis
+
+    func takesPart(_ pod: Pod) -> Bool { self == .node ? pod.participates : pod.isAnalysisEndpoint }
   }
 
-  init(
-    namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy],
-    takesPart: (Pod) -> Bool
-  ) {
+  public init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []) {
+    self.init(namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies, view: .node)
+  }
+
+  init(namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy], view: View) {
+    self.view = view
     (self.adminPolicies, baseline) = Self.tiers(adminPolicies)
     var labels: [String: [String: String]] = [:]
     for ns in namespaces { labels[ns.name] = Self.labels(ofNamespace: ns.name, written: ns) }
@@ -47,25 +59,33 @@ public struct Cluster: Sendable {
       labels[name] = Self.labels(ofNamespace: name, written: nil)
     }
     namespaceLabels = labels
-    namespacesOfPods = Set(namespaces.map(\.name) + pods.map(\.meta.namespace))
+    writtenNamespaces = Set(namespaces.map(\.name))
+    namespacesOfPods = writtenNamespaces.union(pods.map(\.meta.namespace))
     selections = Selections()
-    generation = lastGeneration.wrappingAdd(1, ordering: .relaxed).newValue
-    self.pods = pods.filter(takesPart).sorted {
-      // (namespace, name) < (namespace, name), without building the tuples
-      // (copies of four strings per comparison; the agent sorts 50,000 pods
-      // on every compile).
-      $0.meta.namespace == $1.meta.namespace ? $0.meta.name < $1.meta.name : $0.meta.namespace < $1.meta.namespace
-    }
+    generation = Self.nextGeneration()
+    self.pods = pods.filter(view.takesPart).sorted(by: Self.inOrder)
     self.policies = Self.ordered(policies)
-    var byNamespace: [String: [Int]] = [:]
-    var byName: [String: Int] = [:]
-    for (i, pod) in self.pods.enumerated() {
-      byNamespace[pod.meta.namespace, default: []].append(i)
-      byName["\(pod.meta.namespace)/\(pod.meta.name)"] = i
-    }
-    podsByNamespace = byNamespace
-    podByName = byName
+    podsByNamespace = Self.runs(self.pods)
     policiesByNamespace = Self.index(self.policies)
+  }
+
+  static func nextGeneration() -> UInt64 { lastGeneration.wrappingAdd(1, ordering: .relaxed).newValue }
+
+  /// (namespace, name) < (namespace, name), without building the tuples
+  /// (copies of four strings per comparison; the agent sorts 50,000 pods).
+  static func inOrder(_ a: Pod, _ b: Pod) -> Bool {
+    a.meta.namespace == b.meta.namespace ? a.meta.name < b.meta.name : a.meta.namespace < b.meta.namespace
+  }
+
+  /// Each namespace's run of pods sorted by namespace.
+  static func runs(_ pods: [Pod]) -> [String: Range<Int>] {
+    var runs: [String: Range<Int>] = [:]
+    var start = 0
+    for i in pods.indices where i + 1 == pods.count || pods[i + 1].meta.namespace != pods[i].meta.namespace {
+      runs[pods[i].meta.namespace] = start..<(i + 1)
+      start = i + 1
+    }
+    return runs
   }
 
   /// AdminNetworkPolicies in evaluation order, and the baseline.
@@ -105,8 +125,9 @@ public struct Cluster: Sendable {
     namespaceLabels = base.namespaceLabels
     pods = base.pods
     podsByNamespace = base.podsByNamespace
-    podByName = base.podByName
     namespacesOfPods = base.namespacesOfPods
+    writtenNamespaces = base.writtenNamespaces
+    view = base.view
     selections = base.selections
     generation = base.generation
     (self.adminPolicies, baseline) = Self.tiers(adminPolicies)
@@ -136,15 +157,13 @@ public struct Cluster: Sendable {
   public static func forAnalysis(
     namespaces: [Namespace], pods: [Pod], policies: [NetworkPolicy], adminPolicies: [AdminPolicy] = []
   ) -> Cluster {
-    Cluster(
-      namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies,
-      takesPart: \.isAnalysisEndpoint)
+    Cluster(namespaces: namespaces, pods: pods, policies: policies, adminPolicies: adminPolicies, view: .analysis)
   }
 
   /// Indices into `pods` of the pods a policy's podSelector picks: pods of
   /// the policy's own namespace only.
   public func targets(of policy: NetworkPolicy) -> [Int] {
-    (podsByNamespace[policy.meta.namespace] ?? []).filter { policy.podSelector.matches(pods[$0].meta.labels) }
+    (podsByNamespace[policy.meta.namespace] ?? 0..<0).filter { policy.podSelector.matches(pods[$0].meta.labels) }
   }
 
   /// Namespaces (sorted) whose labels a selector matches.
@@ -170,7 +189,7 @@ public struct Cluster: Sendable {
     let namespaces = nsSelector.map { self.namespaces(matching: $0) } ?? [policyNamespace]
     var out: [Int] = []
     for ns in namespaces {
-      for i in podsByNamespace[ns] ?? [] where podSelector?.matches(pods[i].meta.labels) ?? true {
+      for i in podsByNamespace[ns] ?? 0..<0 where podSelector?.matches(pods[i].meta.labels) ?? true {
         out.append(i)
       }
     }
@@ -209,8 +228,22 @@ public struct Cluster: Sendable {
     written?.labels ?? [Namespace.nameLabel: name]
   }
 
+  /// The index of the pod `namespace/name` (of the last, if the objects
+  /// hold it twice).
   public func podIndex(namespace: String, name: String) -> Int? {
-    podByName["\(namespace)/\(name)"]
+    guard let run = podsByNamespace[namespace] else { return nil }
+    let end = Self.position(after: name, in: run, of: pods)
+    return end > run.lowerBound && pods[end - 1].meta.name == name ? end - 1 : nil
+  }
+
+  /// The first index of `run` whose pod's name sorts after `name`.
+  static func position(after name: String, in run: Range<Int>, of pods: [Pod]) -> Int {
+    var (low, high) = (run.lowerBound, run.upperBound)
+    while low < high {
+      let middle = (low + high) / 2
+      if pods[middle].meta.name <= name { low = middle + 1 } else { high = middle }
+    }
+    return low
   }
 
   /// Policies that select a pod for a direction ("isolated" when non-empty).
@@ -261,7 +294,13 @@ final class Selections: Sendable {
     var policyNamespace: String
   }
   let peers = Mutex<[Peer: [Int]]>([:])
-  let namespaces = Mutex<[LabelSelector: [String]]>([:])
+  let namespaces: Mutex<[LabelSelector: [String]]>
+
+  /// Namespace selector results depend on namespace labels alone: a
+  /// cluster with the same namespaces may start from another's.
+  init(namespaces: [LabelSelector: [String]] = [:]) {
+    self.namespaces = Mutex(namespaces)
+  }
 }
 
 extension Pod {

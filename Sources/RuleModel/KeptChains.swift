@@ -75,6 +75,39 @@ public final class KeptChains: Sendable {
     }
   }
 
+  /// Carries what was kept from a compile of `from` over to `to`, a
+  /// cluster with the same namespaces and policies whose pods differ only
+  /// where the rules see them through host set members: the caller has
+  /// checked that no pod of the node changed and no named port the rules
+  /// resolve did (what an agent checks before it applies pod updates as
+  /// member changes). Chains and their names then stay what they are, and
+  /// each kept set named in `members` (by family, then set name) takes those
+  /// members, which must be the set's members in a compile of `to`. Returns
+  /// false, keeping nothing, when the entries are not those of `from`.
+  @discardableResult
+  public func rebase(from: UInt64, to: UInt64, members: [IPAddress.Family: [String: Set<IPAddress>]]) -> Bool {
+    state.withLock { state in
+      guard state.generation == from else {
+        state.entries = [:]
+        return false
+      }
+      state.generation = to
+      var rebased: [Key: Entry] = [:]
+      for (key, var entry) in state.entries where entry.generation == from {
+        entry.generation = to
+        let updated = members[key.options.family] ?? [:]
+        for index in entry.effects.sets.indices {
+          if let hosts = updated[entry.effects.sets[index].name] {
+            entry.effects.sets[index].members = hosts.map { .host($0) }.sorted()
+          }
+        }
+        rebased[key] = entry
+      }
+      state.entries = rebased
+      return true
+    }
+  }
+
   /// The policies with a chain kept, as `policy/<namespace>/<name>` or
   /// `<kind>//<name>`.
   public var owners: Set<String> {

@@ -12,15 +12,8 @@ import Testing
   @Test func compileIgnoresTheOrderOfTheObjects() throws {
     for seed in 0..<300 {
       var g = SeededGenerator(seed: UInt64(seed))
-      let namespaces = [
-        Namespace(name: "x", labels: ["team": "t"], location: PodUpdateTests.here),
-        Namespace(name: "y", labels: [:], location: PodUpdateTests.here),
-      ]
-      var pods: [String: Pod] = [:]
-      for i in 0..<Int.random(in: 4...12, using: &g) {
-        let pod = PodUpdateTests.pod(&g, name: "p\(i)")
-        pods["\(pod.meta.namespace)/\(pod.meta.name)"] = pod
-      }
+      let namespaces = PodUpdateTests.namespaces
+      var pods = PodUpdateTests.pods(&g)
       let policies = PodUpdateTests.policies(&g)
       let sorted = pods.keys.sorted().compactMap { pods[$0] }
       for family in [IPAddress.Family.ipv4, .ipv6] {

@@ -40,6 +40,22 @@ import YAMLBridge
       phase: Int.random(in: 0..<8, using: &g) == 0 ? "Succeeded" : "Running", ips: ips, ports: ports)
   }
 
+  /// Namespaces x (labelled) and y; z exists only through its pods.
+  static let namespaces = [
+    Namespace(name: "x", labels: ["team": "t"], location: here),
+    Namespace(name: "y", labels: [:], location: here),
+  ]
+
+  /// 4 to 12 random pods by `namespace/name`.
+  static func pods(_ g: inout SeededGenerator) -> [String: Pod] {
+    var pods: [String: Pod] = [:]
+    for i in 0..<Int.random(in: 4...12, using: &g) {
+      let pod = Self.pod(&g, name: "p\(i)")
+      pods["\(pod.meta.namespace)/\(pod.meta.name)"] = pod
+    }
+    return pods
+  }
+
   static func rule(_ g: inout SeededGenerator) -> PolicyRule {
     let peers = (0..<Int.random(in: 0...2, using: &g)).map { _ in
       let kind: PeerKind =
@@ -84,15 +100,8 @@ import YAMLBridge
     var changedMembers = 0
     for seed in 0..<1000 {
       var g = SeededGenerator(seed: UInt64(seed))
-      let namespaces = [
-        Namespace(name: "x", labels: ["team": "t"], location: Self.here),
-        Namespace(name: "y", labels: [:], location: Self.here),
-      ]
-      var pods: [String: Pod] = [:]
-      for i in 0..<Int.random(in: 4...12, using: &g) {
-        let pod = Self.pod(&g, name: "p\(i)")
-        pods["\(pod.meta.namespace)/\(pod.meta.name)"] = pod
-      }
+      let namespaces = Self.namespaces
+      var pods = Self.pods(&g)
       let policies = Self.policies(&g)
       let families: [IPAddress.Family] = [.ipv4, .ipv6]
       let before = try families.map { try Self.compile(pods, namespaces, policies, family: $0) }
