@@ -37,10 +37,18 @@ extension Agent {
     kick.yield()
   }
 
-  /// Runs syncs as kicks arrive, each after the coalescing delay, until cancelled.
+  /// Runs syncs as kicks arrive, until cancelled. Events are collected for
+  /// the coalescing delay from the oldest one not yet in the kernel: one
+  /// that arrived during the last sync has waited for it already.
   public func runSyncLoop() async {
     for await _ in kicks {
-      do { try await Task.sleep(for: timing.coalesce) } catch { return }
+      let now = ContinuousClock.now
+      let waited = pending.first.map { now - $0 } ?? .zero
+      // After a failure, nothing before the retry's time, events or not.
+      let wait = max(timing.coalesce - waited, (retryAt ?? now) - now)
+      if wait > .zero {
+        do { try await Task.sleep(for: wait) } catch { return }
+      }
       await syncIfNeeded()
     }
   }
@@ -165,6 +173,7 @@ extension Agent {
     switch result {
     case .success(let outcome):
       failures = 0
+      retryAt = nil
       syncCount += 1
       metrics.syncs.increment()
       metrics.syncDuration.record(finished - started)
@@ -203,6 +212,7 @@ extension Agent {
       metrics.applyFailures.increment()
       health.update { $0.lastApplyOK = false }
       let delay = timing.retry.delay(attempt: failures - 1)
+      retryAt = .now + delay
       logger.error(
         "sync failed; the rules in force are kept",
         metadata: [
@@ -251,16 +261,15 @@ extension Agent {
   func currentCluster() -> (cluster: Cluster, rebasedFrom: UInt64?) {
     defer { (podsSinceCluster, policiesSinceCluster) = ([], []) }
     if let pods = podsSinceCluster, let policies = policiesSinceCluster, lastCluster != nil {
-      // Taken out, so the pods are updated in place and not copied.
+      // Taken out, so pods and policies are updated in place, not copied.
       var cluster = lastCluster.take()!
       let from = cluster.generation
       let admin = cache.admin.values.map(\.value) + cache.baseline.values.map(\.value)
       if pods.isEmpty || Self.updates(pods, cache.pods).map({ cluster.updatePods($0) }) == true,
-        let updates = Self.updates(policies, cache.policies),
-        let replaced = cluster.replacing(policyUpdates: updates, adminPolicies: admin)
+        Self.updates(policies, cache.policies).map({ cluster.updatePolicies($0, adminPolicies: admin) }) == true
       {
-        lastCluster = replaced
-        return (replaced, pods.isEmpty ? nil : from)
+        lastCluster = cluster
+        return (cluster, pods.isEmpty ? nil : from)
       }
     }
     // In key order: Cluster sorts again, but a sorted input costs it one

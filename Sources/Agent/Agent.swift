@@ -35,6 +35,8 @@ public actor Agent: ResourceSink {
   var synced = false
   var resyncDue = false
   var failures = 0
+  /// When a failed sync is retried: no sync runs before it.
+  var retryAt: ContinuousClock.Instant?
   /// Arrival times of the events not yet in the kernel.
   var pending: [ContinuousClock.Instant] = []
   /// The changes since the last apply, for the journal of applied objects;

@@ -43,7 +43,13 @@ public struct ApplyState: Sendable, Equatable {
     for (name, hash) in chainHashes.sorted(by: { $0.key < $1.key }) { line("chain", name, hash) }
     for (name, set) in sets.sorted(by: { $0.key < $1.key }) {
       line("set", name, set.type, String(set.maxelem))
-      for member in set.members { line("member", name, member) }
+      // "member <set> <address>", without an array of words per member.
+      let prefix = Array("member \(name) ".utf8)
+      for member in set.members {
+        out.append(contentsOf: prefix)
+        out.append(contentsOf: member.utf8)
+        out.append(UInt8(ascii: "\n"))
+      }
     }
     return out
   }

@@ -39,118 +39,120 @@ extension Cluster {
   /// not written (a pod it leaves out, such as a host-network one, may
   /// still name it); and for the analysis view.
   public mutating func updatePods(_ updates: some Collection<PodUpdate>) -> Bool {
-    guard view == .node else { return false }
-    var left: [String: Int] = [:]
-    for update in updates {
-      if let pod = update.object {
-        guard pod.meta.namespace == update.namespace, pod.meta.name == update.name,
-          namespacesOfPods.contains(update.namespace)
-        else { return false }
-      }
-      let had = podIndex(namespace: update.namespace, name: update.name) == nil ? 0 : 1
-      let has = update.object.map(view.takesPart) == true ? 1 : 0
-      left[update.namespace, default: podsByNamespace[update.namespace]?.count ?? 0] += has - had
-    }
-    guard left.allSatisfy({ $0.value > 0 || writtenNamespaces.contains($0.key) }) else { return false }
-    for update in updates {
-      let pod = update.object.flatMap { view.takesPart($0) ? $0 : nil }
-      switch (podIndex(namespace: update.namespace, name: update.name), pod) {
-      case (let i?, let pod?): pods[i] = pod
-      case (let i?, nil):
-        pods.remove(at: i)
-        shiftRuns(from: i, by: -1, namespace: update.namespace)
-      case (nil, let pod?):
-        let at = insertionPoint(pod)
-        pods.insert(pod, at: at)
-        shiftRuns(from: at, by: 1, namespace: update.namespace)
-      case (nil, nil): break
-      }
-    }
+    guard view == .node,
+      Self.keepsNamespaces(
+        updates, pods, podsByNamespace, takesPart: view.takesPart, mayLeaveOut: true, known: namespacesOfPods.contains,
+        named: writtenNamespaces.contains)
+    else { return false }
+    Self.apply(updates, to: &pods, runs: &podsByNamespace, takesPart: view.takesPart)
     selections = Selections(namespaces: selections.namespaces.withLock { $0 })
     generation = Self.nextGeneration()
     return true
   }
 
-  /// After a pod of `namespace` was removed at `index` (`by` -1) or
-  /// inserted there (+1): its run grows or shrinks, the runs after it move.
-  mutating func shiftRuns(from index: Int, by delta: Int, namespace: String) {
-    for (name, run) in podsByNamespace {
-      if name == namespace {
-        let upper = run.upperBound + delta
-        podsByNamespace[name] = run.lowerBound < upper ? run.lowerBound..<upper : nil
-      } else if run.lowerBound >= index {
-        podsByNamespace[name] = (run.lowerBound + delta)..<(run.upperBound + delta)
-      }
-    }
-    // A pod inserted into a namespace without pods starts its run.
-    if delta > 0, podsByNamespace[namespace] == nil { podsByNamespace[namespace] = index..<(index + 1) }
+  /// Replaces, adds or removes these NetworkPolicies in place, and takes
+  /// these admin policies, as `replacing(policies:adminPolicies:)` would
+  /// from all of them: the others keep their sorted places. False, changing
+  /// nothing, when the namespaces would differ (see `replacing`).
+  public mutating func updatePolicies(_ updates: some Collection<PolicyUpdate>, adminPolicies: [AdminPolicy]) -> Bool {
+    guard
+      Self.keepsNamespaces(
+        updates, policies, policiesByNamespace, takesPart: { _ in true }, mayLeaveOut: false,
+        known: { namespaceLabels[$0] != nil },
+        named: namespacesOfPods.contains)
+    else { return false }
+    Self.apply(updates, to: &policies, runs: &policiesByNamespace, takesPart: { _ in true })
+    (self.adminPolicies, baseline) = Self.tiers(adminPolicies)
+    return true
   }
 
-  /// Where `pod` goes among `pods` (before pods that sort after it).
-  func insertionPoint(_ pod: Pod) -> Int {
-    if let run = podsByNamespace[pod.meta.namespace] {
-      return Self.position(after: pod.meta.name, in: run, of: pods)
+  /// Whether updating `updates` keeps the namespaces: every new object is
+  /// in a `known` one, and a namespace left without objects of this kind
+  /// is still `named` by something else.
+  static func keepsNamespaces<T: Namespaced>(
+    _ updates: some Collection<Update<T>>, _ items: [T], _ runs: [String: Range<Int>], takesPart: (T) -> Bool,
+    mayLeaveOut: Bool, known: (String) -> Bool, named: (String) -> Bool
+  ) -> Bool {
+    var left: [String: Int] = [:]
+    for update in updates {
+      if let object = update.object {
+        guard object.meta.namespace == update.namespace, object.meta.name == update.name, known(update.namespace)
+        else { return false }
+      }
+      let had = index(of: update.name, in: runs[update.namespace], of: items) == nil ? 0 : 1
+      let has = update.object.map(takesPart) == true ? 1 : 0
+      // Nothing held and nothing to hold: a change of nothing, unless the
+      // object was one left out, which may have named its namespace.
+      if had == 0, has == 0, !mayLeaveOut { continue }
+      left[update.namespace, default: runs[update.namespace]?.count ?? 0] += has - had
     }
-    // A namespace with no pod yet: after every pod of namespaces before it.
-    var (low, high) = (0, pods.count)
+    return left.allSatisfy { $0.value > 0 || named($0.key) }
+  }
+
+  /// Applies `updates` to `items`, sorted by namespace and name with
+  /// their `runs`: an object replaced keeps its place; one added or
+  /// removed moves those after it, and the runs follow.
+  static func apply<T: Namespaced>(
+    _ updates: some Collection<Update<T>>, to items: inout [T], runs: inout [String: Range<Int>],
+    takesPart: (T) -> Bool
+  ) {
+    for update in updates {
+      let object = update.object.flatMap { takesPart($0) ? $0 : nil }
+      switch (index(of: update.name, in: runs[update.namespace], of: items), object) {
+      case (let i?, let object?): items[i] = object
+      case (let i?, nil):
+        items.remove(at: i)
+        shift(&runs, from: i, by: -1, namespace: update.namespace)
+      case (nil, let object?):
+        let at = insertionPoint(object, in: items, runs: runs)
+        items.insert(object, at: at)
+        shift(&runs, from: at, by: 1, namespace: update.namespace)
+      case (nil, nil): break
+      }
+    }
+  }
+
+  /// After an object of `namespace` was removed at `index` (`by` -1) or
+  /// inserted there (+1): its run grows or shrinks, the runs after it move.
+  static func shift(_ runs: inout [String: Range<Int>], from index: Int, by delta: Int, namespace: String) {
+    for (name, run) in runs {
+      if name == namespace {
+        let upper = run.upperBound + delta
+        runs[name] = run.lowerBound < upper ? run.lowerBound..<upper : nil
+      } else if run.lowerBound >= index {
+        runs[name] = (run.lowerBound + delta)..<(run.upperBound + delta)
+      }
+    }
+    // An object inserted into a namespace without any starts its run.
+    if delta > 0, runs[namespace] == nil { runs[namespace] = index..<(index + 1) }
+  }
+
+  /// The index of the object `name` in its namespace's `run` of `items`
+  /// (the last, if they hold it twice).
+  static func index<T: Namespaced>(of name: String, in run: Range<Int>?, of items: [T]) -> Int? {
+    guard let run else { return nil }
+    let end = position(after: name, in: run, of: items)
+    return end > run.lowerBound && items[end - 1].meta.name == name ? end - 1 : nil
+  }
+
+  /// The first index of `run` whose object's name sorts after `name`.
+  static func position<T: Namespaced>(after name: String, in run: Range<Int>, of items: [T]) -> Int {
+    var (low, high) = (run.lowerBound, run.upperBound)
     while low < high {
       let middle = (low + high) / 2
-      if pods[middle].meta.namespace < pod.meta.namespace { low = middle + 1 } else { high = middle }
+      if items[middle].meta.name <= name { low = middle + 1 } else { high = middle }
     }
     return low
   }
 
-  /// `replacing(policies:adminPolicies:)` given the policies that changed
-  /// instead of all of them: the others stay in their sorted order, so
-  /// nothing is sorted but the changed ones.
-  public func replacing(policyUpdates updates: some Collection<PolicyUpdate>, adminPolicies: [AdminPolicy])
-    -> Cluster?
-  {
-    var dropped = Set<Int>()
-    for update in updates {
-      if let policy = update.object, policy.meta.namespace != update.namespace || policy.meta.name != update.name {
-        return nil
-      }
-      if let i = Self.policyIndex(policies, namespace: update.namespace, name: update.name) { dropped.insert(i) }
-    }
-    var changed = updates.compactMap(\.object)
-    changed.sort(by: Self.ordered(_:before:))
-    var merged: [NetworkPolicy] = []
-    merged.reserveCapacity(policies.count - dropped.count + changed.count)
-    var next = changed.makeIterator()
-    var pending = next.next()
-    for (i, policy) in policies.enumerated() where !dropped.contains(i) {
-      while let new = pending, Self.ordered(new, before: policy) {
-        merged.append(new)
-        pending = next.next()
-      }
-      merged.append(policy)
-    }
-    while let new = pending {
-      merged.append(new)
-      pending = next.next()
-    }
-    return replacing(policies: merged, adminPolicies: adminPolicies)
-  }
-
-  static func ordered(_ a: NetworkPolicy, before b: NetworkPolicy) -> Bool {
-    a.meta.namespace == b.meta.namespace ? a.meta.name < b.meta.name : a.meta.namespace < b.meta.namespace
-  }
-
-  /// The index of the policy `namespace/name` among sorted `policies`.
-  static func policyIndex(_ policies: [NetworkPolicy], namespace: String, name: String) -> Int? {
-    var (low, high) = (0, policies.count)
+  /// Where `object` goes among `items` (before those that sort after it).
+  static func insertionPoint<T: Namespaced>(_ object: T, in items: [T], runs: [String: Range<Int>]) -> Int {
+    if let run = runs[object.meta.namespace] { return position(after: object.meta.name, in: run, of: items) }
+    // A namespace with none yet: after every object of namespaces before it.
+    var (low, high) = (0, items.count)
     while low < high {
       let middle = (low + high) / 2
-      let meta = policies[middle].meta
-      if meta.namespace < namespace || meta.namespace == namespace && meta.name < name {
-        low = middle + 1
-      } else {
-        high = middle
-      }
-    }
-    guard low < policies.count, policies[low].meta.namespace == namespace, policies[low].meta.name == name else {
-      return nil
+      if items[middle].meta.namespace < object.meta.namespace { low = middle + 1 } else { high = middle }
     }
     return low
   }

@@ -13,15 +13,16 @@ public struct Cluster: Sendable {
   /// `Pod.isAnalysisEndpoint`), sorted by namespace/name.
   public internal(set) var pods: [Pod]
   /// Policies sorted by namespace/name.
-  public let policies: [NetworkPolicy]
+  public internal(set) var policies: [NetworkPolicy]
   /// AdminNetworkPolicies in evaluation order (priority, then name).
-  public let adminPolicies: [AdminPolicy]
+  public internal(set) var adminPolicies: [AdminPolicy]
   /// The BaselineAdminNetworkPolicy, if the inputs hold one.
-  public let baseline: AdminPolicy?
+  public internal(set) var baseline: AdminPolicy?
   /// Each namespace's pods: `pods` is sorted by namespace first, so they
   /// are one run of it.
   var podsByNamespace: [String: Range<Int>]
-  let policiesByNamespace: [String: [Int]]
+  /// The same for `policies`.
+  var policiesByNamespace: [String: Range<Int>]
   /// Namespaces written, or named by a pod (policies aside): see `replacing`.
   let namespacesOfPods: Set<String>
   /// Namespaces written as objects: see `updatingPods`.
@@ -64,25 +65,25 @@ public struct Cluster: Sendable {
     selections = Selections()
     generation = Self.nextGeneration()
     self.pods = pods.filter(view.takesPart).sorted(by: Self.inOrder)
-    self.policies = Self.ordered(policies)
+    self.policies = policies.sorted(by: Self.inOrder)
     podsByNamespace = Self.runs(self.pods)
-    policiesByNamespace = Self.index(self.policies)
+    policiesByNamespace = Self.runs(self.policies)
   }
 
   static func nextGeneration() -> UInt64 { lastGeneration.wrappingAdd(1, ordering: .relaxed).newValue }
 
   /// (namespace, name) < (namespace, name), without building the tuples
   /// (copies of four strings per comparison; the agent sorts 50,000 pods).
-  static func inOrder(_ a: Pod, _ b: Pod) -> Bool {
+  static func inOrder<T: Namespaced>(_ a: T, _ b: T) -> Bool {
     a.meta.namespace == b.meta.namespace ? a.meta.name < b.meta.name : a.meta.namespace < b.meta.namespace
   }
 
-  /// Each namespace's run of pods sorted by namespace.
-  static func runs(_ pods: [Pod]) -> [String: Range<Int>] {
+  /// Each namespace's run of `items` sorted by namespace.
+  static func runs<T: Namespaced>(_ items: [T]) -> [String: Range<Int>] {
     var runs: [String: Range<Int>] = [:]
     var start = 0
-    for i in pods.indices where i + 1 == pods.count || pods[i + 1].meta.namespace != pods[i].meta.namespace {
-      runs[pods[i].meta.namespace] = start..<(i + 1)
+    for i in items.indices where i + 1 == items.count || items[i + 1].meta.namespace != items[i].meta.namespace {
+      runs[items[i].meta.namespace] = start..<(i + 1)
       start = i + 1
     }
     return runs
@@ -94,18 +95,6 @@ public struct Cluster: Sendable {
       adminPolicies.filter { $0.tier != .baseline }.sorted(by: AdminPolicy.ordered),
       adminPolicies.first { $0.tier == .baseline && $0.meta.name == AdminPolicy.baselineName }
     )
-  }
-
-  static func ordered(_ policies: [NetworkPolicy]) -> [NetworkPolicy] {
-    policies.sorted {
-      $0.meta.namespace == $1.meta.namespace ? $0.meta.name < $1.meta.name : $0.meta.namespace < $1.meta.namespace
-    }
-  }
-
-  static func index(_ policies: [NetworkPolicy]) -> [String: [Int]] {
-    var index: [String: [Int]] = [:]
-    for (i, policy) in policies.enumerated() { index[policy.meta.namespace, default: []].append(i) }
-    return index
   }
 
   /// The same pods and namespaces (the caller vouches for both) with other
@@ -131,8 +120,8 @@ public struct Cluster: Sendable {
     selections = base.selections
     generation = base.generation
     (self.adminPolicies, baseline) = Self.tiers(adminPolicies)
-    self.policies = Self.ordered(policies)
-    policiesByNamespace = Self.index(self.policies)
+    self.policies = policies.sorted(by: Self.inOrder)
+    policiesByNamespace = Self.runs(self.policies)
   }
 
   /// The cluster as the node sees it: real pods only.
@@ -231,25 +220,13 @@ public struct Cluster: Sendable {
   /// The index of the pod `namespace/name` (of the last, if the objects
   /// hold it twice).
   public func podIndex(namespace: String, name: String) -> Int? {
-    guard let run = podsByNamespace[namespace] else { return nil }
-    let end = Self.position(after: name, in: run, of: pods)
-    return end > run.lowerBound && pods[end - 1].meta.name == name ? end - 1 : nil
-  }
-
-  /// The first index of `run` whose pod's name sorts after `name`.
-  static func position(after name: String, in run: Range<Int>, of pods: [Pod]) -> Int {
-    var (low, high) = (run.lowerBound, run.upperBound)
-    while low < high {
-      let middle = (low + high) / 2
-      if pods[middle].meta.name <= name { low = middle + 1 } else { high = middle }
-    }
-    return low
+    Self.index(of: name, in: podsByNamespace[namespace], of: pods)
   }
 
   /// Policies that select a pod for a direction ("isolated" when non-empty).
   public func policies(selecting pod: Pod, for direction: PolicyType) -> [NetworkPolicy] {
     // A policy's podSelector only reaches pods of its own namespace.
-    (policiesByNamespace[pod.meta.namespace] ?? []).map { policies[$0] }.filter {
+    (policiesByNamespace[pod.meta.namespace] ?? 0..<0).map { policies[$0] }.filter {
       $0.applies(to: direction) && $0.podSelector.matches(pod.meta.labels)
     }
   }
@@ -302,6 +279,14 @@ final class Selections: Sendable {
     self.namespaces = Mutex(namespaces)
   }
 }
+
+/// Objects kept sorted by namespace, then name.
+protocol Namespaced {
+  var meta: ObjectMeta { get }
+}
+
+extension Pod: Namespaced {}
+extension NetworkPolicy: Namespaced {}
 
 extension Pod {
   /// "In analysis (explain, matrix, diff, lint) they are endpoints by

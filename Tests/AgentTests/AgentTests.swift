@@ -124,17 +124,23 @@ func object(_ json: String) -> KubeObject {
   }
 }
 
-/// Stands in for the kernel tools: every call succeeds, and is counted.
+/// Stands in for the kernel tools: every call succeeds (unless `failing`),
+/// and is counted.
 final class CountingRunner: CommandRunner, @unchecked Sendable {
   let lock = NSLock()
   var restores = 0
   /// `ipset -exist restore` calls: pod updates applied as member changes.
   var memberInputs: [String] = []
+  /// iptables-restore fails (and is counted) while set.
+  var failing = false
 
   func run(_ arguments: [String], input: String?) throws(RunFailure) -> String {
     lock.lock()
     defer { lock.unlock() }
-    if arguments[0] == "iptables-restore" { restores += 1 }
+    if arguments[0] == "iptables-restore" {
+      restores += 1
+      if failing { throw RunFailure(program: arguments[0], kind: .exited(1), message: "refused by the test") }
+    }
     if arguments == ["ipset", "-exist", "restore"] { memberInputs.append(input ?? "") }
     return ""
   }
@@ -223,6 +229,28 @@ final class CountingRunner: CommandRunner, @unchecked Sendable {
     await agent.apply(.upsert(object(JSON.pod("a", rv: "10", labels: ["app": "db"]))), to: .pods, receivedAt: .now)
     #expect(await settle(agent, expect: 2) == 2)
     #expect(runner.count == 2)
+  }
+
+  @Test func failedSyncWaitsForItsRetryWhateverArrives() async {
+    let (agent, runner) = makeAgent(coalesce: .milliseconds(10))
+    runner.lock.withLock { runner.failing = true }
+    let loop = Task { await agent.runSyncLoop() }
+    defer { loop.cancel() }
+    await listAll(agent)
+    for _ in 0..<100 where runner.count == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+    #expect(runner.count == 1)
+    // Events keep coming; the retry is due in 0.5 to 1 s, and nothing
+    // runs before it (one sync per event would hammer a failing kernel).
+    for n in 0..<20 {
+      let pod = JSON.pod("new-\(n)", rv: "\(100 + n)", ip: "10.0.1.\(n + 1)", node: "node-b")
+      await agent.apply(.upsert(object(pod)), to: .pods, receivedAt: .now)
+      try? await Task.sleep(for: .milliseconds(20))
+    }
+    #expect(runner.count == 1, "\(runner.count) attempts within 0.4 s of a failure")
+    // Then it retries, and succeeds once the kernel takes it.
+    runner.lock.withLock { runner.failing = false }
+    #expect(await settle(agent, expect: 1) == 1)
+    #expect(runner.count >= 2)
   }
 
   @Test func noSyncBeforeEveryKindIsListed() async {

@@ -149,7 +149,8 @@ final class ClusterUpdateTests: XCTestCase {
       }
       let fresh = Cluster(
         namespaces: drawn.namespaces, pods: drawn.pods, policies: Array(policies.values), adminPolicies: drawn.admin)
-      guard let replaced = base.replacing(policyUpdates: updates, adminPolicies: drawn.admin) else {
+      var replaced = base
+      guard replaced.updatePolicies(updates, adminPolicies: drawn.admin) else {
         XCTAssertNotEqual(Set(fresh.namespaceLabels.keys), Set(base.namespaceLabels.keys), "seed \(seed)")
         counts.refused += 1
         continue
