@@ -1,0 +1,44 @@
+import Foundation
+import NftEmitter
+import NodeApply
+
+/// The nft table the agent's own loads and element updates left in force,
+/// as a rule set, so that the next compile loads only what differs
+/// (`NftDelta`). Forgotten whenever the agent cannot vouch for the kernel:
+/// a failed load or update, a load that read the kernel first (a repair,
+/// a start), or element updates it could not follow.
+public final class NftMemory: @unchecked Sendable {
+  private let lock = NSLock()
+  private var ruleSet: NftRuleSet?
+
+  public init() {}
+
+  var current: NftRuleSet? { lock.withLock { ruleSet } }
+
+  func remember(_ loaded: NftRuleSet?) { lock.withLock { ruleSet = loaded } }
+
+  func forget() { remember(nil) }
+
+  /// After a successful element update: the sets now hold what `changes`
+  /// (nft set names) made of them. A change to a set it does not know
+  /// makes it forget the table.
+  func apply(_ changes: [SetMemberChange]) {
+    lock.withLock {
+      guard var known = ruleSet else { return }
+      var index: [String: Int] = [:]
+      for (position, set) in known.sets.enumerated() { index[set.name] = position }
+      for change in changes where !change.added.isEmpty || !change.removed.isEmpty {
+        guard let position = index[change.set], !known.sets[position].interval else {
+          ruleSet = nil
+          return
+        }
+        var elements = Set(known.sets[position].elements)
+        // As `updateElements` loads them: the additions, then the deletions.
+        elements.formUnion(change.added)
+        elements.subtract(change.removed)
+        known.sets[position].elements = elements.sorted()
+      }
+      ruleSet = known
+    }
+  }
+}
