@@ -137,6 +137,7 @@ public struct Enforcer: Sendable {
       return outcome
     case .nft:
       let models = try NftCompiler.models(cluster, options: options(for: .ipv4), kept: kept)
+      let lowering = clock.now
       let ruleSet = try NftCompiler.lower(models, podSetsByMeaning: true)
       var outcome = ApplyOutcome(changed: false, summary: "")
       outcome.rules = ruleSet.ruleCount
@@ -144,8 +145,11 @@ public struct Enforcer: Sendable {
       outcome.setMembers = ruleSet.elementCount
       var reading = fromScratch || !lastApplyInForce
       var fallback = ""
+      let planning = clock.now
+      outcome.lowerTime = planning - lowering
       if !reading, let last = lastNft.current, let delta = NftDelta.plan(from: last, to: ruleSet) {
         outcome.compileTime = clock.now - started
+        outcome.planTime = clock.now - planning
         let loading = clock.now
         do {
           let report = try await applier.load(delta)

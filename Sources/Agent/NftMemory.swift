@@ -32,11 +32,15 @@ public final class NftMemory: @unchecked Sendable {
           ruleSet = nil
           return
         }
-        var elements = Set(known.sets[position].elements)
-        // As `updateElements` loads them: the additions, then the deletions.
-        elements.formUnion(change.added)
-        elements.subtract(change.removed)
-        known.sets[position].elements = elements.sorted()
+        // As `updateElements` loads them: the additions, then the
+        // deletions. The order is kept; `NftDelta` compares these sets'
+        // elements as sets.
+        var elements = known.sets[position].elements
+        var present = Set(elements)
+        for element in change.added where present.insert(element).inserted { elements.append(element) }
+        let removed = Set(change.removed)
+        if !removed.isEmpty { elements.removeAll { removed.contains($0) } }
+        known.sets[position].elements = elements
       }
       ruleSet = known
     }
