@@ -138,7 +138,7 @@ public struct Enforcer: Sendable {
     case .nft:
       let models = try NftCompiler.models(cluster, options: options(for: .ipv4), kept: kept)
       let lowering = clock.now
-      let ruleSet = try NftCompiler.lower(models, podSetsByMeaning: true)
+      let ruleSet = try lastNft.lower(models)
       var outcome = ApplyOutcome(changed: false, summary: "")
       outcome.rules = ruleSet.ruleCount
       outcome.sets = ruleSet.sets.count

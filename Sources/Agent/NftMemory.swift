@@ -1,6 +1,7 @@
 import Foundation
 import NftEmitter
 import NodeApply
+import RuleModel
 
 /// The nft table the agent's own loads and element updates left in force,
 /// as a rule set, so that the next compile loads only what differs
@@ -10,6 +11,7 @@ import NodeApply
 public final class NftMemory: @unchecked Sendable {
   private let lock = NSLock()
   private var ruleSet: NftRuleSet?
+  private var podSets = PodSetMemo()
 
   public init() {}
 
@@ -18,6 +20,15 @@ public final class NftMemory: @unchecked Sendable {
   func remember(_ loaded: NftRuleSet?) { lock.withLock { ruleSet = loaded } }
 
   func forget() { remember(nil) }
+
+  /// Lowers `models` as the agent loads them, reusing the pod sets of the
+  /// last lowering whose model sets are unchanged.
+  func lower(_ models: [RuleSet]) throws(NftCompiler.Failure) -> NftRuleSet {
+    var memo = lock.withLock { podSets }
+    let lowered = try NftCompiler.lower(models, podSetsByMeaning: true, reusing: &memo)
+    lock.withLock { podSets = memo }
+    return lowered
+  }
 
   /// After a successful element update: the sets now hold what `changes`
   /// (nft set names) made of them. A change to a set it does not know
