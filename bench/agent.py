@@ -26,8 +26,10 @@ server's socket lives there too, on 127.0.0.1):
    labels of a pod of its namespace outside that set), and policy changes (a new port on the
    first ingress rule of a policy enforced on this node). For every event the bench knows the
    kernel change it must cause (an address joins or leaves one set, or a rule with the new port
-   appears in the policy's chain) and polls for it with `ipset test` / `nft get element` /
-   `iptables -S CHAIN` / `nft list chain`. The latency of an event is from the moment the API
+   appears in the policy's chain) and polls for it with `ipset test` / `iptables -S CHAIN`,
+   and for nft with netlink dumps of that one set or chain (bench/nftpoll.py: `nft get
+   element` and `nft list chain` build nft's cache of the whole table first, 65 ms each on
+   W3, which made a poll round ~144 ms). The latency of an event is from the moment the API
    server first sent it on a watch to the first poll that sees the kernel hold the change; the
    poll loop's round time (printed) bounds the error. An event not seen within 10 s counts as
    missed.
@@ -62,6 +64,7 @@ sys.path.insert(0, os.path.join(ROOT, "Tests", "Agent"))
 
 import apiserver  # noqa: E402
 import gen  # noqa: E402
+import nftpoll  # noqa: E402
 
 PREFIX = "pcb-%d" % os.getpid()
 LISTEN = "127.0.0.1:9710"
@@ -154,6 +157,7 @@ class Kernel:
 
     def __init__(self, netns, backend):
         self.ns, self.backend = netns, backend
+        self.nl = nftpoll.NftNetlink(netns) if backend == "nft" else None
 
     def run(self, cmd, check=False):
         return sh(["nsenter", "--net=/run/netns/" + self.ns] + cmd, check=check)
@@ -171,7 +175,10 @@ class Kernel:
                                       check=True).stdout)
             for item in doc.get("nftables", []):
                 s = item.get("set")
-                if not s or s.get("type") != "ipv4_addr" or "interval" in s.get("flags", []):
+                # The agent keeps each set of selector peers under its own name (`p...`);
+                # the others are named by content and renamed when it changes.
+                if not s or s.get("type") != "ipv4_addr" or "interval" in s.get("flags", []) \
+                        or not s["name"].startswith("p"):
                     continue
                 out[s["name"]] = {e for e in s.get("elem", []) if isinstance(e, str)}
             return out
@@ -199,37 +206,18 @@ class Kernel:
             out.setdefault(m.group(1), m.group(2))
         return out
 
-    def addresses_in_sets(self):
-        """nft: {address: number of pod sets holding it}, from one listing of the sets. nft
-        names sets by content, so a member change can rename a set: the per-event checks
-        for nft ask "in some pod set" / "in none" of this snapshot instead."""
-        doc = json.loads(self.run(["nft", "-j", "list", "sets", "inet"], check=True).stdout)
-        out = {}
-        for item in doc.get("nftables", []):
-            st = item.get("set")
-            if not st or st.get("table") != "policyc" or st.get("type") != "ipv4_addr" or \
-                    "interval" in st.get("flags", []):
-                continue
-            for e in st.get("elem", []):
-                if isinstance(e, str):
-                    out[e] = out.get(e, 0) + 1
-        return out
-
     def member(self, set_name, ip):
         if self.backend == "nft":
-            return self.run(["nft", "get", "element", "inet", "policyc", set_name,
-                             "{ %s }" % ip]).returncode == 0
+            return self.nl.has_address(set_name, ip)
         return self.run(["ipset", "test", set_name, ip]).returncode == 0
 
     def chain_has(self, chain, text, depth=2):
         """`text` in the chain or in a chain it jumps to: a rule with several peers jumps to
         a shared port chain (POLICYC-P-*, nft v4-P-*) that holds the ports."""
         if self.backend == "nft":
-            out = self.run(["nft", "list", "chain", "inet", "policyc", chain]).stdout
-            targets = re.findall(r"(?:jump|goto) (v4-[A-Z]+-[A-Z0-9]+)", out)
-        else:
-            out = self.run(["iptables", "-S", chain]).stdout
-            targets = re.findall(r"-[jg] (POLICYC-[A-Z]+-[A-Z0-9]+)", out)
+            return self.nl.chain_has_port(chain, int(text), depth)
+        out = self.run(["iptables", "-S", chain]).stdout
+        targets = re.findall(r"-[jg] (POLICYC-[A-Z]+-[A-Z0-9]+)", out)
         if re.search(r"\b%s\b" % re.escape(text), out):
             return True
         return depth > 0 and any(self.chain_has(t, text, depth - 1)
@@ -251,7 +239,6 @@ class Churn:
         self.lock = threading.Lock()
         self.rounds = []
         self.fresh = 0
-        self.nft = kernel.backend == "nft"
         self.port = 40000
         sets = kernel.pod_sets()
         self.pods = {}             # ip -> pod object (not local, with an address)
@@ -320,10 +307,7 @@ class Churn:
         o["spec"]["nodeName"] = "node-0499" if self.node != "node-0499" else "node-0498"
         s = self.sets_of[ip][0]
         stored = self.api.create(o)
-        if self.nft:
-            pred = lambda snap: snap().get(new_ip, 0) > 0  # noqa: E731
-        else:
-            pred = lambda snap: self.kernel.member(s, new_ip)  # noqa: E731
+        pred = lambda: self.kernel.member(s, new_ip)  # noqa: E731
         self._add("pod create", int(stored["metadata"]["resourceVersion"]), pred)
 
     def delete(self):
@@ -333,10 +317,7 @@ class Churn:
         o = self.pods.pop(ip)
         s = self.sets_of[ip][0]
         gone = self.api.delete("Pod", o["metadata"]["namespace"], o["metadata"]["name"])
-        if self.nft:
-            pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
-        else:
-            pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
+        pred = lambda: not self.kernel.member(s, ip)  # noqa: E731
         self._add("pod delete", int(gone["metadata"]["resourceVersion"]), pred)
 
     def relabel(self):
@@ -345,12 +326,11 @@ class Churn:
             return
         o = self.pods[ip]
         s = self.sets_of[ip][0]
-        # nft: to the labels of a pod in no pod set, so "in none" marks the change
         # A pod relabelled before may have come into s with its new labels: only pods whose
         # labels are still the ones the kernel snapshot was taken with can vouch for "not in s".
         others = [q for q in self.by_ns.get(o["metadata"]["namespace"], [])
                   if q in self.pods and q not in self.relabelled
-                  and (q not in self.sets_of if self.nft else q not in self.set_members[s])]
+                  and q not in self.set_members[s]]
         if not others:
             self.in_sets.append(ip)
             return
@@ -361,14 +341,10 @@ class Churn:
         self.pods[ip] = stored
         self.relabelled.add(ip)
         self.set_members[s].discard(ip)
-        if self.nft:
-            self.sets_of.pop(ip, None)
-            pred = lambda snap: snap().get(ip, 0) == 0  # noqa: E731
-        else:
-            # Its other sets may not hold it under the new labels either: it is no longer a
-            # pod known to be in a set (a clone of it would be expected where it is not).
-            self.sets_of.pop(ip, None)
-            pred = lambda snap: not self.kernel.member(s, ip)  # noqa: E731
+        # Its other sets may not hold it under the new labels either: it is no longer a
+        # pod known to be in a set (a clone of it would be expected where it is not).
+        self.sets_of.pop(ip, None)
+        pred = lambda: not self.kernel.member(s, ip)  # noqa: E731
         self._add("pod relabel", int(stored["metadata"]["resourceVersion"]), pred)
 
     def policy(self):
@@ -384,22 +360,16 @@ class Churn:
         stored = self.api.update(cur)
         chain = self.chains["%s/%s" % (md["namespace"], md["name"])]
         self._add("policy change", int(stored["metadata"]["resourceVersion"]),
-                  lambda snap: self.kernel.chain_has(chain, str(port)))
+                  lambda: self.kernel.chain_has(chain, str(port)))
 
     def poll_forever(self, stop):
         while not stop.is_set() or self.pending:
             t_round = time.monotonic()
             with self.lock:
                 pending = list(self.pending)
-            cache = {}
-
-            def snap():
-                if "s" not in cache:
-                    cache["s"] = self.kernel.addresses_in_sets()
-                return cache["s"]
             for item in pending:
                 kind, rv, pred, t_write = item
-                if pred(snap):
+                if pred():
                     t = time.monotonic()
                     sent = (self.api.sent_at or {}).get(rv)
                     with self.lock:

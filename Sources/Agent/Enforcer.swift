@@ -47,6 +47,9 @@ public struct Enforcer: Sendable {
   /// Each policy's chains from the last compiles, for the next: after a
   /// policy change only the changed policies are compiled.
   public let kept = KeptChains()
+  /// nft: the table in force as this agent's loads left it, for the
+  /// incremental load of the next compile.
+  public let lastNft = NftMemory()
 
   public init(
     backend: AgentBackend, families: [IPAddress.Family], options: EmitOptions, stateDirectory: String,
@@ -134,12 +137,43 @@ public struct Enforcer: Sendable {
       return outcome
     case .nft:
       let models = try NftCompiler.models(cluster, options: options(for: .ipv4), kept: kept)
-      let ruleSet = try NftCompiler.lower(models, podSetsByMeaning: true)
+      let lowering = clock.now
+      let ruleSet = try lastNft.lower(models)
       var outcome = ApplyOutcome(changed: false, summary: "")
       outcome.rules = ruleSet.ruleCount
       outcome.sets = ruleSet.sets.count
       outcome.setMembers = ruleSet.elementCount
-      let reading = fromScratch || !lastApplyInForce
+      var reading = fromScratch || !lastApplyInForce
+      var fallback = ""
+      let planning = clock.now
+      outcome.lowerTime = planning - lowering
+      if !reading, let last = lastNft.current, let delta = NftDelta.plan(from: last, to: ruleSet) {
+        outcome.compileTime = clock.now - started
+        outcome.planTime = clock.now - planning
+        let loading = clock.now
+        do {
+          let report = try await applier.load(delta)
+          lastNft.remember(ruleSet)
+          if report.changed {
+            // The recorded text and listing are no longer the table in force:
+            // the next full load and the next resync reload it whole.
+            unlink(stateDirectory + "/nft.rules")
+            unlink(nftListingPath)
+            outcome.listingStale = true
+          }
+          outcome.changed = report.changed
+          outcome.summary = report.summary
+          outcome.applyTime = clock.now - loading
+          (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
+          outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
+          return outcome
+        } catch {
+          // Nothing changed (one transaction): read the kernel, load it all.
+          fallback = "incremental load failed (\(error)); "
+          reading = true
+        }
+      }
+      lastNft.forget()
       let prepared = try await applier.prepare(nft: ruleSet, readingKernel: reading)
       outcome.compileTime = clock.now - started
       let loading = clock.now
@@ -150,7 +184,7 @@ public struct Enforcer: Sendable {
       } else {
         let report = try await applier.commit(prepared, force: true)
         outcome.changed = true
-        outcome.summary = report.summary
+        outcome.summary = fallback + report.summary
         try? Self.write(prepared.text, to: stateDirectory + "/nft.rules")
         if reading {
           if let listed = try await applier.listedNftTable() { try? Self.write(listed, to: nftListingPath) }
@@ -159,6 +193,7 @@ public struct Enforcer: Sendable {
           outcome.listingStale = true
         }
       }
+      lastNft.remember(ruleSet)
       outcome.applyTime = clock.now - loading
       (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
       outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
@@ -215,7 +250,13 @@ public struct Enforcer: Sendable {
         // The recorded table is no longer the one in force: the next
         // compile reloads it, and so does the next resync.
         unlink(stateDirectory + "/nft.rules")
-        try await applier.updateElements(all)
+        do {
+          try await applier.updateElements(all)
+        } catch {
+          lastNft.forget()
+          throw error
+        }
+        lastNft.apply(all)
       }
     }
     for (index, familyChanges) in changes.enumerated() {

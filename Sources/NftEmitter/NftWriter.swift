@@ -37,15 +37,17 @@ public enum NftWriter {
     out += "\t}\n"
     for chain in ruleSet.chains {
       out += "\tchain \(chain.name) {\n"
-      for rule in chain.rules {
-        out += "\t\t\(rule.text)"
-        if let comment = rule.comment { out += " comment \"\(Self.comment(comment))\"" }
-        out += "\n"
-      }
+      for rule in chain.rules { out += "\t\t\(statement(rule))\n" }
       out += "\t}\n"
     }
     out += "}\n"
     return out
+  }
+
+  /// A rule as nft writes it in a chain: its text and its comment.
+  static func statement(_ rule: NftRule) -> String {
+    guard let comment = rule.comment else { return rule.text }
+    return "\(rule.text) comment \"\(Self.comment(comment))\""
   }
 
   /// Sanitised (no quote, newline or other character can escape the

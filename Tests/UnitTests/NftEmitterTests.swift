@@ -118,6 +118,37 @@ final class NftEmitterTests: XCTestCase {
     }
   }
 
+  /// The agent's lowering reuses the pod sets of the last one whose model
+  /// sets are unchanged, and gives exactly what a fresh lowering gives.
+  func testLoweringWithTheLastPodSetsGivesTheSameTable() throws {
+    func cluster(_ extra: [String]) -> Cluster {
+      Load.cluster(
+        [
+          Manifest.namespace("nx"),
+          Manifest.pod("nx", "p1", labels: ["app": "web"], ip: "10.0.0.1"),
+          Manifest.pod("nx", "p2", labels: ["app": "db"], ip: "10.0.0.2"),
+          Manifest.policy(
+            "nx", "in",
+            "podSelector: {}\ningress:\n- from: [{podSelector: {matchLabels: {app: web}}}]\n- from: [{podSelector: {matchLabels: {app: db}}}]\n  ports: [{port: 82}]"
+          ),
+        ] + extra)
+    }
+    var memo = PodSetMemo()
+    let steps = [
+      cluster([]), cluster([]), cluster([Manifest.pod("nx", "p3", labels: ["app": "web"], ip: "10.0.0.3")]),
+      cluster([]),
+    ]
+    for (index, step) in steps.enumerated() {
+      let models = try NftCompiler.models(step, options: EmitOptions(node: "node-a"))
+      let reused = try NftCompiler.lower(models, podSetsByMeaning: true, reusing: &memo)
+      let fresh = try NftCompiler.lower(models, podSetsByMeaning: true)
+      XCTAssertEqual(NftWriter.render(reused), NftWriter.render(fresh), "step \(index)")
+      XCTAssertEqual(memo.sets.count, 2)
+    }
+    XCTAssertEqual(
+      memo.sets.values.map(\.set.elements).sorted { $0.first ?? "" < $1.first ?? "" }, [["10.0.0.1"], ["10.0.0.2"]])
+  }
+
   func testCommentsFitNftsLimitAndCannotEscape() throws {
     let long = String(repeating: "n", count: 63)
     let name = Array(repeating: long, count: 3).joined(separator: ".")
