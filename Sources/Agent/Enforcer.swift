@@ -4,10 +4,21 @@ import NftEmitter
 import NodeApply
 import PolicyModel
 import RuleModel
+import Synchronization
 
 /// Which kernel interface the agent loads.
 public enum AgentBackend: String, Sendable {
   case iptables, nft
+}
+
+/// Each family's sets as last lowered (iptables), for the next lowering:
+/// a pure cache of the lowering, whatever the kernel holds.
+final class LoweredSets: Sendable {
+  let memo = Mutex<[IPAddress.Family: IptablesLowering.SetMemo]>([:])
+
+  func lower(_ model: RuleSet) -> IptablesRuleSet {
+    memo.withLock { IptablesLowering.ruleSet(model, reusing: &$0[model.family, default: .init()]) }
+  }
 }
 
 /// What one apply did, for the sync log line and the metrics.
@@ -47,6 +58,7 @@ public struct Enforcer: Sendable {
   /// Each policy's chains from the last compiles, for the next: after a
   /// policy change only the changed policies are compiled.
   public let kept = KeptChains()
+  let loweredSets = LoweredSets()
   /// nft: the table in force as this agent's loads left it, for the
   /// incremental load of the next compile.
   public let lastNft = NftMemory()
@@ -103,7 +115,7 @@ public struct Enforcer: Sendable {
         let model = try RuleCompiler.compile(cluster, options: options(for: family), kept: kept)
         models.append(model)
         let lowering = clock.now
-        let ruleSet = IptablesLowering.ruleSet(model)
+        let ruleSet = loweredSets.lower(model)
         outcome.lowerTime += clock.now - lowering
         outcome.compileTime += lowering - compiling
         outcome.rules += ruleSet.ruleCount
