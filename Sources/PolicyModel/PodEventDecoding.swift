@@ -89,9 +89,7 @@ extension EventDecoder {
       } else if isPod, events.isText("namespace") {
         namespace = try string()
       } else if events.isText("labels") {
-        labels = try stringMap { key, value in
-          NameRules.qualifiedName(key) == nil && NameRules.labelValue(value) == nil
-        }
+        labels = try labelMap()
       } else if events.isText("annotations") {
         if isPod {
           try skipValue(built: false)
@@ -144,16 +142,8 @@ extension EventDecoder {
   /// `restartPolicy: Always` (sidecars) count.
   mutating func containers(initial: Bool) throws(Fallback) -> [ContainerPort] {
     var out: [ContainerPort] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .mappingStart: out += try container(initial: initial)
-      case .scalar:
-        guard case .null = events.resolved else { throw Fallback() }
-      default: throw Fallback()
-      }
-    }
+    try forEachMapping(nulls: .skipped) { decoder throws(Fallback) in out += try decoder.container(initial: initial) }
+    return out
   }
 
   mutating func container(initial: Bool) throws(Fallback) -> [ContainerPort] {
@@ -181,19 +171,8 @@ extension EventDecoder {
 
   /// validateContainerPorts: names are unique within a container.
   mutating func containerPorts() throws(Fallback) -> [ContainerPort] {
-    var out: [ContainerPort] = []
-    guard try open(.sequenceStart) else { return out }
     var names = Set<String>()
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        guard case .null = events.resolved else { throw Fallback() }
-      case .mappingStart:
-        if let port = try containerPort(names: &names) { out.append(port) }
-      default: throw Fallback()
-      }
-    }
+    return try mappings(nulls: .skipped) { decoder throws(Fallback) in try decoder.containerPort(names: &names) }
   }
 
   /// One port; nil without a `containerPort`, as the tree decoder skips it.
@@ -261,7 +240,7 @@ extension EventDecoder {
       } else if events.isText("podIP") {
         out.podIP = try string()
       } else if events.isText("podIPs") {
-        out.podIPs = try podIPs()
+        out.podIPs = try mappings(nulls: .skipped) { decoder throws(Fallback) in try decoder.podIP() }
       } else {
         try skipValue(built: false)
       }
@@ -269,26 +248,18 @@ extension EventDecoder {
     return out
   }
 
-  mutating func podIPs() throws(Fallback) -> [String] {
-    var out: [String] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        guard case .null = events.resolved else { throw Fallback() }
-      case .mappingStart:
-        let scope = openKeys()
-        defer { closeKeys(scope) }
-        while try readKey(in: scope) {
-          if events.isText("ip") {
-            if let ip = try string() { out.append(ip) }
-          } else {
-            try skipValue(built: true)
-          }
-        }
-      default: throw Fallback()
+  /// One entry of `status.podIPs`: its `ip`, nil when absent or null.
+  mutating func podIP() throws(Fallback) -> String? {
+    let scope = openKeys()
+    defer { closeKeys(scope) }
+    var ip: String?
+    while try readKey(in: scope) {
+      if events.isText("ip") {
+        ip = try string()
+      } else {
+        try skipValue(built: true)
       }
     }
+    return ip
   }
 }
