@@ -5,7 +5,7 @@ import YAMLBridge
 /// feature (anchor, alias, tag, merge key, duplicate key, a limit).
 struct Fallback: Error {}
 
-/// Decodes the Pods, Namespaces and NetworkPolicies of a run of List items (a `Chunker`
+/// Decodes the Pods, Namespaces, NetworkPolicies and admin policies of a run of List items (a `Chunker`
 /// piece) straight from libyaml's events, without building a `YAMLNode`
 /// tree: keys are compared as bytes, only the fields a compile reads
 /// become Swift values, and the subtrees `LoadOptions.compilePruning`

@@ -5,8 +5,9 @@ import YAMLBridge
 /// MetaDecoding.swift); every check that would report there gives up here.
 extension EventDecoder {
   /// One List item; its mapping start was just read. Only items that open
-  /// with `apiVersion: v1` and `kind: Pod` or `Namespace`, or with
-  /// `apiVersion: networking.k8s.io/v1` and `kind: NetworkPolicy`
+  /// with `apiVersion: v1` and `kind: Pod` or `Namespace`, with
+  /// `apiVersion: networking.k8s.io/v1` and `kind: NetworkPolicy`, or with
+  /// `apiVersion: policy.networking.k8s.io/v1alpha1` and an admin kind
   /// (kubectl's key order), are read: the tree builder prunes a Pod only
   /// once it has seen the `kind`.
   mutating func item() throws(Fallback) {
@@ -17,22 +18,31 @@ extension EventDecoder {
     var isV1 = false
     var isNetworking = false
     var isPolicy = false
+    var isAdminVersion = false
+    var isBaseline: Bool?
     for _ in 0..<2 {
       guard try readKey(in: scope, kindAllowed: true) else { throw Fallback() }
       if events.isText("apiVersion") {
         guard try next() == .scalar else { throw Fallback() }
         isV1 = events.isText("v1")
         isNetworking = events.isText("networking.k8s.io/v1")
+        isAdminVersion = events.isText("policy.networking.k8s.io/v1alpha1")
       } else if events.isText("kind") {
         guard try next() == .scalar else { throw Fallback() }
         isPod = events.isText("Pod") ? true : events.isText("Namespace") ? false : nil
         isPolicy = events.isText("NetworkPolicy")
+        isBaseline =
+          events.isText("AdminNetworkPolicy") ? false : events.isText("BaselineAdminNetworkPolicy") ? true : nil
       } else {
         throw Fallback()
       }
     }
     if isNetworking, isPolicy {
       try networkPolicy(start: start, scope: scope)
+      return
+    }
+    if isAdminVersion, let isBaseline {
+      try adminPolicy(start: start, scope: scope, baseline: isBaseline)
       return
     }
     guard isV1, let isPod else { throw Fallback() }

@@ -55,8 +55,10 @@ extension EventDecoder {
 
   /// Strict `metadata`: name (a DNS-1123 subdomain), namespace, labels and
   /// annotations; owner references only when null (the tree's lenient
-  /// reading of them is left to the tree).
-  mutating func policyMetadata(start: Mark) throws(Fallback) -> ObjectMeta {
+  /// reading of them is left to the tree). A cluster-scoped object's
+  /// (`namespaced` false) namespace may only be empty: the tree warns of
+  /// any other.
+  mutating func policyMetadata(start: Mark, namespaced: Bool = true) throws(Fallback) -> ObjectMeta {
     guard try next() == .mappingStart else { throw Fallback() }
     let scope = openKeys()
     defer { closeKeys(scope) }
@@ -68,7 +70,11 @@ extension EventDecoder {
       if events.isText("name") {
         name = try string()
       } else if events.isText("namespace") {
-        namespace = try string()
+        if namespaced {
+          namespace = try string()
+        } else {
+          guard try next() == .scalar, events.bytes.isEmpty else { throw Fallback() }
+        }
       } else if events.isText("labels") {
         labels = try labelMap()
       } else if events.isText("annotations") {
