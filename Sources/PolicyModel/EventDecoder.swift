@@ -216,6 +216,7 @@ struct EventDecoder: ~Copyable {
   /// Reads the rest of a sequence whose start was just read: `body` is
   /// called at each mapping item's start (it reads the mapping to its end)
   /// and, with `nulls: .passed`, at each null item. Any other item gives up.
+  @inline(__always)
   mutating func forEachItem(
     nulls: NullItem = .refused, _ body: (inout EventDecoder) throws(Fallback) -> Void
   ) throws(Fallback) {
@@ -232,6 +233,7 @@ struct EventDecoder: ~Copyable {
   }
 
   /// `forEachItem` on the sequence that starts next; a null value has no items.
+  @inline(__always)
   mutating func forEachMapping(
     nulls: NullItem = .refused, _ body: (inout EventDecoder) throws(Fallback) -> Void
   ) throws(Fallback) {
@@ -241,6 +243,7 @@ struct EventDecoder: ~Copyable {
 
   /// What `read` makes of each item of the sequence of mappings that starts
   /// next (see `forEachItem`), nil results left out.
+  @inline(__always)
   mutating func mappings<Item>(
     nulls: NullItem = .refused, _ read: (inout EventDecoder) throws(Fallback) -> Item?
   ) throws(Fallback) -> [Item] {
@@ -254,6 +257,7 @@ struct EventDecoder: ~Copyable {
   /// What `read` makes of each scalar item of the sequence that starts
   /// next, nil results left out, or nil when the value is null; any other
   /// item gives up.
+  @inline(__always)
   mutating func scalars<Item>(_ read: (borrowing EventDecoder) throws(Fallback) -> Item?) throws(Fallback) -> [Item]? {
     guard try open(.sequenceStart) else { return nil }
     var out: [Item] = []
