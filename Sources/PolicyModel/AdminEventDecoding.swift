@@ -250,10 +250,7 @@ extension EventDecoder {
     var end: Int?
     while try readKey(in: scope) {
       if events.isText("protocol") {
-        if let text = try string() {
-          guard let parsed = NetProtocol(rawValue: text) else { throw Fallback() }
-          proto = parsed
-        }
+        proto = try protocolField() ?? Defaults.portProtocol
       } else if range ? events.isText("start") : events.isText("port") {
         first = try portNumber()
       } else if range, events.isText("end") {

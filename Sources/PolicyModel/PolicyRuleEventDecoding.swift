@@ -110,6 +110,13 @@ extension EventDecoder {
     }
   }
 
+  /// A `protocol` field: TCP, UDP or SCTP, or nil when null (the default).
+  mutating func protocolField() throws(Fallback) -> NetProtocol? {
+    guard let text = try string() else { return nil }
+    guard let parsed = NetProtocol(rawValue: text) else { throw Fallback() }
+    return parsed
+  }
+
   /// ValidateNetworkPolicyPort, with the TCP default applied. Numbers are
   /// taken as integers only (a float such as `80.0` goes to the tree).
   mutating func port() throws(Fallback) -> PolicyPort {
@@ -121,10 +128,7 @@ extension EventDecoder {
     var endPort: Int?
     while try readKey(in: scope) {
       if events.isText("protocol") {
-        if let text = try string() {
-          guard let parsed = NetProtocol(rawValue: text) else { throw Fallback() }
-          proto = parsed
-        }
+        proto = try protocolField() ?? Defaults.portProtocol
       } else if events.isText("port") {
         guard try next() == .scalar else { throw Fallback() }
         switch events.resolved {
