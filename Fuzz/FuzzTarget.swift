@@ -23,8 +23,8 @@
 //      jobs 2; diagnostics, objects and rules must be the same; and the same
 //      padded input read as compile reads it (compilePruning) gives the same
 //      with and without `eventDecoding` (PolicyModel/EventDecoder.swift):
-//      diagnostics, objects (policies field by field, with every location)
-//      and rules.
+//      diagnostics, objects (policies and admin policies field by field,
+//      with every location) and rules.
 // A broken promise traps with both sides printed, so it is kept as a crash.
 //
 // Built by Fuzz/build.sh; run by Fuzz/run.sh. Also a plain replayer: the
@@ -178,7 +178,7 @@ enum FuzzOne {
     let a = describe(one)
     let b = describe(two)
     if a != b { mismatch("jobs 2 (chunked) reads differently from jobs 1", a, b) }
-    // Compile's read: the pieces' Pods, Namespaces and NetworkPolicies decoded from events
+    // Compile's read: the pieces' Pods, Namespaces, NetworkPolicies and admin policies decoded from events
     // must give what the tree decoder gives with the same pruning.
     let tree = LoadOptions(jobs: 1, pruning: LoadOptions.compilePruning)
     var events = tree
@@ -195,6 +195,7 @@ enum FuzzOne {
     for p in inventory.pods { out += "pod \(p.meta.namespace)/\(p.meta.name) \(p.meta.location.line)\n" }
     for w in inventory.workloads { out += "workload \(w.meta.namespace)/\(w.meta.name) \(w.meta.location.line)\n" }
     for p in inventory.policies { out += describe(p) }
+    for p in inventory.adminPolicies { out += describe(p) }
     for s in inventory.skipped { out += "skipped \(s.kind) \(s.location.line):\(s.location.column)\n" }
     if inventory.errors.isEmpty {
       // One compile is enough here: the inventories differ or they do not.
@@ -208,27 +209,39 @@ enum FuzzOne {
     return out
   }
 
+  static func span(_ l: SourceLocation) -> String { "\(l.span.start)-\(l.span.end)" }
+  static func labels(_ m: [String: String]) -> String { "\(m.sorted { $0.key < $1.key })" }
+  static func selector(_ s: LabelSelector?) -> String {
+    s.map { "{\(labels($0.matchLabels)) \($0.expressions.map { "\($0.key) \($0.op) \($0.values)" })}" } ?? "-"
+  }
+
+  static func rule(_ r: PolicyRule) -> String {
+    let peers = r.peers.map { peer -> String in
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        return "\(selector(pods)) \(selector(namespaces)) \(span(peer.location))"
+      case .ipBlock(let block): return "\(block.cidr) \(block.except) \(span(peer.location))"
+      }
+    }
+    let ports = r.ports.map {
+      "\($0.proto) \(String(describing: $0.port)) \(String(describing: $0.endPort)) \(span($0.location))"
+    }
+    return "    rule \(span(r.location)) \(peers) \(ports)\n"
+  }
+
+  /// An admin policy as decoded, tier, lowered peers and ports and every
+  /// location included: decoding from events must give the tree's.
+  static func describe(_ p: AdminPolicy) -> String {
+    let m = p.meta
+    let rules = { (rules: [AdminRule]) in rules.map { "  \($0.name) \($0.action)\n" + rule($0.match) }.joined() }
+    return "admin \(p.kind) \(m.namespace)/\(m.name) \(m.namespaceWritten) \(span(m.location)) \(labels(m.labels)) "
+      + "\(labels(m.annotations)) \(m.owners) \(p.tier) \(selector(p.subject.namespaces)) \(selector(p.subject.pods))\n"
+      + rules(p.ingress) + "  egress\n" + rules(p.egress)
+  }
+
   /// A policy as decoded, defaults and every location included: decoding
   /// from events must give the tree's policies field for field.
   static func describe(_ p: NetworkPolicy) -> String {
-    func span(_ l: SourceLocation) -> String { "\(l.span.start)-\(l.span.end)" }
-    func labels(_ m: [String: String]) -> String { "\(m.sorted { $0.key < $1.key })" }
-    func selector(_ s: LabelSelector?) -> String {
-      s.map { "{\(labels($0.matchLabels)) \($0.expressions.map { "\($0.key) \($0.op) \($0.values)" })}" } ?? "-"
-    }
-    func rule(_ r: PolicyRule) -> String {
-      let peers = r.peers.map { peer -> String in
-        switch peer.kind {
-        case .selectors(let pods, let namespaces):
-          return "\(selector(pods)) \(selector(namespaces)) \(span(peer.location))"
-        case .ipBlock(let block): return "\(block.cidr) \(block.except) \(span(peer.location))"
-        }
-      }
-      let ports = r.ports.map {
-        "\($0.proto) \(String(describing: $0.port)) \(String(describing: $0.endPort)) \(span($0.location))"
-      }
-      return "    rule \(span(r.location)) \(peers) \(ports)\n"
-    }
     let m = p.meta
     return "netpol \(m.namespace)/\(m.name) \(m.namespaceWritten) \(span(m.location)) \(labels(m.labels)) "
       + "\(labels(m.annotations)) \(m.owners) \(selector(p.podSelector)) \(p.policyTypes) \(p.policyTypesWritten)\n"

@@ -5,7 +5,7 @@ import YAMLBridge
 /// feature (anchor, alias, tag, merge key, duplicate key, a limit).
 struct Fallback: Error {}
 
-/// Decodes the Pods, Namespaces and NetworkPolicies of a run of List items (a `Chunker`
+/// Decodes the Pods, Namespaces, NetworkPolicies and admin policies of a run of List items (a `Chunker`
 /// piece) straight from libyaml's events, without building a `YAMLNode`
 /// tree: keys are compared as bytes, only the fields a compile reads
 /// become Swift values, and the subtrees `LoadOptions.compilePruning`
@@ -55,16 +55,9 @@ struct EventDecoder: ~Copyable {
     guard try next() == .streamStart, try next() == .documentStart, try next() == .sequenceStart else {
       throw Fallback()
     }
-    while true {
-      switch try next() {
-      case .mappingStart: try item()
-      case .sequenceEnd:
-        guard try next() == .documentEnd, try next() == .streamEnd else { throw Fallback() }
-        inventory.documentCount = 1
-        return
-      default: throw Fallback()
-      }
-    }
+    try forEachItem { decoder throws(Fallback) in try decoder.item() }
+    guard try next() == .documentEnd, try next() == .streamEnd else { throw Fallback() }
+    inventory.documentCount = 1
   }
 
   /// The next event, checked against everything the tree builder refuses
@@ -213,6 +206,70 @@ struct EventDecoder: ~Copyable {
     return false
   }
 
+  // MARK: Sequences
+
+  /// What a sequence of mappings does with a null item: gives up (the tree
+  /// reports it or passes over it in silence), passes over it (as the tree
+  /// does), or hands it to the reader (where the tree gives it a meaning).
+  enum NullItem { case refused, skipped, passed }
+
+  /// Reads the rest of a sequence whose start was just read: `body` is
+  /// called at each mapping item's start (it reads the mapping to its end)
+  /// and, with `nulls: .passed`, at each null item. Any other item gives up.
+  @inline(__always)
+  mutating func forEachItem(
+    nulls: NullItem = .refused, _ body: (inout EventDecoder) throws(Fallback) -> Void
+  ) throws(Fallback) {
+    while true {
+      switch try next() {
+      case .sequenceEnd: return
+      case .mappingStart: try body(&self)
+      case .scalar:
+        guard nulls != .refused, case .null = events.resolved else { throw Fallback() }
+        if nulls == .passed { try body(&self) }
+      default: throw Fallback()
+      }
+    }
+  }
+
+  /// `forEachItem` on the sequence that starts next; a null value has no items.
+  @inline(__always)
+  mutating func forEachMapping(
+    nulls: NullItem = .refused, _ body: (inout EventDecoder) throws(Fallback) -> Void
+  ) throws(Fallback) {
+    guard try open(.sequenceStart) else { return }
+    try forEachItem(nulls: nulls, body)
+  }
+
+  /// What `read` makes of each item of the sequence of mappings that starts
+  /// next (see `forEachItem`), nil results left out.
+  @inline(__always)
+  mutating func mappings<Item>(
+    nulls: NullItem = .refused, _ read: (inout EventDecoder) throws(Fallback) -> Item?
+  ) throws(Fallback) -> [Item] {
+    var out: [Item] = []
+    try forEachMapping(nulls: nulls) { decoder throws(Fallback) in
+      if let item = try read(&decoder) { out.append(item) }
+    }
+    return out
+  }
+
+  /// What `read` makes of each scalar item of the sequence that starts
+  /// next, nil results left out, or nil when the value is null; any other
+  /// item gives up.
+  @inline(__always)
+  mutating func scalars<Item>(_ read: (borrowing EventDecoder) throws(Fallback) -> Item?) throws(Fallback) -> [Item]? {
+    guard try open(.sequenceStart) else { return nil }
+    var out: [Item] = []
+    while true {
+      switch try next() {
+      case .sequenceEnd: return out
+      case .scalar: if let item = try read(self) { out.append(item) }
+      default: throw Fallback()
+      }
+    }
+  }
+
   /// A map of strings (labels, annotations) in the tree decoder's terms:
   /// null values read as "", `check` must pass on every key and value.
   mutating func stringMap(check: (String, String) -> Bool) throws(Fallback) -> [String: String] {
@@ -227,5 +284,10 @@ struct EventDecoder: ~Copyable {
       out[key] = value
     }
     return out
+  }
+
+  /// Labels or `matchLabels`: valid keys (qualified names) and values.
+  mutating func labelMap() throws(Fallback) -> [String: String] {
+    try stringMap { key, value in NameRules.qualifiedName(key) == nil && NameRules.labelValue(value) == nil }
   }
 }

@@ -48,7 +48,7 @@ public struct LoadOptions: Sendable {
   /// Subtrees not to build (see `compilePruning`); nil reads everything,
   /// as lint and the review tools must.
   public var pruning: Pruning?
-  /// Decode the Pods, Namespaces and NetworkPolicies of large lists straight from libyaml's
+  /// Decode the Pods, Namespaces, NetworkPolicies and admin policies of large lists straight from libyaml's
   /// events (see `EventDecoder`) instead of through node trees. Only with
   /// `pruning` set to `compilePruning`: the event decoder reads exactly
   /// what that pruning keeps.

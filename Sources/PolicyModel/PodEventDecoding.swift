@@ -5,8 +5,9 @@ import YAMLBridge
 /// MetaDecoding.swift); every check that would report there gives up here.
 extension EventDecoder {
   /// One List item; its mapping start was just read. Only items that open
-  /// with `apiVersion: v1` and `kind: Pod` or `Namespace`, or with
-  /// `apiVersion: networking.k8s.io/v1` and `kind: NetworkPolicy`
+  /// with `apiVersion: v1` and `kind: Pod` or `Namespace`, with
+  /// `apiVersion: networking.k8s.io/v1` and `kind: NetworkPolicy`, or with
+  /// `apiVersion: policy.networking.k8s.io/v1alpha1` and an admin kind
   /// (kubectl's key order), are read: the tree builder prunes a Pod only
   /// once it has seen the `kind`.
   mutating func item() throws(Fallback) {
@@ -17,22 +18,31 @@ extension EventDecoder {
     var isV1 = false
     var isNetworking = false
     var isPolicy = false
+    var isAdminVersion = false
+    var isBaseline: Bool?
     for _ in 0..<2 {
       guard try readKey(in: scope, kindAllowed: true) else { throw Fallback() }
       if events.isText("apiVersion") {
         guard try next() == .scalar else { throw Fallback() }
         isV1 = events.isText("v1")
         isNetworking = events.isText("networking.k8s.io/v1")
+        isAdminVersion = events.isText("policy.networking.k8s.io/v1alpha1")
       } else if events.isText("kind") {
         guard try next() == .scalar else { throw Fallback() }
         isPod = events.isText("Pod") ? true : events.isText("Namespace") ? false : nil
         isPolicy = events.isText("NetworkPolicy")
+        isBaseline =
+          events.isText("AdminNetworkPolicy") ? false : events.isText("BaselineAdminNetworkPolicy") ? true : nil
       } else {
         throw Fallback()
       }
     }
     if isNetworking, isPolicy {
       try networkPolicy(start: start, scope: scope)
+      return
+    }
+    if isAdminVersion, let isBaseline {
+      try adminPolicy(start: start, scope: scope, baseline: isBaseline)
       return
     }
     guard isV1, let isPod else { throw Fallback() }
@@ -89,9 +99,7 @@ extension EventDecoder {
       } else if isPod, events.isText("namespace") {
         namespace = try string()
       } else if events.isText("labels") {
-        labels = try stringMap { key, value in
-          NameRules.qualifiedName(key) == nil && NameRules.labelValue(value) == nil
-        }
+        labels = try labelMap()
       } else if events.isText("annotations") {
         if isPod {
           try skipValue(built: false)
@@ -144,16 +152,8 @@ extension EventDecoder {
   /// `restartPolicy: Always` (sidecars) count.
   mutating func containers(initial: Bool) throws(Fallback) -> [ContainerPort] {
     var out: [ContainerPort] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .mappingStart: out += try container(initial: initial)
-      case .scalar:
-        guard case .null = events.resolved else { throw Fallback() }
-      default: throw Fallback()
-      }
-    }
+    try forEachMapping(nulls: .skipped) { decoder throws(Fallback) in out += try decoder.container(initial: initial) }
+    return out
   }
 
   mutating func container(initial: Bool) throws(Fallback) -> [ContainerPort] {
@@ -181,19 +181,8 @@ extension EventDecoder {
 
   /// validateContainerPorts: names are unique within a container.
   mutating func containerPorts() throws(Fallback) -> [ContainerPort] {
-    var out: [ContainerPort] = []
-    guard try open(.sequenceStart) else { return out }
     var names = Set<String>()
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        guard case .null = events.resolved else { throw Fallback() }
-      case .mappingStart:
-        if let port = try containerPort(names: &names) { out.append(port) }
-      default: throw Fallback()
-      }
-    }
+    return try mappings(nulls: .skipped) { decoder throws(Fallback) in try decoder.containerPort(names: &names) }
   }
 
   /// One port; nil without a `containerPort`, as the tree decoder skips it.
@@ -261,7 +250,7 @@ extension EventDecoder {
       } else if events.isText("podIP") {
         out.podIP = try string()
       } else if events.isText("podIPs") {
-        out.podIPs = try podIPs()
+        out.podIPs = try mappings(nulls: .skipped) { decoder throws(Fallback) in try decoder.podIP() }
       } else {
         try skipValue(built: false)
       }
@@ -269,26 +258,18 @@ extension EventDecoder {
     return out
   }
 
-  mutating func podIPs() throws(Fallback) -> [String] {
-    var out: [String] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        guard case .null = events.resolved else { throw Fallback() }
-      case .mappingStart:
-        let scope = openKeys()
-        defer { closeKeys(scope) }
-        while try readKey(in: scope) {
-          if events.isText("ip") {
-            if let ip = try string() { out.append(ip) }
-          } else {
-            try skipValue(built: true)
-          }
-        }
-      default: throw Fallback()
+  /// One entry of `status.podIPs`: its `ip`, nil when absent or null.
+  mutating func podIP() throws(Fallback) -> String? {
+    let scope = openKeys()
+    defer { closeKeys(scope) }
+    var ip: String?
+    while try readKey(in: scope) {
+      if events.isText("ip") {
+        ip = try string()
+      } else {
+        try skipValue(built: true)
       }
     }
+    return ip
   }
 }

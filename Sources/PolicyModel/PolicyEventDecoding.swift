@@ -55,8 +55,10 @@ extension EventDecoder {
 
   /// Strict `metadata`: name (a DNS-1123 subdomain), namespace, labels and
   /// annotations; owner references only when null (the tree's lenient
-  /// reading of them is left to the tree).
-  mutating func policyMetadata(start: Mark) throws(Fallback) -> ObjectMeta {
+  /// reading of them is left to the tree). A cluster-scoped object's
+  /// (`namespaced` false) namespace may only be empty: the tree warns of
+  /// any other.
+  mutating func policyMetadata(start: Mark, namespaced: Bool = true) throws(Fallback) -> ObjectMeta {
     guard try next() == .mappingStart else { throw Fallback() }
     let scope = openKeys()
     defer { closeKeys(scope) }
@@ -68,11 +70,13 @@ extension EventDecoder {
       if events.isText("name") {
         name = try string()
       } else if events.isText("namespace") {
-        namespace = try string()
-      } else if events.isText("labels") {
-        labels = try stringMap { key, value in
-          NameRules.qualifiedName(key) == nil && NameRules.labelValue(value) == nil
+        if namespaced {
+          namespace = try string()
+        } else {
+          guard try next() == .scalar, events.bytes.isEmpty else { throw Fallback() }
         }
+      } else if events.isText("labels") {
+        labels = try labelMap()
       } else if events.isText("annotations") {
         annotations = try stringMap { key, _ in NameRules.qualifiedName(key) == nil }
       } else if events.isText("ownerReferences") {
@@ -124,27 +128,20 @@ extension EventDecoder {
   /// `policyTypes` as written (null entries are passed over, as the tree
   /// decoder does), or nil when the list is null.
   mutating func policyTypes() throws(Fallback) -> [PolicyType]? {
-    guard try open(.sequenceStart) else { return nil }
-    var types: [PolicyType] = []
     var count = 0
-    while true {
-      switch try next() {
-      case .sequenceEnd:
-        // "too many policy types": at most 2, null entries counted.
-        guard count <= 2 else { throw Fallback() }
-        return types
-      case .scalar:
-        count += 1
-        switch events.resolved {
-        case .null: continue
-        case .string(let text):
-          guard let type = PolicyType(rawValue: text) else { throw Fallback() }
-          types.append(type)
-        default: throw Fallback()
-        }
+    let types = try scalars { decoder throws(Fallback) -> PolicyType? in
+      count += 1
+      switch decoder.events.resolved {
+      case .null: return nil
+      case .string(let text):
+        guard let type = PolicyType(rawValue: text) else { throw Fallback() }
+        return type
       default: throw Fallback()
       }
     }
+    // "too many policy types": at most 2, null entries counted.
+    guard count <= 2 else { throw Fallback() }
+    return types
   }
 
   /// A label selector, or nil when it is null.
@@ -155,28 +152,14 @@ extension EventDecoder {
     var out = LabelSelector()
     while try readKey(in: scope) {
       if events.isText("matchLabels") {
-        out.matchLabels = try stringMap { key, value in
-          NameRules.qualifiedName(key) == nil && NameRules.labelValue(value) == nil
-        }
+        out.matchLabels = try labelMap()
       } else if events.isText("matchExpressions") {
-        out.expressions = try requirements()
+        out.expressions = try mappings { decoder throws(Fallback) in try decoder.requirement() }
       } else {
         throw Fallback()
       }
     }
     return out
-  }
-
-  mutating func requirements() throws(Fallback) -> [SelectorRequirement] {
-    var out: [SelectorRequirement] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .mappingStart: out.append(try requirement())
-      default: throw Fallback()
-      }
-    }
   }
 
   /// ValidateLabelSelectorRequirement: In and NotIn need values, Exists
@@ -208,18 +191,11 @@ extension EventDecoder {
   }
 
   mutating func labelValues() throws(Fallback) -> [String] {
-    var out: [String] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        guard case .string(let value) = events.resolved, NameRules.labelValue(value) == nil else {
-          throw Fallback()
-        }
-        out.append(value)
-      default: throw Fallback()
+    try scalars { decoder throws(Fallback) in
+      guard case .string(let value) = decoder.events.resolved, NameRules.labelValue(value) == nil else {
+        throw Fallback()
       }
-    }
+      return value
+    } ?? []
   }
 }

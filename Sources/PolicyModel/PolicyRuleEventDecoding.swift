@@ -10,18 +10,12 @@ extension EventDecoder {
 
   /// `ingress` (peers under `from`) or `egress` (under `to`).
   mutating func rules(peerKey: StaticString) throws(Fallback) -> [PolicyRule] {
-    var out: [PolicyRule] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        // `- {}` and a null item both mean "everything" (all peers, all ports).
-        guard case .null = events.resolved else { throw Fallback() }
-        out.append(PolicyRule(peers: [], ports: [], location: location(from: events.start)))
-      case .mappingStart: out.append(try rule(peerKey: peerKey))
-      default: throw Fallback()
+    try mappings(nulls: .passed) { decoder throws(Fallback) in
+      // `- {}` and a null item both mean "everything" (all peers, all ports).
+      guard decoder.events.kind == .mappingStart else {
+        return PolicyRule(peers: [], ports: [], location: decoder.location(from: decoder.events.start))
       }
+      return try decoder.rule(peerKey: peerKey)
     }
   }
 
@@ -33,7 +27,8 @@ extension EventDecoder {
     var ports: [PolicyPort] = []
     while try readKey(in: scope) {
       if events.isText(peerKey) {
-        peers = try self.peers()
+        // A null peer is an error ("must specify a peer").
+        peers = try mappings { decoder throws(Fallback) in try decoder.peer() }
       } else if events.isText("ports") {
         ports = try self.ports()
       } else {
@@ -41,19 +36,6 @@ extension EventDecoder {
       }
     }
     return PolicyRule(peers: peers, ports: ports, location: location(from: start))
-  }
-
-  mutating func peers() throws(Fallback) -> [Peer] {
-    var out: [Peer] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      // A null peer is an error ("must specify a peer").
-      case .mappingStart: out.append(try peer())
-      default: throw Fallback()
-      }
-    }
   }
 
   /// ValidateNetworkPolicyPeer: exactly one of ipBlock or the selectors;
@@ -98,7 +80,12 @@ extension EventDecoder {
         guard let text = try string(), let parsed = CIDR(text) else { throw Fallback() }
         cidr = parsed
       } else if events.isText("except") {
-        excepts = try exceptTexts()
+        // A null entry drops the whole peer in the tree decoder, silently: its business.
+        excepts =
+          try scalars { decoder throws(Fallback) in
+            guard case .string(let text) = decoder.events.resolved else { throw Fallback() }
+            return text
+          } ?? []
       } else {
         throw Fallback()
       }
@@ -112,35 +99,22 @@ extension EventDecoder {
     return IPBlock(cidr: cidr, except: except)
   }
 
-  mutating func exceptTexts() throws(Fallback) -> [String] {
-    var out: [String] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        // A null entry drops the whole peer in the tree decoder, silently: its business.
-        guard case .string(let text) = events.resolved else { throw Fallback() }
-        out.append(text)
-      default: throw Fallback()
+  mutating func ports() throws(Fallback) -> [PolicyPort] {
+    try mappings(nulls: .passed) { decoder throws(Fallback) in
+      // A null entry is every port of TCP.
+      guard decoder.events.kind == .mappingStart else {
+        return PolicyPort(
+          proto: Defaults.portProtocol, port: nil, location: decoder.location(from: decoder.events.start))
       }
+      return try decoder.port()
     }
   }
 
-  mutating func ports() throws(Fallback) -> [PolicyPort] {
-    var out: [PolicyPort] = []
-    guard try open(.sequenceStart) else { return out }
-    while true {
-      switch try next() {
-      case .sequenceEnd: return out
-      case .scalar:
-        // A null entry is every port of TCP.
-        guard case .null = events.resolved else { throw Fallback() }
-        out.append(PolicyPort(proto: Defaults.portProtocol, port: nil, location: location(from: events.start)))
-      case .mappingStart: out.append(try port())
-      default: throw Fallback()
-      }
-    }
+  /// A `protocol` field: TCP, UDP or SCTP, or nil when null (the default).
+  mutating func protocolField() throws(Fallback) -> NetProtocol? {
+    guard let text = try string() else { return nil }
+    guard let parsed = NetProtocol(rawValue: text) else { throw Fallback() }
+    return parsed
   }
 
   /// ValidateNetworkPolicyPort, with the TCP default applied. Numbers are
@@ -154,10 +128,7 @@ extension EventDecoder {
     var endPort: Int?
     while try readKey(in: scope) {
       if events.isText("protocol") {
-        if let text = try string() {
-          guard let parsed = NetProtocol(rawValue: text) else { throw Fallback() }
-          proto = parsed
-        }
+        proto = try protocolField() ?? Defaults.portProtocol
       } else if events.isText("port") {
         guard try next() == .scalar else { throw Fallback() }
         switch events.resolved {

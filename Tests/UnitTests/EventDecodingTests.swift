@@ -146,8 +146,10 @@ final class EventDecodingTests: XCTestCase {
         + "host=\(p.hostNetwork) phase=\(p.phase ?? "-") ips=\(p.ips) ports=\(p.ports) w=\(p.workloadKind ?? "-")"
     }
     out += inventory.policies.map { Self.policyText($0) }
+    out += inventory.adminPolicies.map { Self.adminText($0) }
     out.append(
-      "policies \(inventory.policies.count) skipped \(inventory.skipped.count) docs \(inventory.documentCount)")
+      "policies \(inventory.policies.count) admin \(inventory.adminPolicies.count) skipped \(inventory.skipped.count) "
+        + "docs \(inventory.documentCount)")
     return out + inventory.diagnostics.map(\.formatted)
   }
 

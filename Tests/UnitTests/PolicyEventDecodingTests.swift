@@ -9,27 +9,35 @@ import YAMLBridge
 /// piece the event decoder takes must give the tree's policies, defaults
 /// and locations included, and no piece the tree reports on may be taken.
 extension EventDecodingTests {
+  static func locationText(_ l: SourceLocation) -> String { "\(l.file):\(l.span.start)-\(l.span.end)" }
+
+  static func selectorText(_ s: LabelSelector?) -> String {
+    guard let s else { return "-" }
+    return "{\(s.matchLabels.sorted { $0.key < $1.key }) \(s.expressions.map { "\($0.key) \($0.op) \($0.values)" })}"
+  }
+
+  /// A rule's peers and ports, every location included.
+  static func ruleText(_ r: PolicyRule) -> String {
+    let loc = locationText
+    let peers = r.peers.map { peer -> String in
+      switch peer.kind {
+      case .selectors(let pods, let namespaces):
+        return "sel(\(selectorText(pods)) \(selectorText(namespaces))) \(loc(peer.location))"
+      case .ipBlock(let block): return "ip(\(block.cidr) \(block.except)) \(loc(peer.location))"
+      }
+    }
+    let ports = r.ports.map {
+      "\($0.proto) \(String(describing: $0.port)) \(String(describing: $0.endPort)) \(loc($0.location))"
+    }
+    return "rule \(loc(r.location)) peers \(peers) ports \(ports)"
+  }
+
   /// Everything a compile and its messages can see of a policy.
   static func policyText(_ p: NetworkPolicy) -> String {
-    func loc(_ l: SourceLocation) -> String { "\(l.file):\(l.span.start)-\(l.span.end)" }
+    let loc = locationText
+    let selector = selectorText
+    let rule = ruleText
     func labels(_ m: [String: String]) -> String { "\(m.sorted { $0.key < $1.key })" }
-    func selector(_ s: LabelSelector?) -> String {
-      guard let s else { return "-" }
-      return "{\(labels(s.matchLabels)) \(s.expressions.map { "\($0.key) \($0.op) \($0.values)" })}"
-    }
-    func rule(_ r: PolicyRule) -> String {
-      let peers = r.peers.map { peer -> String in
-        switch peer.kind {
-        case .selectors(let pods, let namespaces):
-          return "sel(\(selector(pods)) \(selector(namespaces))) \(loc(peer.location))"
-        case .ipBlock(let block): return "ip(\(block.cidr) \(block.except)) \(loc(peer.location))"
-        }
-      }
-      let ports = r.ports.map {
-        "\($0.proto) \(String(describing: $0.port)) \(String(describing: $0.endPort)) \(loc($0.location))"
-      }
-      return "rule \(loc(r.location)) peers \(peers) ports \(ports)"
-    }
     let m = p.meta
     return "netpol \(m.namespace)/\(m.name) \(m.namespaceWritten) \(labels(m.labels)) \(labels(m.annotations)) "
       + "\(m.owners) \(loc(m.location)) select \(selector(p.podSelector)) types \(p.policyTypes) "
