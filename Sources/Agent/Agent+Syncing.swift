@@ -137,8 +137,10 @@ extension Agent {
     if let membersOnly {
       result = membersOnly
     } else {
-      await flushStates()
-      phase("flush_ms")
+      // The state files member updates left removed are not written first:
+      // the commit writes the new ones (and a flush follows a compile that
+      // changes nothing). Until then a restart reads the kernel.
+      compiling = true
       let (compiled, rebasedFrom) = current ?? currentCluster()
       if let rebasedFrom {
         // The same chains over the updated pods, with the members in force.
@@ -160,7 +162,12 @@ extension Agent {
       let known = states.isEmpty || states.count != podSets.count ? nil : states
       let inForce = !podSets.isEmpty
       result = await Self.result { try await enforcer.apply(compiled, known: known, lastApplyInForce: inForce) }
+      compiling = false
       podSets = (try? result.get())?.podSets ?? []
+      switch result {
+      case .success(let outcome) where !outcome.changed: if statesDue { scheduleStateFlush() }
+      default: statesDue = false
+      }
       // The kernel holds the compile of `compiled`: pod changes from here on
       // go to it as member changes, or the next compile drops what was kept.
       keptInStep = (try? result.get()) != nil
@@ -242,9 +249,9 @@ extension Agent {
   func flushStates() async {
     statesFlushScheduled = false
     guard statesDue else { return }
-    // Mid-update the kept state is the old one: the sync that ends it
-    // schedules the flush again.
-    guard !updatingMembers else { return }
+    // Mid-update or mid-compile the kept state is the old one: the sync
+    // that ends it schedules the flush again, or its commit writes the new.
+    guard !updatingMembers, !compiling else { return }
     statesDue = false
     let enforcer = enforcer
     let sets = podSets

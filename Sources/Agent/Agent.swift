@@ -73,6 +73,8 @@ public actor Agent: ResourceSink {
   var statesFlushScheduled = false
   /// A member update is changing the kernel: its state is not yet known.
   var updatingMembers = false
+  /// A compile and its apply are in flight: their commit writes the state.
+  var compiling = false
   /// Counts of syncs, for tests and the log.
   public internal(set) var syncCount = 0
   let kicks: AsyncStream<Void>

@@ -15,9 +15,28 @@ public enum AgentBackend: String, Sendable {
 /// a pure cache of the lowering, whatever the kernel holds.
 final class LoweredSets: Sendable {
   let memo = Mutex<[IPAddress.Family: IptablesLowering.SetMemo]>([:])
+  /// Pod sets' host members by set name (the family's tag is in it), with
+  /// the model set they came from, for the next `podSets`.
+  let hosts = Mutex<[String: (model: AddressSet, hosts: Set<IPAddress>)]>([:])
 
   func lower(_ model: RuleSet) -> IptablesRuleSet {
     memo.withLock { IptablesLowering.ruleSet(model, reusing: &$0[model.family, default: .init()]) }
+  }
+
+  /// `PodSets(model:...)`, taking the members of each set unchanged since
+  /// the last call from it instead of hashing 50,000 addresses again.
+  func podSets(_ model: RuleSet, state: ApplyState?, statePath: String?) -> PodSets {
+    hosts.withLock { memo in
+      var next: [String: (model: AddressSet, hosts: Set<IPAddress>)] = [:]
+      for (name, entry) in memo where entry.model.family != model.family { next[name] = entry }
+      let sets = PodSets(model: model, state: state, statePath: statePath) { set in
+        let hosts = memo[set.name].flatMap { $0.model == set ? $0.hosts : nil } ?? PodSets.hosts(set)
+        next[set.name] = (set, hosts)
+        return hosts
+      }
+      memo = next
+      return sets
+    }
   }
 }
 
@@ -144,7 +163,7 @@ public struct Enforcer: Sendable {
       outcome.applyTime = clock.now - loading
       (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
       outcome.podSets = zip(models, prepared).map { model, prepared in
-        PodSets(model: model, state: prepared.0.plan.newState, statePath: statePath(model.family))
+        loweredSets.podSets(model, state: prepared.0.plan.newState, statePath: statePath(model.family))
       }
       return outcome
     case .nft:
@@ -177,7 +196,7 @@ public struct Enforcer: Sendable {
           outcome.summary = report.summary
           outcome.applyTime = clock.now - loading
           (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
-          outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
+          outcome.podSets = models.map { loweredSets.podSets($0, state: nil, statePath: nil) }
           return outcome
         } catch {
           // Nothing changed (one transaction): read the kernel, load it all.
@@ -208,7 +227,7 @@ public struct Enforcer: Sendable {
       lastNft.remember(ruleSet)
       outcome.applyTime = clock.now - loading
       (outcome.chainsReused, outcome.chainsBuilt) = self.kept.takeCounts()
-      outcome.podSets = models.map { PodSets(model: $0, state: nil, statePath: nil) }
+      outcome.podSets = models.map { loweredSets.podSets($0, state: nil, statePath: nil) }
       return outcome
     }
   }

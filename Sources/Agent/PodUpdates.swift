@@ -14,19 +14,21 @@ struct PodSets: Sendable {
   var state: ApplyState?
   var statePath: String?
 
-  init(model: RuleSet, state: ApplyState?, statePath: String?) {
+  init(
+    model: RuleSet, state: ApplyState?, statePath: String?, hosts: (AddressSet) -> Set<IPAddress> = PodSets.hosts
+  ) {
     family = model.family
     dependence = model.podDependence
     var members: [String: Set<IPAddress>] = [:]
-    for set in model.sets where model.podDependence.setPeers[set.name] != nil {
-      members[set.name] = Set(
-        set.members.compactMap { member in
-          if case .host(let ip) = member { return ip } else { return nil }
-        })
-    }
+    for set in model.sets where model.podDependence.setPeers[set.name] != nil { members[set.name] = hosts(set) }
     self.members = members
     self.state = state
     self.statePath = statePath
+  }
+
+  /// A set's host members.
+  static func hosts(_ set: AddressSet) -> Set<IPAddress> {
+    Set(set.members.compactMap { member in if case .host(let ip) = member { ip } else { nil } })
   }
 }
 

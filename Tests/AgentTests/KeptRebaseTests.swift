@@ -41,6 +41,9 @@ import Testing
       // The second compile of one generation keeps each policy's chains.
       var cluster = first.replacing(policies: policies.reversed(), adminPolicies: [])!
       var models = try Self.compile(cluster, kept: kept)
+      // The agent's pod sets after each compile, reusing unchanged sets' members.
+      let lowered = LoweredSets()
+      for model in models { _ = lowered.podSets(model, state: nil, statePath: nil) }
       for round in 0..<3 {
         let context = "seed \(seed) round \(round)"
         var sets = models.map {
@@ -120,6 +123,9 @@ import Testing
         models = try Self.compile(updated, kept: kept)
         counts.reused += kept.takeCounts().reused
         for (index, model) in models.enumerated() {
+          #expect(
+            lowered.podSets(model, state: nil, statePath: nil).members
+              == PodSets(model: model, state: nil, statePath: nil).members, "\(context)")
           #expect(model == want[index], "\(context) \(model.family)")
           #expect(model.podDependence == want[index].podDependence, "\(context)")
         }
