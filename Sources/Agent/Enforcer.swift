@@ -78,6 +78,8 @@ public struct Enforcer: Sendable {
   /// policy change only the changed policies are compiled.
   public let kept = KeptChains()
   let loweredSets = LoweredSets()
+  /// Each chain's rule lines as the last plan rendered them (iptables).
+  let renderedChains = RenderedChains()
   /// nft: the table in force as this agent's loads left it, for the
   /// incremental load of the next compile.
   public let lastNft = NftMemory()
@@ -143,7 +145,7 @@ public struct Enforcer: Sendable {
         ruleSets.append(ruleSet)
         let path = statePath(family)
         let planned =
-          if let known { applier.prepare(ruleSet, trusting: known[index]) } else {
+          if let known { applier.prepare(ruleSet, trusting: known[index], rendered: renderedChains) } else {
             try await applier.prepare(ruleSet, state: fromScratch ? nil : StateFile.read(path))
           }
         outcome.readTime += planned.readTime

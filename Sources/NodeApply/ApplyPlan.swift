@@ -54,20 +54,25 @@ public struct ApplyPlan: Sendable {
   /// holds of policyc's, with each hook in place once. Only the one who
   /// made that apply (and saw it succeed) can know that; anything else
   /// (drift, a failed step) is for `make(current:...)`, which reads.
-  public static func make(trusting state: ApplyState, ruleSet: IptablesRuleSet) -> ApplyPlan {
+  /// `rendered` keeps each chain's lines for the next plan of the same
+  /// caller (an agent plans after every change, and most chains are the
+  /// ones it rendered a moment ago).
+  public static func make(trusting state: ApplyState, ruleSet: IptablesRuleSet, rendered: RenderedChains? = nil)
+    -> ApplyPlan
+  {
     let hookCounts = Dictionary(uniqueKeysWithValues: ruleSet.hooks.map { ($0, 1) })
     return make(
       existing: Set(state.chainHashes.keys), setNames: Set(state.sets.keys), hookCounts: hookCounts, trusted: state,
-      ruleSet: ruleSet)
+      ruleSet: ruleSet, memo: rendered)
   }
 
   static func make(
     existing: Set<String>, setNames: Set<String>, hookCounts: [IptablesHook: Int], trusted: ApplyState?,
-    ruleSet: IptablesRuleSet
+    ruleSet: IptablesRuleSet, memo: RenderedChains? = nil
   ) -> ApplyPlan {
     var plan = ApplyPlan(newState: ApplyState(fingerprint: "", chainHashes: [:], sets: [:]), full: trusted == nil)
     plan.planSets(ruleSet.sets, existing: setNames, state: trusted)
-    let rendered = plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted)
+    let rendered = plan.planChains(ruleSet, existing: existing, hookCounts: hookCounts, state: trusted, memo: memo)
     // What iptables-save will show afterwards: our lines are spelled as it
     // prints them (each chain's, rendered once for its hash).
     let lines = rendered.joined()
@@ -159,16 +164,16 @@ public struct ApplyPlan: Sendable {
   /// Plans the chains; returns each chain's rule lines, in order.
   @discardableResult
   mutating func planChains(
-    _ ruleSet: IptablesRuleSet, existing: Set<String>, hookCounts: [IptablesHook: Int], state: ApplyState?
+    _ ruleSet: IptablesRuleSet, existing: Set<String>, hookCounts: [IptablesHook: Int], state: ApplyState?,
+    memo: RenderedChains? = nil
   ) -> [String] {
     var text = "*filter\n"
     var body = ""
     var rendered: [String] = []
     rendered.reserveCapacity(ruleSet.chains.count)
-    for chain in ruleSet.chains {
-      let lines = chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined()
+    let chainLines = memo?.lines(of: ruleSet) ?? ruleSet.chains.map(RenderedChains.render)
+    for (chain, (lines, hash)) in zip(ruleSet.chains, chainLines) {
       rendered.append(lines)
-      let hash = ApplyState.chainHash(text: lines)
       newState.chainHashes[chain.name] = hash
       if let state, existing.contains(chain.name), state.chainHashes[chain.name] == hash { continue }
       loadedChains.append(chain.name)

@@ -11,10 +11,13 @@ extension NodeApplier {
   /// `prepare(_:state:)`. A failure in `commit` leaves the last rules in
   /// force and throws an error with `fromMemory` set: the caller then
   /// reads the kernel and loads everything.
-  public func prepare(_ ruleSet: IptablesRuleSet, trusting state: ApplyState) -> IptablesPrepared {
+  /// `rendered` keeps the chains' lines from one plan to the next.
+  public func prepare(_ ruleSet: IptablesRuleSet, trusting state: ApplyState, rendered: RenderedChains? = nil)
+    -> IptablesPrepared
+  {
     let clock = ContinuousClock()
     let started = clock.now
-    let plan = ApplyPlan.make(trusting: state, ruleSet: ruleSet)
+    let plan = ApplyPlan.make(trusting: state, ruleSet: ruleSet, rendered: rendered)
     return IptablesPrepared(
       plan: plan, family: ruleSet.family, drop: nil, snapshot: nil, planTime: clock.now - started)
   }

@@ -15,6 +15,8 @@ final class PlanFromMemoryTests: XCTestCase {
     let (memory, _) = try await loadedKernel()
     XCTAssertEqual(read.picture, memory.picture)
     var states = (read: state, memory: state)
+    // The agent keeps the chains' lines from plan to plan.
+    let rendered = RenderedChains()
     // Members move, a policy goes, then everything comes back.
     for next in [
       try TransactionTests.ruleSet(dbLabel: "cache", extraPolicy: false), try TransactionTests.ruleSet(),
@@ -22,7 +24,7 @@ final class PlanFromMemoryTests: XCTestCase {
     ] {
       let fromKernel = try await NodeApplier(runner: read).prepare(next, state: states.read)
       let calls = memory.calls.count
-      let fromState = NodeApplier(runner: memory).prepare(next, trusting: states.memory)
+      let fromState = NodeApplier(runner: memory).prepare(next, trusting: states.memory, rendered: rendered)
       XCTAssertEqual(memory.calls.count, calls, "the plan from the state read the kernel")
       XCTAssertFalse(fromState.plan.full)
       for (a, b) in [
