@@ -130,7 +130,8 @@ let package = Package(
       name: "AgentTests",
       dependencies: [
         "TestSupport",
-        "Agent", "KubeClient", "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NodeApply",
+        "Agent", "KubeClient", "YAMLBridge", "PolicyModel", "RuleModel", "IptablesEmitter", "NftEmitter",
+        "NodeApply",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
