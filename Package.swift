@@ -90,8 +90,9 @@ let package = Package(
     ),
     // Writes the git commit for `policyc --version` (Plugins/BuildInfo).
     .plugin(name: "BuildInfo", capability: .buildTool()),
-    // Helpers shared by the test targets (a seeded random generator).
-    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    // Helpers shared by the test targets (a seeded random generator, a
+    // cluster given other policies as the agent gives them).
+    .target(name: "TestSupport", dependencies: ["PolicyModel"], path: "Tests/TestSupport"),
     .testTarget(
       name: "UnitTests",
       dependencies: [

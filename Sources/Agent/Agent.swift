@@ -55,7 +55,7 @@ public actor Agent: ResourceSink {
   /// The cluster of the last compile, and the pods and NetworkPolicies
   /// changed since (nil when a namespace changed or a kind was relisted):
   /// the next compile updates those in it (`Cluster.updatePods`,
-  /// `Cluster.replacing(policyUpdates:)`) instead of building it anew.
+  /// `Cluster.updatePolicies`) instead of building it anew.
   var lastCluster: Cluster?
   var podsSinceCluster: Set<String>?
   var policiesSinceCluster: Set<String>?

@@ -51,9 +51,11 @@ extension Cluster {
   }
 
   /// Replaces, adds or removes these NetworkPolicies in place, and takes
-  /// these admin policies, as `replacing(policies:adminPolicies:)` would
-  /// from all of them: the others keep their sorted places. False, changing
-  /// nothing, when the namespaces would differ (see `replacing`).
+  /// these admin policies, as `init` would have them from the same objects:
+  /// the others keep their sorted places, and the pods, the namespaces, the
+  /// selector results and the generation stay. False, changing nothing,
+  /// when the namespaces would differ: a new policy in a namespace nothing
+  /// names, or a namespace only policies named left without any.
   public mutating func updatePolicies(_ updates: some Collection<PolicyUpdate>, adminPolicies: [AdminPolicy]) -> Bool {
     guard
       Self.keepsNamespaces(

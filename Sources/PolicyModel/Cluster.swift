@@ -23,7 +23,7 @@ public struct Cluster: Sendable {
   var podsByNamespace: [String: Range<Int>]
   /// The same for `policies`.
   var policiesByNamespace: [String: Range<Int>]
-  /// Namespaces written, or named by a pod (policies aside): see `replacing`.
+  /// Namespaces written, or named by a pod (policies aside): see `updatePolicies`.
   let namespacesOfPods: Set<String>
   /// Namespaces written as objects: see `updatingPods`.
   let writtenNamespaces: Set<String>
@@ -32,7 +32,7 @@ public struct Cluster: Sendable {
   /// Selector results, shared by every compile of this cluster.
   var selections: Selections
   /// Which pods and namespaces this is: no two clusters built from objects
-  /// share one; `replacing` (the same pods and namespaces) keeps it. What
+  /// share one; `updatePolicies` (the same pods and namespaces) keeps it. What
   /// was compiled from one cluster's pods holds for another of its generation.
   public internal(set) var generation: UInt64
 
@@ -95,33 +95,6 @@ public struct Cluster: Sendable {
       adminPolicies.filter { $0.tier != .baseline }.sorted(by: AdminPolicy.ordered),
       adminPolicies.first { $0.tier == .baseline && $0.meta.name == AdminPolicy.baselineName }
     )
-  }
-
-  /// The same pods and namespaces (the caller vouches for both) with other
-  /// policies, as `init` would
-  /// build it from the same objects, in a fraction of the time: the pods
-  /// stay sorted and indexed, and what selectors picked stays valid (it
-  /// depends on pods and namespace labels only), so it is shared. Nil when
-  /// the new policies name a namespace the cluster does not know, or no
-  /// longer name one only they named (the namespaces would differ).
-  public func replacing(policies: [NetworkPolicy], adminPolicies: [AdminPolicy]) -> Cluster? {
-    let named = namespacesOfPods.union(policies.map(\.meta.namespace))
-    guard named.count == namespaceLabels.count, named.allSatisfy({ namespaceLabels[$0] != nil }) else { return nil }
-    return Cluster(replacing: self, policies: policies, adminPolicies: adminPolicies)
-  }
-
-  private init(replacing base: Cluster, policies: [NetworkPolicy], adminPolicies: [AdminPolicy]) {
-    namespaceLabels = base.namespaceLabels
-    pods = base.pods
-    podsByNamespace = base.podsByNamespace
-    namespacesOfPods = base.namespacesOfPods
-    writtenNamespaces = base.writtenNamespaces
-    view = base.view
-    selections = base.selections
-    generation = base.generation
-    (self.adminPolicies, baseline) = Self.tiers(adminPolicies)
-    self.policies = policies.sorted(by: Self.inOrder)
-    policiesByNamespace = Self.runs(self.policies)
   }
 
   /// The cluster as the node sees it: real pods only.

@@ -10,7 +10,7 @@ import Synchronization
 /// namespaces, and the options; not on the other policies. So an entry is
 /// reused only when all three are what it was built from: the policy's
 /// whole value (any field changed is another policy), the cluster's
-/// `generation` (which only `Cluster.replacing`, the same pods and
+/// `generation` (which only `Cluster.updatePolicies`, the same pods and
 /// namespaces with other policies, keeps), and the options, which are part
 /// of the key. It is built as `FleetMemo` builds, on a compiler holding
 /// nothing yet, and replayed in the order a fresh compile builds, so the

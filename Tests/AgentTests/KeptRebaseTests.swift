@@ -39,7 +39,7 @@ import Testing
       let first = Cluster(namespaces: namespaces, pods: Array(pods.values), policies: policies)
       _ = try Self.compile(first, kept: kept)
       // The second compile of one generation keeps each policy's chains.
-      var cluster = first.replacing(policies: policies.reversed(), adminPolicies: [])!
+      var cluster = first.withPolicies(policies.reversed(), adminPolicies: [])!
       var models = try Self.compile(cluster, kept: kept)
       // The agent's pod sets after each compile, reusing unchanged sets' members.
       let lowered = LoweredSets()
@@ -104,7 +104,7 @@ import Testing
           let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
           return Cluster.PodUpdate(namespace: parts[0], name: parts[1], object: pods[key])
         }
-        guard let updated = cluster.updatingPods(updates)?.replacing(policies: policies, adminPolicies: []) else {
+        guard let updated = cluster.updatingPods(updates)?.withPolicies(policies, adminPolicies: []) else {
           counts.refused += 1
           cluster = fresh
           models = try Self.compile(cluster, kept: kept)

@@ -121,6 +121,9 @@ final class ClusterUpdateTests: XCTestCase {
     XCTAssertGreaterThan(counts.refused, 30, "refusals \(counts.refused)")
   }
 
+  /// `Cluster.updatePolicies` (the agent's cluster after policy changes),
+  /// after a compile of the old policies filled in the selector results it
+  /// shares, compiles as the cluster built from scratch, in every mode.
   func testPolicyUpdatesReplaceAsAllPolicies() throws {
     var counts = (replaced: 0, refused: 0)
     for seed in 0..<300 {
@@ -128,6 +131,9 @@ final class ClusterUpdateTests: XCTestCase {
       let drawn = RandomCluster.draw(&g)
       let base = Cluster(
         namespaces: drawn.namespaces, pods: drawn.pods, policies: drawn.policies, adminPolicies: drawn.admin)
+      for family in [IPAddress.Family.ipv4, .ipv6] {
+        _ = try RuleCompiler.compile(base, options: EmitOptions(node: "node-a", useIPSets: true, family: family))
+      }
       var policies = Dictionary(
         uniqueKeysWithValues: drawn.policies.map { ("\($0.meta.namespace)/\($0.meta.name)", $0) })
       var changed = Set<String>()
@@ -160,10 +166,19 @@ final class ClusterUpdateTests: XCTestCase {
       XCTAssertEqual(
         replaced.policies.map { "\($0.meta.namespace)/\($0.meta.name) \($0.podSelector)" },
         fresh.policies.map { "\($0.meta.namespace)/\($0.meta.name) \($0.podSelector)" }, "seed \(seed)")
-      let options = EmitOptions(node: "node-a", useIPSets: true)
+      XCTAssertEqual(replaced.namespaceLabels, fresh.namespaceLabels, "seed \(seed)")
+      for family in [IPAddress.Family.ipv4, .ipv6] {
+        for useIPSets in [true, false] {
+          let options = EmitOptions(node: "node-a", useIPSets: useIPSets, family: family)
+          let want = try IptablesCompiler.compile(fresh, options: options)
+          let got = try IptablesCompiler.compile(replaced, options: options)
+          XCTAssertEqual(RestoreWriter.render(got), RestoreWriter.render(want), "seed \(seed) \(family) \(useIPSets)")
+          XCTAssertEqual(IPSetWriter.render(got.sets), IPSetWriter.render(want.sets), "seed \(seed)")
+        }
+      }
       XCTAssertEqual(
-        RestoreWriter.render(try IptablesCompiler.compile(replaced, options: options)),
-        RestoreWriter.render(try IptablesCompiler.compile(fresh, options: options)), "seed \(seed)")
+        NftWriter.render(try NftCompiler.compile(replaced, options: EmitOptions(node: "node-a"))),
+        NftWriter.render(try NftCompiler.compile(fresh, options: EmitOptions(node: "node-a"))), "seed \(seed)")
     }
     XCTAssertGreaterThan(counts.replaced, 150, "replaced \(counts.replaced), refused \(counts.refused)")
     XCTAssertGreaterThan(counts.refused, 10, "refused \(counts.refused)")

@@ -39,7 +39,7 @@ final class KeptChainsTests: XCTestCase {
         // while the pods and namespaces stay, else a new one.
         let policies = objects.policies.shuffled(using: &g)
         cluster =
-          (podsChanged ? nil : cluster.replacing(policies: policies, adminPolicies: objects.admin))
+          (podsChanged ? nil : cluster.withPolicies(policies, adminPolicies: objects.admin))
           ?? Cluster(
             namespaces: objects.namespaces, pods: objects.pods, policies: policies, adminPolicies: objects.admin)
         let fresh = Cluster(
@@ -75,7 +75,7 @@ final class KeptChainsTests: XCTestCase {
   }
 
   /// The agent uses the kept chains only for a cluster of the generation
-  /// it compiled last: a rebuilt cluster drops them, `replacing` keeps them.
+  /// it compiled last: a rebuilt cluster drops them, `withPolicies` (an update in place) keeps them.
   func testAdmitsOnlyTheLastGeneration() throws {
     var g = SeededGenerator(seed: 7)
     let o = RandomCluster.draw(&g)
@@ -85,7 +85,7 @@ final class KeptChainsTests: XCTestCase {
     XCTAssertTrue(kept.admits(first))
     _ = try RuleCompiler.compile(first, options: EmitOptions(node: "node-a", useIPSets: true), kept: kept)
     XCTAssertFalse(kept.owners.isEmpty)
-    let replaced = try XCTUnwrap(first.replacing(policies: o.policies, adminPolicies: o.admin))
+    let replaced = try XCTUnwrap(first.withPolicies(o.policies, adminPolicies: o.admin))
     XCTAssertTrue(kept.admits(replaced))
     XCTAssertFalse(kept.owners.isEmpty)
     let rebuilt = Cluster(namespaces: o.namespaces, pods: o.pods, policies: o.policies, adminPolicies: o.admin)
