@@ -76,17 +76,18 @@ test: format-lint checks kernel agent-test install-check
 # a one-minute run); and the static release build the kernel suite, the agent
 # tests and the install check use (in .build-release: SwiftPM locks .build for
 # as long as `swift test` runs). Each stage's whole output goes to .build/ci/
-# and is printed when all are done; any failing fails the target.
+# and is printed, with its time, when all are done; any failing fails the target.
 CI_STAGES := docs-and-unit fuzz release
 checks: setup
 	@mkdir -p .build/ci; \
 	for stage in $(CI_STAGES); do \
-	  ( $(MAKE) --no-print-directory $$stage >.build/ci/$$stage.log 2>&1; echo $$? >.build/ci/$$stage.rc ) & \
+	  ( start=$$(date +%s); $(MAKE) --no-print-directory $$stage >.build/ci/$$stage.log 2>&1; \
+	    echo $$? >.build/ci/$$stage.rc; echo $$(( $$(date +%s) - start )) >.build/ci/$$stage.secs ) & \
 	done; \
 	wait; \
 	failed=""; \
 	for stage in $(CI_STAGES); do \
-	  echo "==== make $$stage (.build/ci/$$stage.log)"; cat .build/ci/$$stage.log; \
+	  echo "==== make $$stage ($$(cat .build/ci/$$stage.secs) s, .build/ci/$$stage.log)"; cat .build/ci/$$stage.log; \
 	  [ "$$(cat .build/ci/$$stage.rc)" = 0 ] || failed="$$failed $$stage"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "checks: failed:$$failed"; exit 1; fi

@@ -7,7 +7,7 @@ public enum RestoreWriter {
   public static func render(_ ruleSet: IptablesRuleSet, includeHooks: Bool = true) -> String {
     var out = header(family: ruleSet.family, summary: ruleSet.summary)
     for chain in ruleSet.chains { out += declaration(chain.name) }
-    for chain in ruleSet.chains { out += lines(chain) }
+    for chain in ruleSet.chains { append(chain, to: &out) }
     out += footer(hooks: includeHooks ? ruleSet.hooks : [])
     return out
   }
@@ -23,10 +23,15 @@ public enum RestoreWriter {
 
   static func declaration(_ chain: String) -> String { ":\(chain) - [0:0]\n" }
 
-  static func lines(_ chain: IptablesChain) -> String {
+  /// A chain's rule lines, as `line` prints each.
+  public static func lines(_ chain: IptablesChain) -> String {
     var out = ""
-    for rule in chain.rules { out += line(chain: chain.name, rule) }
+    append(chain, to: &out)
     return out
+  }
+
+  static func append(_ chain: IptablesChain, to out: inout String) {
+    for rule in chain.rules { append(chain: chain.name, rule, to: &out) }
   }
 
   static func footer(hooks: [IptablesHook]) -> String {
@@ -38,27 +43,61 @@ public enum RestoreWriter {
   /// `-A CHAIN <matches> -m comment --comment "..." <target>`, in the order
   /// iptables-save prints, so a saved table compares line by line.
   public static func line(chain: String, _ rule: IptablesRule) -> String {
-    // Source, destination and protocol first, as iptables-save prints them.
-    var head: [String: String] = [:]
-    var rest: [String] = []
-    var i = 0
+    var out = ""
+    append(chain: chain, rule, to: &out)
+    return out
+  }
+
+  /// `line`, appended to `out` (a file is hundreds of thousands of them).
+  static func append(chain: String, _ rule: IptablesRule, to out: inout String) {
+    // Source, destination and protocol first, as iptables-save prints them:
+    // the first `-s`, `-d` and `-p` that have a value after them move to the
+    // front with it; every other token keeps its order.
     let m = rule.matches
+    var head = (s: -1, d: -1, p: -1)
+    var i = 0
     while i < m.count {
-      if ["-s", "-d", "-p"].contains(m[i]), i + 1 < m.count, head[m[i]] == nil {
-        head[m[i]] = m[i + 1]
+      if i + 1 < m.count {
+        switch m[i] {
+        case "-s" where head.s < 0: head.s = i
+        case "-d" where head.d < 0: head.d = i
+        case "-p" where head.p < 0: head.p = i
+        default:
+          i += 1
+          continue
+        }
         i += 2
       } else {
-        rest.append(m[i])
         i += 1
       }
     }
-    var tokens = ["-A", chain]
-    for flag in ["-s", "-d", "-p"] { if let value = head[flag] { tokens += [flag, value] } }
-    if let comment = rule.comment {
-      tokens += ["-m", "comment", "--comment", "\"\(Sanitize.comment(comment))\""]
+    /// Whether token `j` is the flag or the value of the pair at `at`.
+    func inPair(_ j: Int, _ at: Int) -> Bool { at >= 0 && (j == at || j == at + 1) }
+    func appendPair(_ at: Int, to out: inout String) {
+      guard at >= 0 else { return }
+      out += " "
+      out += m[at]
+      out += " "
+      out += m[at + 1]
     }
-    tokens += rest
-    tokens += rule.target
-    return tokens.joined(separator: " ") + "\n"
+    out += "-A "
+    out += chain
+    appendPair(head.s, to: &out)
+    appendPair(head.d, to: &out)
+    appendPair(head.p, to: &out)
+    if let comment = rule.comment {
+      out += " -m comment --comment \""
+      out += Sanitize.comment(comment)
+      out += "\""
+    }
+    for (j, token) in m.enumerated() where !inPair(j, head.s) && !inPair(j, head.d) && !inPair(j, head.p) {
+      out += " "
+      out += token
+    }
+    for token in rule.target {
+      out += " "
+      out += token
+    }
+    out += "\n"
   }
 }

@@ -99,7 +99,7 @@ public struct ApplyState: Sendable, Equatable {
   }
 
   static func chainHash(_ chain: IptablesChain) -> String {
-    chainHash(text: chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined())
+    chainHash(text: RestoreWriter.lines(chain))
   }
 
   /// The hash of a chain's rule lines, given as one text.

@@ -43,12 +43,19 @@ public enum AtomicFile {
   /// Writes every byte to `fd`, again after an interrupted call; false on
   /// any other failure (errno says which).
   public static func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Bool {
-    var bytes = Array(bytes)[...]
-    while !bytes.isEmpty {
-      let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+    if let written = bytes.withContiguousStorageIfAvailable({ writeAll(fd, UnsafeRawBufferPointer($0)) }) {
+      return written
+    }
+    return Array(bytes).withUnsafeBytes { writeAll(fd, $0) }
+  }
+
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+      let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
       if n < 0, errno == EINTR { continue }
       guard n > 0 else { return false }
-      bytes = bytes.dropFirst(n)
+      offset += n
     }
     return true
   }

@@ -19,7 +19,7 @@ public final class RenderedChains: Sendable {
 
   /// A chain's rule lines as iptables-save prints them, and their hash.
   static func render(_ chain: IptablesChain) -> (lines: String, hash: String) {
-    let lines = chain.rules.map { RestoreWriter.line(chain: chain.name, $0) }.joined()
+    let lines = RestoreWriter.lines(chain)
     return (lines, ApplyState.chainHash(text: lines))
   }
 

@@ -9,6 +9,9 @@ public enum Sanitize {
   }
 
   public static func comment(_ text: String) -> String {
+    // Most comments are already clean: they are returned as they are.
+    let clean = text.utf8.count <= 200 && text.utf8.allSatisfy { $0 < 128 && allowed[Int($0)] }
+    if clean { return text }
     var out: [UInt8] = []
     out.reserveCapacity(min(text.utf8.count, 200))
     for scalar in text.unicodeScalars.prefix(200) {

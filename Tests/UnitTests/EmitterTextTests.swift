@@ -1,5 +1,6 @@
 import PolicyModel
 import RuleModel
+import TestSupport
 import XCTest
 
 @testable import IptablesEmitter
@@ -55,6 +56,41 @@ final class EmitterTextTests: XCTestCase {
       RestoreWriter.line(chain: "C", rule),
       "-A C -s 10.0.0.1/32 -d 10.0.0.2/32 -p tcp -m comment --comment \"c\" -m tcp --dport 80 -j MARK\n"
     )
+  }
+
+  /// The writer moves the first `-s`, `-d` and `-p` pairs to the front
+  /// without building token arrays; on random token lists (repeated flags,
+  /// a flag as the last token, a flag as another's value) it must print
+  /// what the plain reading prints.
+  func testSaveOrderAgreesWithThePlainReadingOnRandomTokens() {
+    func plain(_ chain: String, _ rule: IptablesRule) -> String {
+      var head: [String: String] = [:]
+      var rest: [String] = []
+      var i = 0
+      let m = rule.matches
+      while i < m.count {
+        if ["-s", "-d", "-p"].contains(m[i]), i + 1 < m.count, head[m[i]] == nil {
+          head[m[i]] = m[i + 1]
+          i += 2
+        } else {
+          rest.append(m[i])
+          i += 1
+        }
+      }
+      var tokens = ["-A", chain]
+      for flag in ["-s", "-d", "-p"] { if let value = head[flag] { tokens += [flag, value] } }
+      if let comment = rule.comment { tokens += ["-m", "comment", "--comment", "\"\(Sanitize.comment(comment))\""] }
+      return (tokens + rest + rule.target).joined(separator: " ") + "\n"
+    }
+    var g = SeededGenerator(seed: 19)
+    let words = ["-s", "-d", "-p", "10.0.0.1/32", "tcp", "-m", "set", "--match-set", "x", "src", "", "-j"]
+    for round in 0..<3000 {
+      let matches = (0..<Int.random(in: 0..<9, using: &g)).map { _ in words.randomElement(using: &g)! }
+      let target = (0..<Int.random(in: 0..<3, using: &g)).map { _ in words.randomElement(using: &g)! }
+      let rule = IptablesRule(
+        matches: matches, target: target, comment: Bool.random(using: &g) ? "c \(round)\"" : nil)
+      XCTAssertEqual(RestoreWriter.line(chain: "C", rule), plain("C", rule), "\(matches) \(target)")
+    }
   }
 
   func testRestoreTextDeclaresOnlyPolicycChains() throws {
