@@ -75,6 +75,7 @@ struct ApplyCommand: AsyncParsableCommand {
     let inventory = try load.decode(try load.read(paths), pruned: true)
     try emit.refuseUnenforceable(inventory, inputs: paths, consequence: "nothing changed")
     let cluster = Cluster(inventory)
+    defer { ExitTeardown.skip(inventory, cluster) }
     let applier = NodeApplier(tools: tools, runner: ProcessRunner())
     let reports = try await NodeCommands.exitOnApplyError { () async throws -> [ApplyReport]? in
       if emit.isNft {

@@ -76,6 +76,7 @@ struct CompileCommand: ParsableCommand {
     let clock = ContinuousClock()
     let started = clock.now
     let inventory = try input.loadOrExit(pruned: true)
+    defer { ExitTeardown.skip(inventory) }
     try emit.refuseUnenforceable(inventory, inputs: input.paths, consequence: "nothing written")
     let loaded = clock.now
     let addressless = inventory.pods.filter { $0.isAnalysisEndpoint && $0.hasNoAddress }.count
@@ -88,6 +89,7 @@ struct CompileCommand: ParsableCommand {
     flags.useIPSets = ipsetOut != nil
     let cluster = Cluster(inventory)
     let ruleSet = try flags.ruleSet(cluster)
+    defer { ExitTeardown.skip(cluster, ruleSet) }
     let compiled = clock.now
     let text = RestoreWriter.render(ruleSet)
     do {
@@ -117,6 +119,7 @@ struct CompileCommand: ParsableCommand {
 extension CompileCommand {
   func runNft(_ cluster: Cluster, times: (started: ContinuousClock.Instant, loaded: ContinuousClock.Instant)) throws {
     let ruleSet = try emit.nftRuleSet(cluster)
+    defer { ExitTeardown.skip(cluster, ruleSet) }
     let compiled = ContinuousClock().now
     let text = NftWriter.render(ruleSet)
     if let output {
