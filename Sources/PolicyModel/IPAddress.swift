@@ -30,17 +30,32 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     }
   }
 
+  /// Four decimal parts of 0-255 joined by dots, without leading zeros,
+  /// read byte by byte (every pod address and CIDR of a dump comes here).
   static func parseV4(_ text: Substring) -> UInt32? {
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count == 4 else { return nil }
     var value: UInt32 = 0
-    for part in parts {
-      guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-        !(part.count > 1 && part.first == "0"), let n = UInt32(part), n <= 255
-      else { return nil }
-      value = value << 8 | n
+    var part: UInt32 = 0
+    var digits = 0
+    var dots = 0
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "."):
+        guard digits > 0, dots < 3 else { return nil }
+        value = value << 8 | part
+        dots += 1
+        (part, digits) = (0, 0)
+      case UInt8(ascii: "0")...UInt8(ascii: "9"):
+        // A leading zero only as the whole part ("0", never "01").
+        guard digits < 3, digits == 0 || part > 0 else { return nil }
+        part = part * 10 + UInt32(byte - UInt8(ascii: "0"))
+        guard part <= 255 else { return nil }
+        digits += 1
+      default:
+        return nil
+      }
     }
-    return value
+    guard dots == 3, digits > 0 else { return nil }
+    return value << 8 | part
   }
 
   static func parseV6(_ text: Substring) -> UInt128? {
