@@ -194,6 +194,20 @@ final class EventDecodingTests: XCTestCase {
     assertAgrees(pod)
   }
 
+  /// A plain key that starts with a letter is a string unless it is a null
+  /// or boolean word (`yes:` is a boolean key, which the tree reports):
+  /// those give up, near misses are read, and both agree with the tree.
+  func testLetterKeysThatAreNotStringsGiveUp() {
+    for word in EventDecoder.nullAndBoolWords.map({ "\($0)" }) {
+      let text = Self.kubectlPod(extraMeta: "    \(word): x\n")
+      XCTAssertNil(Self.events(text), word)
+      XCTAssertFalse(Self.tree(text).map { $0.diagnostics.isEmpty } ?? true, "the tree reports the key \(word)")
+    }
+    for word in ["nam", "nulls", "Yes1", "oN", "tRUE", "o", "t", "f", "nO", "yES", "offf", "Nul", "falsey", "type"] {
+      XCTAssertTrue(assertAgrees(Self.kubectlPod(extraMeta: "    \(word): x\n")), word)
+    }
+  }
+
   /// Shapes the event decoder must leave to the tree, or agree on.
   func testHostileShapesAgreeOrFallBack() {
     let cases: [String] = [
