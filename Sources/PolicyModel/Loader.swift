@@ -170,6 +170,17 @@ public enum Loader {
     return items.indices.sorted { keys[$0] < keys[$1] }.map { items[$0] }
   }
 
+  /// Whether `namespace/name` of `a` and `b` are equal strings, without
+  /// building them: equal parts give equal keys, and without a `/` in any
+  /// part (a valid name has none; an invalid one is reported but kept) the
+  /// separator splits both keys alike, so unequal parts give unequal keys.
+  static func sameName(_ a: ObjectMeta, _ b: ObjectMeta) -> Bool {
+    if a.name == b.name && a.namespace == b.namespace { return true }
+    func plain(_ s: String) -> Bool { !s.utf8.contains(UInt8(ascii: "/")) }
+    if plain(a.namespace) && plain(a.name) && plain(b.namespace) && plain(b.name) { return false }
+    return "\(a.namespace)/\(a.name)" == "\(b.namespace)/\(b.name)"
+  }
+
   /// Sorts by identity and reports objects defined twice: with two
   /// definitions the result would depend on file order.
   static func finish(_ inventory: inout Inventory) {
@@ -189,7 +200,13 @@ public enum Loader {
       SortKey(a: $0.meta.namespace, b: $0.meta.name, c: $0.workloadKind ?? "", location: $0.meta.location)
     }
     inventory.skipped.sort { $0.location < $1.location }
-    func dedupe<T>(_ items: inout [T], kind: String, key: (T) -> String, location: (T) -> SourceLocation) {
+    // Sorted by key, a second definition follows the first. Most inputs
+    // have none: then nothing is copied. `same` is the cheap test of equal
+    // keys (see `sameName`).
+    func dedupe<T>(
+      _ items: inout [T], kind: String, same: (T, T) -> Bool, key: (T) -> String, location: (T) -> SourceLocation
+    ) {
+      guard items.indices.dropFirst().contains(where: { same(items[$0 - 1], items[$0]) }) else { return }
       var kept: [T] = []
       for item in items {
         if let previous = kept.last, key(previous) == key(item) {
@@ -205,15 +222,18 @@ public enum Loader {
       }
       items = kept
     }
-    dedupe(&inventory.namespaces, kind: "namespace", key: { $0.name }, location: { $0.location! })
     dedupe(
-      &inventory.pods, kind: "pod", key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
+      &inventory.namespaces, kind: "namespace", same: { $0.name == $1.name }, key: { $0.name },
+      location: { $0.location! })
     dedupe(
-      &inventory.policies, kind: "networkpolicy", key: { "\($0.meta.namespace)/\($0.meta.name)" },
-      location: { $0.meta.location })
+      &inventory.pods, kind: "pod", same: { sameName($0.meta, $1.meta) },
+      key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
     dedupe(
-      &inventory.adminPolicies, kind: "admin policy", key: { "\($0.kind) \($0.meta.name)" },
-      location: { $0.meta.location })
+      &inventory.policies, kind: "networkpolicy", same: { sameName($0.meta, $1.meta) },
+      key: { "\($0.meta.namespace)/\($0.meta.name)" }, location: { $0.meta.location })
+    dedupe(
+      &inventory.adminPolicies, kind: "admin policy", same: { $0.kind == $1.kind && $0.meta.name == $1.meta.name },
+      key: { "\($0.kind) \($0.meta.name)" }, location: { $0.meta.location })
     inventory.diagnostics.sort(by: Diagnostic.ordered)
   }
 }
