@@ -111,25 +111,16 @@ struct EventDecoder: ~Copyable {
     keyHashes.append(hash)
   }
 
-  /// The plain words that do not resolve to a string (`ScalarResolver.plain`):
-  /// null and the YAML 1.1 booleans. Every other plain scalar that starts
-  /// with a letter is a string.
-  static let nullAndBoolWords: [StaticString] = [
-    "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE", "n", "N", "no",
-    "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE",
-  ]
-
   /// For mappings the tree decoder reads with `fields`: the key must
   /// resolve to a string.
   func keyIsString() -> Bool {
     guard events.style == .plain else { return true }
-    let bytes = events.bytes
-    guard let first = bytes.first else { return false }
+    guard let first = events.bytes.first else { return false }
     switch first {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
       // Compared as bytes: `name` or `type` would otherwise become a String
       // and be matched against every word.
-      return bytes.count > 5 || !Self.nullAndBoolWords.contains { events.isText($0) }
+      return !events.isNullOrBoolWord
     default: break
     }
     if case .string = events.resolved { return true }

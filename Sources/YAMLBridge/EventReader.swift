@@ -138,6 +138,13 @@ public struct YAMLEventReader: ~Copyable {
     return memcmp(value, text.utf8Start, length) == 0
   }
 
+  /// Whether the current scalar, plain and starting with a letter, is one
+  /// of the null and boolean words (`ScalarResolver.letterWords`) rather
+  /// than a string: compared as bytes, without making a String.
+  public var isNullOrBoolWord: Bool {
+    raw.pointee.data.scalar.length <= 5 && ScalarResolver.letterWords.contains { isText($0) }
+  }
+
   /// The current scalar as a String.
   public var text: String { String(decoding: bytes, as: UTF8.self) }
 

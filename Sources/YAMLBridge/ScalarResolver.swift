@@ -85,6 +85,14 @@ enum ScalarResolver {
     return .string(text)
   }
 
+  /// The plain scalars that start with a letter and are not strings: the
+  /// null words of `plain` and the words of `bool`. Every other plain
+  /// scalar that starts with a letter is a string.
+  static let letterWords: [StaticString] = [
+    "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE", "n", "N", "no",
+    "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE",
+  ]
+
   static func bool(_ text: String) -> Bool? {
     switch text {
     case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE": return true

@@ -1,9 +1,9 @@
 import Foundation
 import TestSupport
 import XCTest
-import YAMLBridge
 
 @testable import PolicyModel
+@testable import YAMLBridge
 
 /// The event decoder is a fast path beside the tree decoder: on every
 /// piece it either gives up (and the tree reads the piece) or returns
@@ -198,7 +198,7 @@ final class EventDecodingTests: XCTestCase {
   /// or boolean word (`yes:` is a boolean key, which the tree reports):
   /// those give up, near misses are read, and both agree with the tree.
   func testLetterKeysThatAreNotStringsGiveUp() {
-    for word in EventDecoder.nullAndBoolWords.map({ "\($0)" }) {
+    for word in ScalarResolver.letterWords.map({ "\($0)" }) {
       let text = Self.kubectlPod(extraMeta: "    \(word): x\n")
       XCTAssertNil(Self.events(text), word)
       XCTAssertFalse(Self.tree(text).map { $0.diagnostics.isEmpty } ?? true, "the tree reports the key \(word)")

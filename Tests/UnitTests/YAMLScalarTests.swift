@@ -1,5 +1,6 @@
 import XCTest
-import YAMLBridge
+
+@testable import YAMLBridge
 
 /// Scalars resolve as the Kubernetes decoder (go-yaml v2, YAML 1.1) types
 /// them: the style and the tag decide before the text does.
@@ -9,6 +10,26 @@ final class YAMLScalarTests: XCTestCase {
     let stream = YAMLParser.parse(Array("v: \(text)\n".utf8))
     XCTAssertEqual(stream.errors, [], text, file: file, line: line)
     return stream.documents.first?.root?["v"]
+  }
+
+  /// `letterWords` (which the event decoder compares keys against) is
+  /// exactly the plain words starting with a letter that do not resolve to
+  /// a string: every spelling in every case of the null and boolean words,
+  /// and near misses.
+  func testLetterWordsAreThePlainWordsThatAreNotStrings() {
+    func spellings(_ word: String) -> [String] {
+      word.reduce([""]) { prefixes, c in prefixes.flatMap { [$0 + c.lowercased(), $0 + c.uppercased()] } }
+    }
+    let words = Set(ScalarResolver.letterWords.map { "\($0)" })
+    let bases = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", "nul", "tru", "of"]
+    var candidates = bases.flatMap(spellings)
+    candidates += ["nulls", "yess", "o", "t", "f", "name", "type"]
+    for word in candidates {
+      var notString = true
+      if case .string = ScalarResolver.plain(word) { notString = false }
+      XCTAssertEqual(words.contains(word), notString, word)
+    }
+    XCTAssertEqual(words.count, 25)
   }
 
   func testResolutionTable() {
