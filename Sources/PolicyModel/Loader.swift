@@ -209,7 +209,7 @@ public enum Loader {
       guard items.indices.dropFirst().contains(where: { same(items[$0 - 1], items[$0]) }) else { return }
       var kept: [T] = []
       for item in items {
-        if let previous = kept.last, key(previous) == key(item) {
+        if let previous = kept.last, same(previous, item) {
           let first = location(previous)
           inventory.diagnostics.append(
             Diagnostic(
