@@ -149,10 +149,7 @@ public struct Cluster: Sendable {
   public func peerPods(pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String)
     -> [Int]
   {
-    // With a namespaceSelector the policy's namespace does not matter: one
-    // entry serves the policies of every namespace.
-    let key = Selections.Peer(
-      pods: podSelector, namespaces: nsSelector, policyNamespace: nsSelector == nil ? policyNamespace : "")
+    let key = Selections.Peer(pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace)
     if let known = selections.peers.withLock({ $0[key] }) { return known }
     let namespaces = nsSelector.map { self.namespaces(matching: $0) } ?? [policyNamespace]
     var out: [Int] = []
@@ -163,6 +160,44 @@ public struct Cluster: Sendable {
     }
     out.sort()
     selections.peers.withLock { $0[key] = out }
+    return out
+  }
+
+  /// Indices of the pods whose spec.nodeName is `node`, in order: the
+  /// first call groups every pod, for the other nodes of a fleet.
+  public func pods(onNode node: String) -> [Int] {
+    selections.nodes.withLock { nodes in
+      if nodes == nil { nodes = Dictionary(grouping: pods.indices) { pods[$0].nodeName } }
+      return nodes![node] ?? []
+    }
+  }
+
+  /// The addresses of `family` of the pods `peerPods` picks, sorted, each
+  /// once: the members of a peer set. Policies of a fleet name the same
+  /// peers again and again, each in a set of its own.
+  public func peerAddresses(
+    pods podSelector: LabelSelector?, namespaces nsSelector: LabelSelector?, policyNamespace: String,
+    family: IPAddress.Family
+  ) -> [IPAddress] {
+    let key = Selections.Addresses(
+      peer: Selections.Peer(pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace),
+      family: family)
+    if let known = selections.addresses.withLock({ $0[key] }) { return known }
+    let picked = peerPods(pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace)
+    let out = Self.sortedUnique(picked.compactMap { i in pods[i].ips.first { $0.family == family } })
+    selections.addresses.withLock { $0[key] = out }
+    return out
+  }
+
+  /// `items` sorted, each once.
+  public static func sortedUnique<T: Comparable>(_ items: [T]) -> [T] {
+    var out = items.sorted()
+    var kept = 0
+    for i in out.indices where i == 0 || out[i] != out[kept - 1] {
+      out[kept] = out[i]
+      kept += 1
+    }
+    out.removeLast(out.count - kept)
     return out
   }
 
@@ -205,9 +240,14 @@ public struct Cluster: Sendable {
   /// Policies that select a pod for a direction ("isolated" when non-empty).
   public func policies(selecting pod: Pod, for direction: PolicyType) -> [NetworkPolicy] {
     // A policy's podSelector only reaches pods of its own namespace.
-    (policiesByNamespace[pod.meta.namespace] ?? 0..<0).map { policies[$0] }.filter {
-      $0.applies(to: direction) && $0.podSelector.matches(pod.meta.labels)
+    // By the stored fields, so a policy is copied only when it is picked
+    // (a fleet asks for every pod of every node).
+    var out: [NetworkPolicy] = []
+    for i in policiesByNamespace[pod.meta.namespace] ?? 0..<0
+    where policies[i].policyTypes.contains(direction) && policies[i].podSelector.matches(pod.meta.labels) {
+      out.append(policies[i])
     }
+    return out
   }
 
   /// The admin policies and the baseline, for review tools.
@@ -248,8 +288,22 @@ final class Selections: Sendable {
     var pods: LabelSelector?
     var namespaces: LabelSelector?
     var policyNamespace: String
+
+    init(pods: LabelSelector?, namespaces: LabelSelector?, policyNamespace: String) {
+      (self.pods, self.namespaces) = (pods, namespaces)
+      // With a namespaceSelector the policy's namespace does not matter: one
+      // entry serves the policies of every namespace.
+      self.policyNamespace = namespaces == nil ? policyNamespace : ""
+    }
+  }
+  struct Addresses: Hashable {
+    var peer: Peer
+    var family: IPAddress.Family
   }
   let peers = Mutex<[Peer: [Int]]>([:])
+  let addresses = Mutex<[Addresses: [IPAddress]]>([:])
+  /// Pod indices by spec.nodeName, once asked for.
+  let nodes = Mutex<[String?: [Int]]?>(nil)
   let namespaces: Mutex<[LabelSelector: [String]]>
 
   /// Namespace selector results depend on namespace labels alone: a

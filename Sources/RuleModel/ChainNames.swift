@@ -31,8 +31,7 @@ public struct ChainNamer: Sendable {
   mutating func absorb(_ other: ChainNamer) {
     collisions += other.collisions
     for (name, identity) in other.owners {
-      if let owner = owners[name], owner != identity { collisions.append(name) }
-      owners[name] = identity
+      if let owner = owners.updateValue(identity, forKey: name), owner != identity { collisions.append(name) }
     }
   }
 

@@ -71,17 +71,10 @@ public struct RuleCompiler {
 
   var lowering: RuleLowering { RuleLowering(cluster: cluster, options: options) }
 
-  /// `lowering.address(cluster.pods[i])` without copying the pod or the
-  /// cluster: peer sets ask it for every member of every policy's peers.
-  func address(ofPod i: Int) -> IPAddress? {
-    cluster.pods[i].ips.first { $0.family == options.family }
-  }
-
   /// Local pods with an address of the family, sorted by namespace/name.
   var localPods: [Pod] {
-    cluster.pods.filter { pod in
-      (options.node == nil || pod.nodeName == options.node) && lowering.address(pod) != nil
-    }
+    guard let node = options.node else { return cluster.pods.filter { lowering.address($0) != nil } }
+    return cluster.pods(onNode: node).map { cluster.pods[$0] }.filter { lowering.address($0) != nil }
   }
 
   mutating func run() throws(Failure) -> RuleSet {

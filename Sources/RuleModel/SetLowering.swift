@@ -35,7 +35,7 @@ extension RuleCompiler {
   mutating func setPeerAlternatives(_ rule: PolicyRule, namespace: String, owner: String) -> [PeerAlternative] {
     if rule.peers.isEmpty { return [.any] }
     var out: [PeerAlternative] = []
-    var hosts = Set<IPAddress>()
+    var hosts: [[IPAddress]] = []
     var selectorIdentity: [String] = []
     var selectors: [PeerSelector] = []
     var plainBlocks: [CIDR] = []
@@ -45,9 +45,8 @@ extension RuleCompiler {
         let scope = namespaces.map { "ns\($0.canonicalText)" } ?? "in:\(namespace)"
         selectorIdentity.append("\(scope) pods\(pods?.canonicalText ?? "*")")
         selectors.append(PeerSelector(pods: pods, namespaces: namespaces, policyNamespace: namespace))
-        for i in cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace) {
-          if let ip = address(ofPod: i) { hosts.insert(ip) }
-        }
+        hosts.append(
+          cluster.peerAddresses(pods: pods, namespaces: namespaces, policyNamespace: namespace, family: options.family))
       case .ipBlock(let block):
         guard block.cidr.family == options.family else { continue }
         if block.except.isEmpty {
@@ -64,8 +63,9 @@ extension RuleCompiler {
     }
     if !selectorIdentity.isEmpty {
       // Referenced even while empty, so the first pod to match needs no chain change.
+      let addresses = hosts.count == 1 ? hosts[0] : Cluster.sortedUnique(hosts.flatMap { $0 })
       let name = registerSet(
-        kind: "P", identity: selectorIdentity.sorted(), type: .hosts, members: hosts.map { .host($0) },
+        kind: "P", identity: selectorIdentity.sorted(), type: .hosts, members: addresses.map { .host($0) },
         owner: owner)
       if podDependence.setPeers[name] == nil { podDependence.setPeers[name] = selectors }
       out.append(.set(name))
