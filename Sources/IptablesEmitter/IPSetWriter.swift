@@ -15,10 +15,20 @@ public enum IPSetWriter {
   /// The lines of one set (`FleetWriter` reuses those of shared sets).
   static func block(_ set: IPSetDefinition) -> String {
     let temp = tempName(set.name)
-    var out = set.createLine + " -exist\n"
-    out += set.createLine.replacingFirst(set.name, with: temp) + " -exist\n"
+    let create = set.createLine
+    var out = ""
+    // Each member's line is "add ", the name, a space, the member and a newline.
+    out.reserveCapacity(2 * create.utf8.count + 64 + set.members.count * (temp.utf8.count + 22))
+    out += create + " -exist\n"
+    out += create.replacingFirst(set.name, with: temp) + " -exist\n"
     out += "flush \(temp)\n"
-    for member in set.members { out += "add \(temp) \(member)\n" }
+    for member in set.members {
+      out += "add "
+      out += temp
+      out += " "
+      out += member
+      out += "\n"
+    }
     out += "swap \(temp) \(set.name)\n"
     out += "destroy \(temp)\n"
     return out

@@ -67,7 +67,21 @@ public enum IptablesLowering {
   public static func set(_ set: AddressSet) -> IPSetDefinition {
     IPSetDefinition(
       name: name(set.name), type: set.kind == .hosts ? .hashIP : .hashNet, family: set.family,
-      members: set.members.flatMap(members).sorted(), owner: set.owner)
+      members: members(set.members), owner: set.owner)
+  }
+
+  /// The members' text, sorted as text (the order `ipset save` lists).
+  static func members(_ members: [AddressSet.Member]) -> [String] {
+    var out: [String] = []
+    out.reserveCapacity(members.count)
+    for member in members {
+      switch member {
+      case .host(let ip): out.append(ip.description)
+      default: out += Self.members(member)
+      }
+    }
+    out.sort()
+    return out
   }
 
   /// `10.0.0.1`, `10.0.0.0/8`, `10.1.0.0/16 nomatch`; hash:net takes

@@ -88,11 +88,36 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     return all.reduce(0) { $0 << 16 | $1 }
   }
 
+  /// `10.0.0.1`, written byte by byte into a string of at most 15 bytes
+  /// (stored inline, not allocated): every member of every peer set is
+  /// spelled here.
+  static func dotted(_ v: UInt32) -> String {
+    String(unsafeUninitializedCapacity: 15) { buffer in
+      var n = 0
+      for shift in [24, 16, 8, 0] as [UInt32] {
+        let byte = UInt8(truncatingIfNeeded: v >> shift)
+        if shift != 24 {
+          buffer[n] = UInt8(ascii: ".")
+          n += 1
+        }
+        if byte >= 100 {
+          buffer[n] = UInt8(ascii: "0") + byte / 100
+          n += 1
+        }
+        if byte >= 10 {
+          buffer[n] = UInt8(ascii: "0") + byte / 10 % 10
+          n += 1
+        }
+        buffer[n] = UInt8(ascii: "0") + byte % 10
+        n += 1
+      }
+      return n
+    }
+  }
+
   public var description: String {
     switch family {
-    case .ipv4:
-      let v = UInt32(truncatingIfNeeded: value)
-      return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
+    case .ipv4: return Self.dotted(UInt32(truncatingIfNeeded: value))
     case .ipv6:
       let groups = (0..<8).map { UInt16(truncatingIfNeeded: value >> (112 - 16 * UInt128($0))) }
       // Longest run of zero groups (length >= 2) becomes "::", as RFC 5952 says.

@@ -49,4 +49,28 @@ final class IPAddressParseTests: XCTestCase {
     }
     XCTAssertGreaterThan(valid, 500)
   }
+
+  /// IPv4 text is written byte by byte; it must be what the plain
+  /// interpolation writes, and read back to the same address.
+  func testDottedTextAsThePlainWriting() {
+    func plain(_ v: UInt32) -> String { "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)" }
+    let bytes: [UInt32] = [0, 1, 9, 10, 11, 99, 100, 101, 109, 110, 199, 200, 249, 250, 255]
+    var checked = 0
+    for a in bytes {
+      for b in bytes {
+        let v = a << 24 | b << 16 | (a ^ b) << 8 | b
+        XCTAssertEqual(IPAddress.dotted(v), plain(v))
+        checked += 1
+      }
+    }
+    var g = SeededGenerator(seed: 5)
+    for _ in 0..<20000 {
+      let v = UInt32.random(in: 0...UInt32.max, using: &g)
+      let text = IPAddress.dotted(v)
+      XCTAssertEqual(text, plain(v))
+      XCTAssertEqual(IPAddress.parseV4(Substring(text)), v, text)
+    }
+    XCTAssertEqual(IPAddress(family: .ipv4, value: 0xffff_ffff).description, "255.255.255.255")
+    XCTAssertEqual(checked, bytes.count * bytes.count)
+  }
 }
