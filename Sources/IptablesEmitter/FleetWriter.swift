@@ -16,8 +16,8 @@ public final class FleetWriter: Sendable {
     var markBit: UInt32
     var name: String
   }
-  let chains = Mutex<[Key: String]>([:])
-  let sets = Mutex<[Key: String]>([:])
+  let chains = Mutex<[Key: FleetText.Run]>([:])
+  let sets = Mutex<[Key: FleetText.Run]>([:])
 
   public init(memo: FleetMemo) {
     self.memo = memo
@@ -30,15 +30,15 @@ public final class FleetWriter: Sendable {
 
   /// `RestoreWriter.render(IptablesLowering.ruleSet(model))`, and with
   /// `ipsets`, `IPSetWriter.render` of its sets.
-  public func render(_ model: RuleSet, options: EmitOptions, ipsets: Bool) -> (rules: String, ipset: String?) {
+  public func render(_ model: RuleSet, options: EmitOptions, ipsets: Bool) -> (rules: FleetText, ipset: FleetText?) {
     let lowering = IptablesLowering.Lowering(family: model.family)
     func key(_ name: String) -> Key {
       Key(family: options.family, useIPSets: options.useIPSets, markBit: options.markBit, name: name)
     }
-    // The pieces first, then one string of their exact size: the files are
-    // megabytes, mostly text shared with other nodes.
-    var pieces = [RestoreWriter.header(family: model.family, summary: model.summary)]
-    for chain in model.chains { pieces.append(RestoreWriter.declaration(IptablesLowering.name(chain.name))) }
+    // The files are megabytes, mostly text shared with other nodes: that
+    // text is spelled once and written from where it is kept.
+    var rules = FleetText(RestoreWriter.header(family: model.family, summary: model.summary))
+    for chain in model.chains { rules.append(RestoreWriter.declaration(IptablesLowering.name(chain.name))) }
     for chain in model.chains {
       func spell() -> String {
         RestoreWriter.lines(
@@ -48,32 +48,35 @@ public final class FleetWriter: Sendable {
       // Without sets a policy's chain holds a rule per peer address: the
       // text of them all would take another few hundred MB on W3, so it is
       // spelled again for each node that has it.
-      let shared = options.useIPSets && memo.isShared(chain.name, options: options)
-      pieces.append(shared ? Self.cached(chains, key(chain.name), spell) : spell())
+      if options.useIPSets {
+        Self.add(chains, key(chain.name), spell, to: &rules, isShared: { memo.isShared(chain.name, options: options) })
+      } else {
+        rules.append(spell())
+      }
     }
-    pieces.append(
+    rules.append(
       RestoreWriter.footer(hooks: [IptablesHook(builtin: "FORWARD", chain: IptablesLowering.name(model.entry))]))
-    let rules = Self.concatenate(pieces)
-    guard ipsets else { return (rules, nil) }
-    pieces = [IPSetWriter.header]
+    guard ipsets else { return (rules.closed(), nil) }
+    var ipset = FleetText(IPSetWriter.header)
     for set in model.sets {
       func spell() -> String { IPSetWriter.block(IptablesLowering.set(set)) }
-      pieces.append(memo.isShared(set.name, options: options) ? Self.cached(sets, key(set.name), spell) : spell())
+      Self.add(sets, key(set.name), spell, to: &ipset, isShared: { memo.isShared(set.name, options: options) })
     }
-    return (rules, Self.concatenate(pieces))
+    return (rules.closed(), ipset.closed())
   }
 
-  static func concatenate(_ pieces: [String]) -> String {
-    var out = ""
-    out.reserveCapacity(pieces.reduce(0) { $0 + $1.utf8.count })
-    for piece in pieces { out += piece }
-    return out
-  }
-
-  static func cached(_ table: borrowing Mutex<[Key: String]>, _ key: Key, _ spell: () -> String) -> String {
-    if let text = table.withLock({ $0[key] }) { return text }
-    let text = spell()
-    table.withLock { $0[key] = text }
-    return text
+  /// Appends the text of a chain or set: from `table` when the memo shares
+  /// it, else spelled for this file alone. Only shared text is kept there,
+  /// and a shared name stays shared: a hit needs no second look at the memo.
+  static func add(
+    _ table: borrowing Mutex<[Key: FleetText.Run]>, _ key: Key, _ spell: () -> String, to text: inout FleetText,
+    isShared: () -> Bool
+  ) {
+    if let run = table.withLock({ $0[key] }) { return text.append(run) }
+    guard isShared() else { return text.append(spell()) }
+    // Two threads may spell the same text; either copy serves.
+    let run = FleetText.Run(spell())
+    table.withLock { $0[key] = run }
+    text.append(run)
   }
 }

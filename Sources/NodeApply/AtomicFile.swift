@@ -49,6 +49,31 @@ public enum AtomicFile {
     return Array(bytes).withUnsafeBytes { writeAll(fd, $0) }
   }
 
+  /// Writes every byte of `buffers`, in order: `writev` takes up to 1,024
+  /// of them a call (IOV_MAX), and a short write resumes where it stopped.
+  public static func writeAll(_ fd: Int32, _ buffers: [UnsafeRawBufferPointer]) -> Bool {
+    var rest = buffers.filter { $0.count > 0 }[...]
+    while !rest.isEmpty {
+      let batch = rest.prefix(1024).map {
+        iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+      }
+      let n = writev(fd, batch, Int32(batch.count))
+      if n < 0, errno == EINTR { continue }
+      guard n > 0 else { return false }
+      var written = n
+      while written > 0, let head = rest.first {
+        if head.count <= written {
+          written -= head.count
+          rest.removeFirst()
+        } else {
+          rest[rest.startIndex] = UnsafeRawBufferPointer(rebasing: head[written...])
+          written = 0
+        }
+      }
+    }
+    return true
+  }
+
   static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
     var offset = 0
     while offset < bytes.count {

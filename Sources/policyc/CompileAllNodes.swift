@@ -28,8 +28,8 @@ extension CompileCommand {
   /// compiled (and, for iptables, spelled) once for the fleet.
   static func render(
     _ cluster: Cluster, flags: EmitFlags, ipsets: Bool, writer: FleetWriter
-  ) throws -> (rules: String, ipset: String?) {
-    if flags.isNft { return (NftWriter.render(try flags.nftRuleSet(cluster, memo: writer.memo)), nil) }
+  ) throws -> (rules: FleetText, ipset: FleetText?) {
+    if flags.isNft { return (FleetText(NftWriter.render(try flags.nftRuleSet(cluster, memo: writer.memo))), nil) }
     var flags = flags
     flags.useIPSets = ipsets
     let options = flags.options
@@ -84,10 +84,10 @@ extension CompileCommand {
           cluster, flags: flags, ipsets: ipsetDirectory != nil, writer: writer)
         if let ipset, let ipsetDirectory {
           try files.stage(ipset, to: "\(ipsetDirectory)/\(nodes[i])\(suffix.ipset)")
-          progress.bytes.withLock { $0 += ipset.utf8.count }
+          progress.bytes.withLock { $0 += ipset.count }
         }
         try files.stage(rules, to: "\(directory)/\(nodes[i])\(suffix.rules)")
-        progress.bytes.withLock { $0 += rules.utf8.count }
+        progress.bytes.withLock { $0 += rules.count }
       } catch {
         // Report the failure of the first node, whichever thread saw it.
         progress.failure.withLock { if $0 == nil || $0!.node > i { $0 = (i, error) } }

@@ -1,4 +1,5 @@
 import Foundation
+import IptablesEmitter
 import NodeApply
 import Synchronization
 
@@ -23,7 +24,7 @@ final class StagedFiles: Sendable {
 
   /// Writes `text` to a temporary file beside `path` (creating the
   /// directory), to be renamed to `path` by `commit`.
-  func stage(_ text: String, to path: String) throws(CLIError) {
+  func stage(_ text: FleetText, to path: String) throws(CLIError) {
     let fd: Int32
     let temp: String
     do {
@@ -32,7 +33,7 @@ final class StagedFiles: Sendable {
       throw CLIError(error.message)
     }
     staged.withLock { $0.append(Staged(temp: temp, path: path)) }
-    let ok = Output.write(fd, text)
+    let ok = text.withBuffers { AtomicFile.writeAll(fd, $0) }
     let reason = String(cString: strerror(errno))
     // Starts writing the pages back now (commit waits for them).
     if ok { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
