@@ -189,7 +189,9 @@ public struct Cluster: Sendable {
     return out
   }
 
-  /// `items` sorted, each once.
+  /// `items` sorted, each once (inlinable, so callers in other modules get
+  /// it specialized to their element type).
+  @inlinable
   public static func sortedUnique<T: Comparable>(_ items: [T]) -> [T] {
     var out = items.sorted()
     var kept = 0
