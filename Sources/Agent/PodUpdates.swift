@@ -122,7 +122,7 @@ enum PodUpdates {
             // this family, its first) is in one of the peers.
             let wanted = (addresses.keys[address] ?? []).contains { key in
               guard let pod = current(key), pod.participates,
-                pod.ips.first(where: { $0.family == family.family }) == address
+                pod.address(family.family) == address
               else { return false }
               return contains(peers, pod)
             }

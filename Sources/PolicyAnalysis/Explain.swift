@@ -127,9 +127,7 @@ public struct Explanation: Sendable {
   static func name(_ e: Endpoint, _ cluster: Cluster, _ family: IPAddress.Family) -> String {
     switch e {
     case .pod(let ns, let name):
-      let ip = cluster.podIndex(namespace: ns, name: name).flatMap {
-        cluster.pods[$0].ips.first { $0.family == family }
-      }
+      let ip = cluster.podIndex(namespace: ns, name: name).flatMap { cluster.pods[$0].address(family) }
       guard let i = cluster.podIndex(namespace: ns, name: name) else { return "\(ns)/\(name)" }
       if cluster.pods[i].hasNoAddress { return "\(ns)/\(name) (no address)" }
       return "\(ns)/\(name)" + (ip.map { " (\($0))" } ?? "")

@@ -184,7 +184,7 @@ public struct Cluster: Sendable {
       family: family)
     if let known = selections.addresses.withLock({ $0[key] }) { return known }
     let picked = peerPods(pods: podSelector, namespaces: nsSelector, policyNamespace: policyNamespace)
-    let out = Self.sortedUnique(picked.compactMap { i in pods[i].ips.first { $0.family == family } })
+    let out = Self.sortedUnique(picked.compactMap { pods[$0].address(family) })
     selections.addresses.withLock { $0[key] = out }
     return out
   }

@@ -108,6 +108,10 @@ public struct Pod: Sendable {
     self.ports = ports
   }
 
+  /// The pod's address of one family: the first of status.podIPs, which
+  /// is the one rules and peer sets use.
+  public func address(_ family: IPAddress.Family) -> IPAddress? { ips.first { $0.family == family } }
+
   /// "Pods that take no part at all": host-network pods, pods without an IP,
   /// and finished pods are neither targets nor peers.
   public var participates: Bool {

@@ -201,7 +201,7 @@ public struct ReferenceVerdict {
   func address(of peer: Endpoint, peerPod: Pod?, family: IPAddress.Family) -> IPAddress? {
     switch peer {
     case .address(let ip): return ip
-    case .pod: return peerPod?.ips.first { $0.family == family }
+    case .pod: return peerPod?.address(family)
     }
   }
 

@@ -59,7 +59,7 @@ struct RuleLowering {
   let options: EmitOptions
   var family: IPAddress.Family { options.family }
 
-  func address(_ pod: Pod) -> IPAddress? { pod.ips.first { $0.family == family } }
+  func address(_ pod: Pod) -> IPAddress? { pod.address(family) }
 
   /// Peer alternatives of a rule, for a policy in `namespace`.
   func peerAlternatives(_ rule: PolicyRule, namespace: String) -> [PeerAlternative] {
@@ -69,8 +69,9 @@ struct RuleLowering {
     for peer in rule.peers {
       switch peer.kind {
       case .selectors(let pods, let namespaces):
-        for i in cluster.peerPods(pods: pods, namespaces: namespaces, policyNamespace: namespace) {
-          if let ip = address(cluster.pods[i]) { out.insert(.host(ip)) }
+        for ip in cluster.peerAddresses(pods: pods, namespaces: namespaces, policyNamespace: namespace, family: family)
+        {
+          out.insert(.host(ip))
         }
       case .ipBlock(let block):
         guard block.cidr.family == family else { continue }
