@@ -48,21 +48,23 @@ def ordered(names):
     return out
 
 
-def _no_comments(text):
-    return "\n".join(l for l in text.splitlines() if not l.startswith("#"))
+def _saved_rules(text):
+    """iptables-save without its comment lines and with the chains' packet counters zeroed:
+    traffic moves those (IPv6 neighbour discovery, other probes) while no rule changes."""
+    return "\n".join(re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in text.splitlines() if not l.startswith("#"))
 
 
 class SafetyChecks:
     """Methods of ApplyRunner (self.node, self.pc, self.apply, ... come from there)."""
 
     def picture(self):
-        """Everything of the node's netfilter state a failed apply must not change, verbatim:
-        both families' iptables, every ipset with header and members, the nft tables of family
-        inet (policyc's and the other program's; iptables-nft's own tables are what
-        iptables-save shows, and their packet counters move with traffic)."""
+        """Everything of the node's netfilter state a failed apply must not change: both
+        families' iptables (all but the packet counters), every ipset with header and members,
+        the nft tables of family inet (policyc's and the other program's; iptables-nft's own
+        tables are what iptables-save shows, and their packet counters move with traffic)."""
         ex = lambda cmd: self.node.exec(cmd, check=False).stdout
-        return {"iptables": _no_comments(ex(["iptables-save"])),
-                "ip6tables": _no_comments(ex(["ip6tables-save"])),
+        return {"iptables": _saved_rules(ex(["iptables-save"])),
+                "ip6tables": _saved_rules(ex(["ip6tables-save"])),
                 "ipset": ex(["ipset", "list"]),
                 "nft": ex(["nft", "list", "ruleset", "inet"])}
 
@@ -360,7 +362,7 @@ class SafetyChecks:
                 out.fail("remove on a clean node printed %r" % p.stdout)
         for k, c in (("iptables", ["iptables-save"]), ("ipset", ["ipset", "list"]),
                      ("nft", ["nft", "list", "ruleset"])):
-            if _no_comments(clean.exec(c, check=False).stdout) != _no_comments(before[k]):
+            if _saved_rules(clean.exec(c, check=False).stdout) != _saved_rules(before[k]):
                 out.fail("remove on a clean node changed %s" % k)
 
 
