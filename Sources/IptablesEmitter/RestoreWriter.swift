@@ -12,6 +12,48 @@ public enum RestoreWriter {
     return out
   }
 
+  /// `render(ruleSet)` in consecutive pieces, whose concatenation is
+  /// exactly that text: a node with many rules has them spelled on up to
+  /// `jobs` threads, a piece per run of whole chains (`Output` writes the
+  /// pieces with one writev instead of joining them).
+  public static func pieces(
+    _ ruleSet: IptablesRuleSet, includeHooks: Bool = true, jobs: Int, minimumRules: Int = 8192
+  ) -> [String] {
+    let runs = chainRuns(ruleSet.chains.map(\.rules.count), jobs: jobs, minimumRules: minimumRules)
+    guard runs.count > 1 else { return [render(ruleSet, includeHooks: includeHooks)] }
+    var head = header(family: ruleSet.family, summary: ruleSet.summary)
+    for chain in ruleSet.chains { head += declaration(chain.name) }
+    let bodies = ParallelMap.map(runs.count, jobs: jobs) { run in
+      var out = ""
+      for chain in ruleSet.chains[runs[run]] { append(chain, to: &out) }
+      return out
+    }
+    return [head] + bodies + [footer(hooks: includeHooks ? ruleSet.hooks : [])]
+  }
+
+  /// Consecutive runs of chains, of about the same number of rules: four
+  /// runs per thread, so an uneven run does not leave a thread waiting,
+  /// but no run under `minimumRules` (below that a thread costs more than
+  /// it saves). One run when `jobs` is 1.
+  static func chainRuns(_ ruleCounts: [Int], jobs: Int, minimumRules: Int) -> [Range<Int>] {
+    let total = ruleCounts.reduce(0, +)
+    let size = max(minimumRules, total / max(1, 4 * jobs))
+    guard jobs > 1, total >= 2 * size else { return ruleCounts.isEmpty ? [] : [ruleCounts.indices] }
+    var runs: [Range<Int>] = []
+    var start = 0
+    var rules = 0
+    for (i, count) in ruleCounts.enumerated() {
+      rules += count
+      if rules >= size {
+        runs.append(start..<(i + 1))
+        start = i + 1
+        rules = 0
+      }
+    }
+    if start < ruleCounts.count { runs.append(start..<ruleCounts.count) }
+    return runs
+  }
+
   /// The parts of a file, in order: header, a declaration per chain, each
   /// chain's rules, footer (`FleetWriter` reuses the rules of shared chains).
   static func header(family: IPAddress.Family, summary: [String]) -> String {

@@ -35,9 +35,40 @@ public enum AtomicFile {
     return (fd, temp)
   }
 
-  /// Writes `text` as UTF-8 to `path` (see `write(_:to:)` for bytes).
+  /// Writes `text` as UTF-8 to `path` (see `write(_:to:)` for bytes),
+  /// straight from the string's own storage.
   public static func write(_ text: String, to path: String) throws(ApplyError) {
-    try write(Array(text.utf8), to: path)
+    try write(pieces: [text], to: path)
+  }
+
+  /// Writes the pieces, one after another, as one file to `path`: with
+  /// writev, from the strings' own storage, never joined into one.
+  public static func write(pieces: [String], to path: String) throws(ApplyError) {
+    let (fd, temp) = try openTemporary(beside: path)
+    let ok = withUTF8(pieces) { writeAll(fd, $0) } && fsync(fd) == 0
+    close(fd)
+    guard ok, rename(temp, path) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temp)
+      throw ApplyError("\(path): cannot write: \(reason)")
+    }
+  }
+
+  /// Calls `body` with the UTF-8 bytes of every piece, in order, valid
+  /// for the length of the call.
+  public static func withUTF8<R>(_ pieces: [String], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+    var contiguous = pieces
+    for i in contiguous.indices { contiguous[i].makeContiguousUTF8() }
+    func nest(_ i: Int, _ buffers: inout [UnsafeRawBufferPointer]) -> R {
+      guard i < contiguous.count else { return body(buffers) }
+      return contiguous[i].utf8.withContiguousStorageIfAvailable { bytes in
+        buffers.append(UnsafeRawBufferPointer(bytes))
+        return nest(i + 1, &buffers)
+      }!
+    }
+    var buffers: [UnsafeRawBufferPointer] = []
+    buffers.reserveCapacity(contiguous.count)
+    return nest(0, &buffers)
   }
 
   /// Writes every byte to `fd`, again after an interrupted call; false on

@@ -91,16 +91,16 @@ struct CompileCommand: ParsableCommand {
     let ruleSet = try flags.ruleSet(cluster)
     defer { ExitTeardown.skip(cluster, ruleSet) }
     let compiled = clock.now
-    let text = RestoreWriter.render(ruleSet)
+    let text = RestoreWriter.pieces(ruleSet, jobs: input.load.loadOptions.jobs)
     do {
       // The set file first: the rules refer to its sets.
       if let ipsetOut { try Output.atomicWrite(IPSetWriter.render(ruleSet.sets), to: ipsetOut) }
-      if let output { try Output.atomicWrite(text, to: output) }
+      if let output { try Output.atomicWrite(pieces: text, to: output) }
     } catch {
       Output.stderr("policyc: error: \(error)\n")
       throw ExitCode(ExitStatus.trouble)
     }
-    if output == nil { Output.stdout(text) }
+    if output == nil { Output.stdout(pieces: text) }
     if input.verbose {
       Output.stderr(
         "policyc: \(Wording.count(ruleSet.chains.count, "chain")), \(Wording.count(ruleSet.ruleCount, "rule")), \(Wording.count(ruleSet.sets.count, "set")), \(Wording.count(ruleSet.sets.reduce(0) { $0 + $1.members.count }, "set entry", "set entries"))\n"

@@ -17,11 +17,21 @@ enum Output {
   /// place, so readers see the old file or the new one, never a part.
   /// Missing parent directories are created first (`-o out/node-a/rules.v4`).
   static func atomicWrite(_ text: String, to path: String) throws(CLIError) {
+    try atomicWrite(pieces: [text], to: path)
+  }
+
+  /// `atomicWrite` of the pieces' concatenation, which is never built.
+  static func atomicWrite(pieces: [String], to path: String) throws(CLIError) {
     do {
-      try AtomicFile.write(text, to: path)
+      try AtomicFile.write(pieces: pieces, to: path)
     } catch {
       throw CLIError(error.message)
     }
+  }
+
+  /// `stdout` of the pieces' concatenation.
+  static func stdout(pieces: [String]) {
+    if !AtomicFile.withUTF8(pieces, { AtomicFile.writeAll(1, $0) }) { exit(ExitStatus.ok) }
   }
 }
 

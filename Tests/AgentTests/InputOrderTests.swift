@@ -13,7 +13,7 @@ import Testing
     for seed in 0..<300 {
       var g = SeededGenerator(seed: UInt64(seed))
       let namespaces = PodUpdateTests.namespaces
-      var pods = PodUpdateTests.pods(&g)
+      let pods = PodUpdateTests.pods(&g)
       let policies = PodUpdateTests.policies(&g)
       let sorted = pods.keys.sorted().compactMap { pods[$0] }
       for family in [IPAddress.Family.ipv4, .ipv6] {

@@ -108,7 +108,7 @@ final class SafetyTests: XCTestCase {
     let kernel = try await loaded()
     kernel.nftTables.append("inet policyc")
     let state = NSTemporaryDirectory() + "policyc-remove-\(getpid()).state"
-    FileManager.default.createFile(atPath: state, contents: Data("x".utf8))
+    XCTAssertTrue(FileManager.default.createFile(atPath: state, contents: Data("x".utf8)))
     let applier = NodeApplier(runner: kernel)
     let report = try await applier.remove(statePaths: [state, state + ".ipv6"])
     XCTAssertTrue(report.summary.hasPrefix("policyc: removed table inet policyc, "), report.summary)
