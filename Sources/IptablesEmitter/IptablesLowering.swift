@@ -10,6 +10,15 @@ public enum IptablesCompiler {
   public static func compile(_ cluster: Cluster, options: EmitOptions) throws(Failure) -> IptablesRuleSet {
     IptablesLowering.ruleSet(try RuleCompiler.compile(cluster, options: options))
   }
+
+  /// `compile`, with the node's policy chains first built on up to `jobs`
+  /// threads (`RuleCompiler.warm`): the same rules.
+  public static func compile(_ cluster: Cluster, options: EmitOptions, jobs: Int) throws(Failure) -> IptablesRuleSet {
+    guard jobs > 1 else { return try compile(cluster, options: options) }
+    let memo = FleetMemo()
+    RuleCompiler.warm(memo, cluster: cluster, options: options, jobs: jobs)
+    return IptablesLowering.ruleSet(try RuleCompiler.compile(cluster, options: options, memo: memo))
+  }
 }
 
 /// Typed rules -> iptables tokens.

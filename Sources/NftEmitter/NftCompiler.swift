@@ -38,15 +38,32 @@ public enum NftCompiler {
     try lower(try models(cluster, options: options, memo: memo, kept: kept))
   }
 
+  /// `compile`, with the node's policy chains of both families first built
+  /// on up to `jobs` threads (`RuleCompiler.warm`): the same ruleset.
+  public static func compile(_ cluster: Cluster, options: EmitOptions, jobs: Int) throws(Failure) -> NftRuleSet {
+    guard jobs > 1 else { return try compile(cluster, options: options) }
+    let memo = FleetMemo()
+    for family in [IPAddress.Family.ipv4, .ipv6] {
+      RuleCompiler.warm(memo, cluster: cluster, options: modelOptions(options, family), jobs: jobs)
+    }
+    return try compile(cluster, options: options, memo: memo)
+  }
+
+  /// The options of one family's rule model: with sets.
+  static func modelOptions(_ options: EmitOptions, _ family: IPAddress.Family) -> EmitOptions {
+    var familyOptions = options
+    familyOptions.family = family
+    familyOptions.useIPSets = true
+    return familyOptions
+  }
+
   /// Each family's rule model, compiled with sets.
   public static func models(
     _ cluster: Cluster, options: EmitOptions, memo: FleetMemo? = nil, kept: KeptChains? = nil
   ) throws(Failure) -> [RuleSet] {
     var models: [RuleSet] = []
     for family in [IPAddress.Family.ipv4, .ipv6] {
-      var familyOptions = options
-      familyOptions.family = family
-      familyOptions.useIPSets = true
+      let familyOptions = modelOptions(options, family)
       do {
         models.append(try RuleCompiler.compile(cluster, options: familyOptions, memo: memo, kept: kept))
       } catch {

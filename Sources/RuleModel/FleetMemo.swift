@@ -109,6 +109,31 @@ extension RuleCompiler {
     return replay(effects)
   }
 
+  /// Fills `memo` with the chains of the NetworkPolicies that select a pod
+  /// of the node, built on up to `jobs` threads. A compile of the node with
+  /// this memo replays them, in its own order, instead of building them one
+  /// after another, and its result is a compile's without a memo, as for a
+  /// fleet. Chains that read the node's local targets are left to it.
+  public static func warm(_ memo: FleetMemo, cluster: Cluster, options: EmitOptions, jobs: Int) {
+    let local = RuleCompiler(cluster: cluster, options: options).localPods
+    var seen = Set<[String]>()
+    var work: [(policy: NetworkPolicy, direction: PolicyType)] = []
+    for direction in [PolicyType.egress, .ingress] {
+      for pod in local {
+        for policy in cluster.policies(selecting: pod, for: direction)
+        where !readsLocalTargets(policy.rules(direction), direction: direction)
+          && seen.insert([direction.rawValue, policy.meta.namespace, policy.meta.name]).inserted
+        {
+          work.append((policy, direction))
+        }
+      }
+    }
+    _ = ParallelMap.map(work.count, jobs: jobs) { i in
+      var compiler = RuleCompiler(cluster: cluster, options: options, memo: memo)
+      _ = compiler.policyChain(work[i].policy, direction: work[i].direction, local: [])
+    }
+  }
+
   /// Whether a policy's chain for `direction` reads the node's local
   /// targets: only ingress named ports do.
   static func readsLocalTargets(_ rules: [PolicyRule], direction: PolicyType) -> Bool {

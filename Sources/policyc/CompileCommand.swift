@@ -88,10 +88,11 @@ struct CompileCommand: ParsableCommand {
     var flags = emit
     flags.useIPSets = ipsetOut != nil
     let cluster = Cluster(inventory)
-    let ruleSet = try flags.ruleSet(cluster)
+    let jobs = input.load.loadOptions.jobs
+    let ruleSet = try flags.ruleSet(cluster, jobs: jobs)
     defer { ExitTeardown.skip(cluster, ruleSet) }
     let compiled = clock.now
-    let text = RestoreWriter.pieces(ruleSet, jobs: input.load.loadOptions.jobs)
+    let text = RestoreWriter.pieces(ruleSet, jobs: jobs)
     do {
       // The set file first: the rules refer to its sets.
       if let ipsetOut { try Output.atomicWrite(IPSetWriter.render(ruleSet.sets), to: ipsetOut) }
@@ -118,7 +119,7 @@ struct CompileCommand: ParsableCommand {
 
 extension CompileCommand {
   func runNft(_ cluster: Cluster, times: (started: ContinuousClock.Instant, loaded: ContinuousClock.Instant)) throws {
-    let ruleSet = try emit.nftRuleSet(cluster)
+    let ruleSet = try emit.nftRuleSet(cluster, jobs: input.load.loadOptions.jobs)
     defer { ExitTeardown.skip(cluster, ruleSet) }
     let compiled = ContinuousClock().now
     let text = NftWriter.render(ruleSet)

@@ -139,9 +139,11 @@ struct EmitFlags: ParsableArguments {
     }
   }
 
-  func ruleSet(_ cluster: Cluster) throws -> IptablesRuleSet {
+  /// The node's rules; with `jobs` above 1, its policy chains are built on
+  /// that many threads first.
+  func ruleSet(_ cluster: Cluster, jobs: Int = 1) throws -> IptablesRuleSet {
     do {
-      return try IptablesCompiler.compile(cluster, options: options)
+      return try IptablesCompiler.compile(cluster, options: options, jobs: jobs)
     } catch {
       Output.stderr("policyc: error: \(error)\n")
       throw ExitCode(ExitStatus.trouble)
@@ -155,9 +157,12 @@ struct EmitFlags: ParsableArguments {
     return try flags.ruleSet(cluster)
   }
 
-  func nftRuleSet(_ cluster: Cluster, memo: FleetMemo? = nil) throws -> NftRuleSet {
+  /// The node's nft ruleset, with a fleet's `memo`, or with its policy
+  /// chains first built on `jobs` threads.
+  func nftRuleSet(_ cluster: Cluster, memo: FleetMemo? = nil, jobs: Int = 1) throws -> NftRuleSet {
     do {
-      return try NftCompiler.compile(cluster, options: options, memo: memo)
+      if let memo { return try NftCompiler.compile(cluster, options: options, memo: memo) }
+      return try NftCompiler.compile(cluster, options: options, jobs: jobs)
     } catch {
       Output.stderr("policyc: error: \(error)\n")
       throw ExitCode(ExitStatus.trouble)

@@ -20,7 +20,10 @@ struct LoadFlags: ParsableArguments {
 
   @Option(
     name: .shortAndLong,
-    help: "Threads for parsing large inputs (default: all cores; 1 = one thread). The result is the same.")
+    help: """
+      Threads for parsing large inputs, and in compile for building and writing a node's rules \
+      (default: all cores; 1 = one thread). The result is the same.
+      """)
   var jobs: Int?
 
   @Option(help: "Most errors printed; the rest are counted (0: print every one).")
