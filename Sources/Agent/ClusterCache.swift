@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import KubeClient
 import PolicyModel
@@ -169,18 +168,9 @@ public struct ClusterCache: Sendable {
     _ objects: [KubeObject], _ resource: Resource, existing map: [String: Entry<V>]
   ) -> [Result<Entry<V>, RejectionBox<V>>] {
     let workers = min(ProcessInfo.processInfo.activeProcessorCount, objects.count / 64)
-    guard workers > 1 else { return objects.map { decode($0, resource, as: V.self, existing: map[$0.key]) } }
-    var results = [Result<Entry<V>, RejectionBox<V>>?](repeating: nil, count: objects.count)
-    results.withUnsafeMutableBufferPointer { buffer in
-      // Each worker writes its own indices only.
-      nonisolated(unsafe) let slots = buffer
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        for index in stride(from: worker, to: objects.count, by: workers) {
-          slots[index] = decode(objects[index], resource, as: V.self, existing: map[objects[index].key])
-        }
-      }
+    return ParallelMap.map(objects.count, jobs: workers) { index in
+      decode(objects[index], resource, as: V.self, existing: map[objects[index].key])
     }
-    return results.map { $0! }
   }
 
   static func decode<V: Sendable>(_ object: KubeObject, _ resource: Resource, as: V.Type, existing: Entry<V>?)

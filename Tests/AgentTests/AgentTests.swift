@@ -51,6 +51,28 @@ func object(_ json: String) -> KubeObject {
     #expect(kept[0].ingress.count == 1)
   }
 
+  /// A large list page decodes on every core (`decodeAll`): the objects,
+  /// their rejections and their order are one-by-one decoding's.
+  @Test func largeListDecodesAsOneByOne() {
+    let objects = (0..<300).map { i in
+      object(
+        i % 7 == 3
+          ? JSON.policy(
+            "p\(i)", rv: "1", selector: "{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Sometimes\"}]}")
+          : JSON.policy("p\(i)", rv: "1"))
+    }
+    var whole = ClusterCache()
+    let listed = whole.apply(.replace(objects), to: .networkPolicies)
+    var single = ClusterCache()
+    var rejected: [String] = []
+    for object in objects { rejected += single.apply(.upsert(object), to: .networkPolicies).rejected }
+    #expect(listed.rejected.count == 43)
+    #expect(listed.rejected == rejected)
+    #expect(whole.inventory.policies.count == 300)
+    #expect(whole.inventory.policies == single.inventory.policies)
+    #expect(whole.snapshotJSON() == single.snapshotJSON())
+  }
+
   @Test func newUndecodablePolicyIsolatesItsPods() {
     var cache = ClusterCache()
     let broken = """
