@@ -5,8 +5,7 @@ import RuleModel
 /// only policyc's chains, fills them, and adds the jump from FORWARD.
 public enum RestoreWriter {
   public static func render(_ ruleSet: IptablesRuleSet, includeHooks: Bool = true) -> String {
-    var out = header(family: ruleSet.family, summary: ruleSet.summary)
-    for chain in ruleSet.chains { out += declaration(chain.name) }
+    var out = head(ruleSet)
     for chain in ruleSet.chains { append(chain, to: &out) }
     out += footer(hooks: includeHooks ? ruleSet.hooks : [])
     return out
@@ -21,14 +20,19 @@ public enum RestoreWriter {
   ) -> [String] {
     let runs = chainRuns(ruleSet.chains.map(\.rules.count), jobs: jobs, minimumRules: minimumRules)
     guard runs.count > 1 else { return [render(ruleSet, includeHooks: includeHooks)] }
-    var head = header(family: ruleSet.family, summary: ruleSet.summary)
-    for chain in ruleSet.chains { head += declaration(chain.name) }
     let bodies = ParallelMap.map(runs.count, jobs: jobs) { run in
       var out = ""
       for chain in ruleSet.chains[runs[run]] { append(chain, to: &out) }
       return out
     }
-    return [head] + bodies + [footer(hooks: includeHooks ? ruleSet.hooks : [])]
+    return [head(ruleSet)] + bodies + [footer(hooks: includeHooks ? ruleSet.hooks : [])]
+  }
+
+  /// The header and a declaration per chain: what comes before the rules.
+  static func head(_ ruleSet: IptablesRuleSet) -> String {
+    var out = header(family: ruleSet.family, summary: ruleSet.summary)
+    for chain in ruleSet.chains { out += declaration(chain.name) }
+    return out
   }
 
   /// Consecutive runs of chains, of about the same number of rules: four

@@ -8,8 +8,15 @@ import Foundation
 public enum AtomicFile {
   /// Writes `bytes` to `path`, creating missing parent folders first.
   public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(ApplyError) {
+    try replace(path) { writeAll($0, bytes) }
+  }
+
+  /// Fills a temporary file beside `path` with `fill` (false: it failed,
+  /// errno says why), syncs it and renames it to `path`; on any failure
+  /// the temporary file is removed and `path` is as it was.
+  static func replace(_ path: String, _ fill: (Int32) -> Bool) throws(ApplyError) {
     let (fd, temp) = try openTemporary(beside: path)
-    let ok = writeAll(fd, bytes) && fsync(fd) == 0
+    let ok = fill(fd) && fsync(fd) == 0
     close(fd)
     guard ok, rename(temp, path) == 0 else {
       let reason = String(cString: strerror(errno))
@@ -44,14 +51,7 @@ public enum AtomicFile {
   /// Writes the pieces, one after another, as one file to `path`: with
   /// writev, from the strings' own storage, never joined into one.
   public static func write(pieces: [String], to path: String) throws(ApplyError) {
-    let (fd, temp) = try openTemporary(beside: path)
-    let ok = withUTF8(pieces) { writeAll(fd, $0) } && fsync(fd) == 0
-    close(fd)
-    guard ok, rename(temp, path) == 0 else {
-      let reason = String(cString: strerror(errno))
-      unlink(temp)
-      throw ApplyError("\(path): cannot write: \(reason)")
-    }
+    try replace(path) { fd in withUTF8(pieces) { writeAll(fd, $0) } }
   }
 
   /// Calls `body` with the UTF-8 bytes of every piece, in order, valid

@@ -48,10 +48,15 @@ def ordered(names):
     return out
 
 
+def normalize(save_text):
+    """iptables-save's lines without its comment lines and with the chains' packet counters
+    zeroed: traffic moves those (IPv6 neighbour discovery, other probes) while no rule changes."""
+    return [re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in save_text.splitlines()
+            if not l.startswith("#")]
+
+
 def _saved_rules(text):
-    """iptables-save without its comment lines and with the chains' packet counters zeroed:
-    traffic moves those (IPv6 neighbour discovery, other probes) while no rule changes."""
-    return "\n".join(re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in text.splitlines() if not l.startswith("#"))
+    return "\n".join(normalize(text))
 
 
 class SafetyChecks:

@@ -196,14 +196,7 @@ def _member(text):
     return text[:-3] if text.endswith("/32") else text
 
 
-def normalize(save_text):
-    """iptables-save without comment lines and with counters zeroed."""
-    out = []
-    for l in save_text.splitlines():
-        if l.startswith("#"):
-            continue
-        out.append(re.sub(r"\[\d+:\d+\]", "[0:0]", l))
-    return out
+normalize = apply_safety.normalize
 
 
 def foreign(lines):
