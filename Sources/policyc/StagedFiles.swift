@@ -12,7 +12,9 @@ import Synchronization
 /// files come to a gigabyte and more, and a sync per file waits for the
 /// disk hundreds of times (on this machine 500 files take tens of seconds
 /// that way, several times the whole compile). Each file's writeback starts
-/// as soon as it is written, so it overlaps the compile of the next nodes.
+/// as soon as it is written, so it overlaps the compile of the next nodes:
+/// with direct I/O (where the file system has it) it is on its way when
+/// the write returns, and otherwise it is started then.
 ///
 /// Stage from several threads at once; commit or discard from one.
 final class StagedFiles: Sendable {
@@ -21,10 +23,29 @@ final class StagedFiles: Sendable {
     var path: String
   }
   private let staged = Mutex<[Staged]>([])
+  /// Whether to write around the page cache where the file system allows.
+  private let direct: Bool
+  /// Idle direct writers, each with its buffer: one per queue at most.
+  private let writers = Mutex<[DirectWriter]>([])
+  /// The writers' threads: two, so one copies while the other waits.
+  private let queues = (0..<2).map { DispatchQueue(label: "policyc.staged-files.\($0)") }
+  private let queued = Atomic(0)
+  /// At most this many texts wait for a writer.
+  private let slots = DispatchSemaphore(value: 8)
+  private let writes = DispatchGroup()
+  private let failure = Mutex<CLIError?>(nil)
+
+  init(direct: Bool = true) {
+    self.direct = direct
+  }
 
   /// Writes `text` to a temporary file beside `path` (creating the
-  /// directory), to be renamed to `path` by `commit`.
+  /// directory), to be renamed to `path` by `commit`. The file is created
+  /// now; its bytes are written on the writers' threads, so the caller
+  /// goes on compiling while the disk works. A failed write is reported by
+  /// the next `stage`, and by `commit`.
   func stage(_ text: FleetText, to path: String) throws(CLIError) {
+    if let failed = failure.withLock({ $0 }) { throw failed }
     let fd: Int32
     let temp: String
     do {
@@ -33,12 +54,48 @@ final class StagedFiles: Sendable {
       throw CLIError(error.message)
     }
     staged.withLock { $0.append(Staged(temp: temp, path: path)) }
-    let ok = text.withBuffers { AtomicFile.writeAll(fd, $0) }
+    // Bounds the texts held for writing.
+    slots.wait()
+    writes.enter()
+    queues[queued.add(1, ordering: .relaxed).oldValue % queues.count].async { [self] in
+      defer {
+        slots.signal()
+        writes.leave()
+      }
+      if let failed = write(text, fd, path) { failure.withLock { if $0 == nil { $0 = failed } } }
+    }
+  }
+
+  /// Writes a staged file's bytes and closes it.
+  private func write(_ text: FleetText, _ fd: Int32, _ path: String) -> CLIError? {
+    let ok = text.withBuffers { buffers in
+      switch direct ? write(fd, buffers) : .unsupported {
+      case .written: return true
+      case .failed: return false
+      case .unsupported:
+        guard AtomicFile.writeAll(fd, buffers) else { return false }
+        // Starts writing the pages back now (commit waits for them).
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        return true
+      }
+    }
     let reason = String(cString: strerror(errno))
-    // Starts writing the pages back now (commit waits for them).
-    if ok { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
     close(fd)
-    guard ok else { throw CLIError("\(path): cannot write: \(reason)") }
+    return ok ? nil : CLIError("\(path): cannot write: \(reason)")
+  }
+
+  /// Writes with direct I/O (`DirectWriter`), on a writer no other thread
+  /// holds meanwhile.
+  private func write(_ fd: Int32, _ buffers: [UnsafeRawBufferPointer]) -> DirectWriter.Outcome {
+    let writer = writers.withLock { $0.popLast() } ?? DirectWriter()
+    defer { writers.withLock { $0.append(writer) } }
+    return writer.write(fd, buffers)
+  }
+
+  /// Waits for every staged file's bytes; the first write that failed.
+  private func finishWrites() -> CLIError? {
+    writes.wait()
+    return failure.withLock { $0 }
   }
 
   /// Makes every staged file durable: one sync for all of them, then each
@@ -57,9 +114,14 @@ final class StagedFiles: Sendable {
   /// Renames every staged file into place, in the order given by `first`
   /// (true first), then by path. On failure no temporary file is left.
   func commit(first: (String) -> Bool = { _ in false }) throws(CLIError) {
+    let failed = finishWrites()
     let files = staged.withLock { files in
       defer { files = [] }
       return files
+    }
+    if let failed {
+      for file in files { unlink(file.temp) }
+      throw failed
     }
     let ordered = files.sorted { (first($0.path) ? 0 : 1, $0.path) < (first($1.path) ? 0 : 1, $1.path) }
     // What would make a rename fail (a directory in the way) fails here,
@@ -88,6 +150,7 @@ final class StagedFiles: Sendable {
 
   /// Removes every staged file: nothing of this run stays behind.
   func discard() {
+    _ = finishWrites()
     let files = staged.withLock { files in
       defer { files = [] }
       return files
