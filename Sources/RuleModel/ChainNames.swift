@@ -57,14 +57,17 @@ public struct ChainNamer: Sendable {
   }
 
   /// RFC 4648 alphabet, uppercase, no padding: 64 bits in 13 characters.
+  /// (Spelled into a small string: a fleet names a few hundred thousand
+  /// chains and sets.)
   public static func base32(_ value: UInt64) -> String {
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-    var out = ""
-    for i in 0..<13 {
-      let shift = 64 - 5 * (i + 1)
-      let index = shift >= 0 ? Int((value >> UInt64(shift)) & 31) : Int((value << UInt64(-shift)) & 31)
-      out.append(alphabet[index])
+    let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return String(unsafeUninitializedCapacity: 13) { out in
+      for i in 0..<13 {
+        let shift = 64 - 5 * (i + 1)
+        let index = shift >= 0 ? Int((value >> UInt64(shift)) & 31) : Int((value << UInt64(-shift)) & 31)
+        out[i] = alphabet.utf8Start[index]
+      }
+      return 13
     }
-    return out
   }
 }
