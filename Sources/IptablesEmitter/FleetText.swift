@@ -66,9 +66,19 @@ public struct FleetText: Sendable {
     return out
   }
 
-  /// Calls `body` with every run's bytes, in order, kept alive meanwhile.
+  /// Calls `body` with every run's bytes, in order, kept alive meanwhile;
+  /// the text since the last shared run is read where it is, not copied
+  /// into a run first (in rules mode that is megabytes per node).
   public func withBuffers<R>(_ body: ([UnsafeRawBufferPointer]) throws -> R) rethrows -> R {
-    let runs = closed().runs
-    return try withExtendedLifetime(runs) { try body(runs.map(\.bytes)) }
+    var tail = pending
+    tail.makeContiguousUTF8()
+    let direct = try withExtendedLifetime(runs) {
+      try tail.utf8.withContiguousStorageIfAvailable { bytes in
+        try body(runs.map(\.bytes) + (bytes.isEmpty ? [] : [UnsafeRawBufferPointer(bytes)]))
+      }
+    }
+    if let direct { return direct }
+    let closed = closed().runs
+    return try withExtendedLifetime(closed) { try body(closed.map(\.bytes)) }
   }
 }

@@ -56,13 +56,13 @@ public final class FleetWriter: Sendable {
     }
     rules.append(
       RestoreWriter.footer(hooks: [IptablesHook(builtin: "FORWARD", chain: IptablesLowering.name(model.entry))]))
-    guard ipsets else { return (rules.closed(), nil) }
+    guard ipsets else { return (rules, nil) }
     var ipset = FleetText(IPSetWriter.header)
     for set in model.sets {
       func spell() -> String { IPSetWriter.block(IptablesLowering.set(set)) }
       Self.add(sets, key(set.name), spell, to: &ipset, isShared: { memo.isShared(set.name, options: options) })
     }
-    return (rules.closed(), ipset.closed())
+    return (rules, ipset)
   }
 
   /// Appends the text of a chain or set: from `table` when the memo shares

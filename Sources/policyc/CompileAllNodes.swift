@@ -74,6 +74,8 @@ extension CompileCommand {
     let progress = Progress()
     let (flags, ipsetDirectory) = (emit, ipsetOut)
     let writer = FleetWriter(memo: FleetMemo())
+    // The fleet's memo and shared text are freed by the process's exit.
+    defer { ExitTeardown.skip(cluster, writer) }
     let suffix = Self.fileSuffixes(flags)
     let work: @Sendable (Int) -> Void = { i in
       guard progress.failure.withLock({ $0 == nil }) else { return }

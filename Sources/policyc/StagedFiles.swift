@@ -31,7 +31,7 @@ final class StagedFiles: Sendable {
   private let queues = (0..<2).map { DispatchQueue(label: "policyc.staged-files.\($0)") }
   private let queued = Atomic(0)
   /// At most this many texts wait for a writer.
-  private let slots = DispatchSemaphore(value: 8)
+  private let slots = DispatchSemaphore(value: 4)
   private let writes = DispatchGroup()
   private let failure = Mutex<CLIError?>(nil)
 

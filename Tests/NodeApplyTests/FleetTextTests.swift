@@ -36,6 +36,13 @@ final class FleetTextTests: XCTestCase {
     XCTAssertEqual(text.text, plain)
     XCTAssertEqual(text.count, plain.utf8.count)
     XCTAssertEqual(text.withBuffers { $0.reduce(0) { $0 + $1.count } }, plain.utf8.count)
+    // The buffers are the text, own text after the last shared run included.
+    XCTAssertEqual(text.withBuffers { $0.reduce(into: [UInt8]()) { $0 += $1 } }, Array(plain.utf8))
+    var ending = text
+    ending.append("the end\n")
+    XCTAssertEqual(
+      ending.withBuffers { String(decoding: $0.reduce(into: [UInt8]()) { $0 += $1 }, as: UTF8.self) },
+      plain + "the end\n")
     // Own text between two shared runs is one run; there are more than
     // `writev` takes at once.
     XCTAssertGreaterThan(text.closed().runs.count, 1024)
