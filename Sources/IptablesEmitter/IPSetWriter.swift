@@ -20,7 +20,7 @@ public enum IPSetWriter {
     // Each member's line is "add ", the name, a space, the member and a newline.
     out.reserveCapacity(2 * create.utf8.count + 64 + set.members.count * (temp.utf8.count + 22))
     out += create + " -exist\n"
-    out += create.replacingFirst(set.name, with: temp) + " -exist\n"
+    out += set.createLine(as: temp) + " -exist\n"
     out += "flush \(temp)\n"
     for member in set.members {
       out += "add "
@@ -32,12 +32,5 @@ public enum IPSetWriter {
     out += "swap \(temp) \(set.name)\n"
     out += "destroy \(temp)\n"
     return out
-  }
-}
-
-extension String {
-  func replacingFirst(_ target: String, with replacement: String) -> String {
-    guard let range = range(of: target) else { return self }
-    return replacingCharacters(in: range, with: replacement)
   }
 }

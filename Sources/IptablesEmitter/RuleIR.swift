@@ -62,7 +62,10 @@ public struct IPSetDefinition: Sendable, Hashable {
     return p
   }
 
-  public var createLine: String {
+  public var createLine: String { createLine(as: name) }
+
+  /// The `create` line of this set under another name (its staging copy).
+  public func createLine(as name: String) -> String {
     "create \(name) \(type.rawValue) family \(family == .ipv4 ? "inet" : "inet6") hashsize \(hashsize) maxelem \(maxelem)"
   }
 }

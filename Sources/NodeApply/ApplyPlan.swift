@@ -134,7 +134,7 @@ public struct ApplyPlan: Sendable {
           continue
         }
       }
-      stageSets += "create \(temp)" + set.createLine.dropFirst("create \(set.name)".count) + " -exist\nflush \(temp)\n"
+      stageSets += set.createLine(as: temp) + " -exist\nflush \(temp)\n"
       stageSets += set.members.map { "add \(temp) \($0)\n" }.joined()
       abortSets += "destroy \(temp)\n"
       commitSets += "swap \(temp) \(set.name)\n"
