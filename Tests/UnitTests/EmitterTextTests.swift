@@ -1,9 +1,9 @@
 import PolicyModel
-import RuleModel
 import TestSupport
 import XCTest
 
 @testable import IptablesEmitter
+@testable import RuleModel
 
 /// What reaches the restore text: sanitised comments, iptables-save order.
 final class EmitterTextTests: XCTestCase {
@@ -22,6 +22,14 @@ final class EmitterTextTests: XCTestCase {
     }
     XCTAssertEqual(Sanitize.comment(String(repeating: "a", count: 500)).count, 200)
     XCTAssertEqual(Sanitize.token("node a\"b"), "node_a_b")
+  }
+
+  func testSanitizeMasksHoldExactlyTheAllowedCharacters() {
+    for byte in UInt8.min...UInt8.max {
+      let character = Character(Unicode.Scalar(byte))
+      let listed = byte < 128 && (character.isLetter || character.isNumber || "-_./:[] ,=()".contains(character))
+      XCTAssertEqual(Sanitize.isAllowed(byte), listed, "byte \(byte)")
+    }
   }
 
   func testHostileCommentStaysInsideOneQuotedToken() {
