@@ -28,7 +28,9 @@ struct CompileCommand: ParsableCommand {
       byte for byte what `compile --node NODE` writes. All or nothing: every
       file is written to a temporary name first and renamed into place only
       when all are whole; on any error none is changed. Files of nodes no
-      longer in the input are left alone.
+      longer in the input are left alone. The files are written around the
+      page cache (direct I/O) where the file system allows it, and synced
+      together before the renames.
 
       Examples:
         kubectl get -A -o yaml \\
