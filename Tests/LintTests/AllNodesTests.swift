@@ -256,6 +256,65 @@ final class AllNodesTests: XCTestCase {
     XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("node-a.rules.v4"), encoding: .utf8), "old\n")
   }
 
+  /// A scratch folder with a file system of its own (`mount -t TYPE`),
+  /// unmounted after the test. Needs root, as the kernel suite does.
+  func mounted(_ type: String, options: [String] = [], name: String) throws -> URL {
+    let url = try scratch(name)
+    let mount = try PolicycBinary.run(
+      ["-t", type] + options + [type, url.path], executable: "/bin/mount", in: url)
+    try XCTSkipUnless(mount.status == 0, "cannot mount \(type) here (root needed): \(mount.stderr)")
+    addTeardownBlock { _ = try? PolicycBinary.run(["-l", url.path], executable: "/bin/umount", in: nil) }
+    return url
+  }
+
+  /// A cluster whose fleet files are megabytes: bench/gen.py's W1
+  /// (10 nodes, about 280 KB of rules each).
+  func generatedCluster() throws -> URL {
+    let file = try scratch("input").appendingPathComponent("w1.yaml")
+    let gen = try PolicycBinary.run(
+      ["bench/gen.py", "--shape", "w1", "--seed", "1", "--format", "yaml", "--out", file.path],
+      executable: "/usr/bin/python3", in: repository)
+    XCTAssertEqual(gen.status, 0, gen.stderr)
+    return file
+  }
+
+  /// A disk that fills up while the files are written: exit 2 with the
+  /// reason, the old file as it was, and no temporary file left.
+  func testAFullDiskWritesNothing() throws {
+    let out = try mounted("tmpfs", options: ["-o", "size=256k"], name: "full")
+    try Data("old\n".utf8).write(to: out.appendingPathComponent("node-0000.rules.v4"))
+    let run = try PolicycBinary.policyc(
+      ["compile", "--all-nodes", "-o", out.path, try generatedCluster().path], in: repository)
+    XCTAssertEqual(run.status, 2, run.stderr)
+    XCTAssertTrue(run.stderr.contains("No space left on device"), run.stderr)
+    XCTAssertEqual(files(out), ["node-0000.rules.v4"])
+    XCTAssertEqual(
+      try String(contentsOf: out.appendingPathComponent("node-0000.rules.v4"), encoding: .utf8), "old\n")
+  }
+
+  /// ramfs takes no direct I/O: the files are written the buffered way,
+  /// the same bytes as on a file system that takes it.
+  func testAFileSystemWithoutDirectIOGetsTheSameFiles() throws {
+    let ramfs = try mounted("ramfs", name: "ramfs")
+    let disk = try scratch("disk")
+    let input = try generatedCluster()
+    for out in [ramfs, disk] {
+      let run = try PolicycBinary.policyc(
+        ["compile", "--all-nodes", "-o", out.path, "--ipset-out", out.path, input.path], in: repository)
+      XCTAssertEqual(run.status, 0, run.stderr)
+    }
+    let written = files(disk)
+    XCTAssertEqual(written.count, 20, "\(written)")
+    XCTAssertEqual(files(ramfs), written)
+    for name in written {
+      let (a, b) = (
+        try Data(contentsOf: ramfs.appendingPathComponent(name)),
+        try Data(contentsOf: disk.appendingPathComponent(name))
+      )
+      XCTAssertTrue(a == b, "\(name): \(a.count) bytes on ramfs, \(b.count) on disk")
+    }
+  }
+
   func testRefusals() throws {
     let out = try scratch("refusals")
     let withNode = try PolicycBinary.policyc(
