@@ -40,14 +40,14 @@ public final class DirectWriter: @unchecked Sendable {
   }
 
   /// The outcome of `write`.
-  public enum Outcome: Equatable {
+  public enum Outcome: Equatable, Sendable {
     /// Every byte is in the file, and the file is exactly that long.
     case written
     /// The file system takes no direct I/O here: nothing was written, and
     /// the file is as it was (empty); write it the buffered way.
     case unsupported
-    /// A write failed (errno says why): the file holds a part.
-    case failed
+    /// A write failed, for the reason `errno` gives: the file holds a part.
+    case failed(errno: Int32)
   }
 
   /// Writes `buffers`, in order, to the empty file `fd` opened for
@@ -84,15 +84,15 @@ public final class DirectWriter: @unchecked Sendable {
         if n < 0, errno == EINVAL {
           // The file system refused an aligned write (or a short one left
           // the rest unaligned): start again the buffered way.
-          return ftruncate(fd, 0) == 0 ? .unsupported : .failed
+          return ftruncate(fd, 0) == 0 ? .unsupported : .failed(errno: errno)
         }
-        guard n > 0 else { return .failed }
+        guard n > 0 else { return .failed(errno: n == 0 ? EIO : errno) }
         done += n
       }
       offset += filled
       filled = 0
     }
-    return ftruncate(fd, off_t(total)) == 0 ? .written : .failed
+    return ftruncate(fd, off_t(total)) == 0 ? .written : .failed(errno: errno)
   }
 
   /// The buffer, grown to hold `total` bytes rounded up to a block, or a

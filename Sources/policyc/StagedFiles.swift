@@ -23,8 +23,6 @@ final class StagedFiles: Sendable {
     var path: String
   }
   private let staged = Mutex<[Staged]>([])
-  /// Whether to write around the page cache where the file system allows.
-  private let direct: Bool
   /// Idle direct writers, each with its buffer: one per queue at most.
   private let writers = Mutex<[DirectWriter]>([])
   /// The writers' threads: two, so one copies while the other waits.
@@ -34,10 +32,6 @@ final class StagedFiles: Sendable {
   private let slots = DispatchSemaphore(value: 4)
   private let writes = DispatchGroup()
   private let failure = Mutex<CLIError?>(nil)
-
-  init(direct: Bool = true) {
-    self.direct = direct
-  }
 
   /// Writes `text` to a temporary file beside `path` (creating the
   /// directory), to be renamed to `path` by `commit`. The file is created
@@ -67,21 +61,22 @@ final class StagedFiles: Sendable {
   }
 
   /// Writes a staged file's bytes and closes it.
+  /// Writes a staged file's bytes and closes it: around the page cache
+  /// where the file system allows it, else the buffered way.
   private func write(_ text: FleetText, _ fd: Int32, _ path: String) -> CLIError? {
-    let ok = text.withBuffers { buffers in
-      switch direct ? write(fd, buffers) : .unsupported {
-      case .written: return true
-      case .failed: return false
+    let failure: Int32? = text.withBuffers { buffers in
+      switch write(fd, buffers) {
+      case .written: return nil
+      case .failed(let code): return code
       case .unsupported:
-        guard AtomicFile.writeAll(fd, buffers) else { return false }
+        guard AtomicFile.writeAll(fd, buffers) else { return errno }
         // Starts writing the pages back now (commit waits for them).
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-        return true
+        return nil
       }
     }
-    let reason = String(cString: strerror(errno))
     close(fd)
-    return ok ? nil : CLIError("\(path): cannot write: \(reason)")
+    return failure.map { CLIError("\(path): cannot write: \(String(cString: strerror($0)))") }
   }
 
   /// Writes with direct I/O (`DirectWriter`), on a writer no other thread
