@@ -332,7 +332,9 @@ class Manifests(unittest.TestCase):
         self.assertEqual(stages[1], "docker.io/library/debian:bookworm-slim")
         # The build is the Makefile's release build, with the same flags. The Makefile keeps its
         # release build in a separate scratch path (tests lock .build); the image build does not.
-        release = re.search(r"^release:.*\n\t\$\(SWIFT\) (build [^\n]*)", makefile, re.M)
+        # (Recipe lines before it, such as touching the manifest, are not part of the build.)
+        release = re.search(
+            r"^release:.*\n(?:\t(?!\$\(SWIFT\))[^\n]*\n)*\t\$\(SWIFT\) (build [^\n]*)", makefile, re.M)
         self.assertIsNotNone(release)
         command = re.sub(r" --scratch-path \S+", "", release.group(1))
         self.assertIn("--static-swift-stdlib", command)
