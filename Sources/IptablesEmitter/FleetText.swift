@@ -71,14 +71,12 @@ public struct FleetText: Sendable {
   /// into a run first (in rules mode that is megabytes per node).
   public func withBuffers<R>(_ body: ([UnsafeRawBufferPointer]) throws -> R) rethrows -> R {
     var tail = pending
+    // Contiguous now, so the storage is always available.
     tail.makeContiguousUTF8()
-    let direct = try withExtendedLifetime(runs) {
+    return try withExtendedLifetime(runs) {
       try tail.utf8.withContiguousStorageIfAvailable { bytes in
         try body(runs.map(\.bytes) + (bytes.isEmpty ? [] : [UnsafeRawBufferPointer(bytes)]))
-      }
+      }!
     }
-    if let direct { return direct }
-    let closed = closed().runs
-    return try withExtendedLifetime(closed) { try body(closed.map(\.bytes)) }
   }
 }
